@@ -1,0 +1,100 @@
+// Package access decides who is calling and what they may read: principals
+// and their request context, bearer tokens, the schema's access directives
+// (@hasRole, @owner, @pii) and the masks analysts see on personal data.
+// Refusals are *store.Error values with code UNAUTHENTICATED (a bad token) or
+// FORBIDDEN (a denied field); anything else is an internal error.
+package access
+
+import (
+	"context"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// Role is a signed-in principal's role; the GraphQL enum Role is bound to it
+// (values are the enum names) and it returns no errors.
+type Role string
+
+// The roles of signed-in principals; anonymous callers have the empty Role.
+const (
+	// RoleAdmin is the operator's staff: everything, every seller.
+	RoleAdmin Role = "ADMIN"
+	// RoleSeller is a seller's staff: its own seller's rows.
+	RoleSeller Role = "SELLER"
+	// RoleAnalyst reads everything but admin-only fields, never writes, and
+	// sees personal data masked.
+	RoleAnalyst Role = "ANALYST"
+)
+
+// Valid reports whether r is one of RoleAdmin, RoleSeller and RoleAnalyst; it
+// returns no error code.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleSeller, RoleAnalyst:
+		return true
+	}
+	return false
+}
+
+// Principal is who makes a request (the zero value is anonymous); its methods
+// return no errors.
+type Principal struct {
+	// Role is empty for anonymous callers.
+	Role Role
+	// Subject is the token's `sub` claim (may be empty for sellers).
+	Subject string
+	// SellerID is the seller a SELLER acts for; empty for other roles.
+	SellerID string
+}
+
+// Anonymous reports whether p has no role, i.e. came without a token; it
+// returns no error code.
+func (p Principal) Anonymous() bool { return p.Role == "" }
+
+// Scope returns the rows p may see beyond the public ones (ADMIN and ANALYST:
+// all; SELLER: its seller's; anyone else: the zero, public Scope); it returns
+// no error code.
+func (p Principal) Scope() store.Scope {
+	switch p.Role {
+	case RoleAdmin, RoleAnalyst:
+		return store.Scope{All: true}
+	case RoleSeller:
+		return store.Scope{SellerID: p.SellerID}
+	}
+	return store.Scope{}
+}
+
+// Manages reports whether p may act for sellerID: an ADMIN always, a SELLER
+// for its own seller only, an ANALYST or anonymous caller never; it returns no
+// error code.
+func (p Principal) Manages(sellerID string) bool {
+	switch p.Role {
+	case RoleAdmin:
+		return true
+	case RoleSeller:
+		return p.SellerID != "" && p.SellerID == sellerID
+	}
+	return false
+}
+
+// principalKey is the context key of the request's Principal.
+type principalKey struct{}
+
+// WithPrincipal returns a copy of ctx carrying p; it returns no error.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the Principal carried by ctx, or the anonymous one when
+// there is none; it returns no error.
+func FromContext(ctx context.Context) Principal {
+	p, _ := ctx.Value(principalKey{}).(Principal)
+	return p
+}
+
+// Owned is implemented by rows that belong to a seller (store.Listing,
+// store.Lead, store.Seller, store.ListingReport); OwnerID returns that
+// seller's id and no error.
+type Owned interface {
+	OwnerID() string
+}

@@ -1,0 +1,202 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// maxHeaderLen bounds the Authorization header we bother to parse.
+const maxHeaderLen = 8 << 10
+
+// Messages of UNAUTHENTICATED errors: short, and never saying which check
+// failed beyond what a client needs (refresh an expired token).
+const (
+	msgInvalidToken   = "invalid token"
+	msgTokenExpired   = "token expired"
+	msgSellerNotAllow = "seller is not allowed"
+)
+
+// TokenConfig says how bearer tokens are signed and checked (Issuer and
+// Audience only when non-empty); it returns no errors.
+type TokenConfig struct {
+	// Secret is the HS256 key; an empty Secret refuses every token.
+	Secret []byte
+	// Issuer, when set, is required as the `iss` claim.
+	Issuer string
+	// Audience, when set, is required among the `aud` claim's values.
+	Audience string
+}
+
+// SellerStatusFunc reports a seller's status ("PENDING", "ACTIVE",
+// "SUSPENDED"), returning an error with store code NOT_FOUND for an unknown
+// seller and any other error for a failure.
+type SellerStatusFunc func(ctx context.Context, sellerID string) (string, error)
+
+// Authenticator turns Authorization headers into Principals; its method
+// returns UNAUTHENTICATED for bad tokens and internal errors for failures.
+type Authenticator struct {
+	cfg          TokenConfig
+	sellerStatus SellerStatusFunc
+	parser       *jwt.Parser
+}
+
+// claims are the token's claims: the registered ones plus role and seller_id.
+type claims struct {
+	Role     string `json:"role"`
+	SellerID string `json:"seller_id,omitempty"`
+	jwt.RegisteredClaims
+}
+
+// NewAuthenticator returns an Authenticator checking tokens per cfg and seller
+// tokens' sellers with sellerStatus; it returns no error (a nil sellerStatus
+// makes every seller token fail with an internal error).
+func NewAuthenticator(cfg TokenConfig, sellerStatus SellerStatusFunc) *Authenticator {
+	opts := []jwt.ParserOption{
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithStrictDecoding(),
+	}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	cfg.Secret = append([]byte(nil), cfg.Secret...)
+	return &Authenticator{cfg: cfg, sellerStatus: sellerStatus, parser: jwt.NewParser(opts...)}
+}
+
+// Authenticate reads an Authorization header value: "" is the anonymous
+// Principal; a present but bad token is a *store.Error with code
+// UNAUTHENTICATED; a failure of the seller status lookup is returned as-is
+// (an internal error).
+func (a *Authenticator) Authenticate(ctx context.Context, header string) (Principal, error) {
+	if header == "" {
+		return Principal{}, nil
+	}
+	raw, ok := bearer(header)
+	if !ok || len(a.cfg.Secret) == 0 {
+		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	var c claims
+	_, err := a.parser.ParseWithClaims(raw, &c, func(t *jwt.Token) (any, error) {
+		if t.Method != jwt.SigningMethodHS256 {
+			return nil, jwt.ErrTokenSignatureInvalid
+		}
+		return a.cfg.Secret, nil
+	})
+	if err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return Principal{}, unauthenticated(msgTokenExpired)
+		}
+		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject}
+	if !p.Role.Valid() {
+		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	if p.Role != RoleSeller {
+		// seller_id means nothing for other roles and grants nothing.
+		return p, nil
+	}
+	id, ok := canonicalUUID(c.SellerID)
+	if !ok {
+		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	if err := a.checkSeller(ctx, id); err != nil {
+		return Principal{}, err
+	}
+	p.SellerID = id
+	return p, nil
+}
+
+// checkSeller refuses a seller that is unknown or not PENDING/ACTIVE.
+func (a *Authenticator) checkSeller(ctx context.Context, id string) error {
+	if a.sellerStatus == nil {
+		return errors.New("access: no seller status function configured")
+	}
+	status, err := a.sellerStatus(ctx, id)
+	if err != nil {
+		if store.ErrorCode(err) == store.ENOTFOUND {
+			return unauthenticated(msgSellerNotAllow)
+		}
+		return err
+	}
+	switch status {
+	case "ACTIVE", "PENDING":
+		return nil
+	}
+	return unauthenticated(msgSellerNotAllow)
+}
+
+// bearer returns the token of a "Bearer <token>" header (scheme in any case).
+func bearer(header string) (string, bool) {
+	if len(header) > maxHeaderLen {
+		return "", false
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	if token == "" || strings.ContainsAny(token, " \t\r\n") {
+		return "", false
+	}
+	return token, true
+}
+
+// canonicalUUID returns s lower-cased when it is a UUID in its canonical
+// 8-4-4-4-12 form.
+func canonicalUUID(s string) (string, bool) {
+	u, err := uuid.Parse(s)
+	if err != nil || len(s) != 36 || !strings.EqualFold(u.String(), s) {
+		return "", false
+	}
+	return u.String(), true
+}
+
+// unauthenticated returns an UNAUTHENTICATED error with msg.
+func unauthenticated(msg string) *store.Error {
+	return &store.Error{Code: store.EUNAUTHENTICATED, Message: msg}
+}
+
+// Mint signs an HS256 token for development and tests (claims sub, role in
+// lower case, seller_id for sellers, iat, exp = now+ttl so a ttl ≤ 0 gives an
+// expired token, iss/aud when configured), returning a plain internal error
+// (no store code) for an empty secret, an unknown role, or a seller id that is
+// missing or malformed for a SELLER or present for another role.
+func Mint(cfg TokenConfig, role Role, subject, sellerID string, ttl time.Duration) (string, error) {
+	if len(cfg.Secret) == 0 {
+		return "", errors.New("access: mint: empty secret")
+	}
+	if !role.Valid() {
+		return "", fmt.Errorf("access: mint: unknown role %q", role)
+	}
+	c := claims{Role: strings.ToLower(string(role))}
+	if role == RoleSeller {
+		id, ok := canonicalUUID(sellerID)
+		if !ok {
+			return "", errors.New("access: mint: seller role needs a seller id that is a UUID")
+		}
+		c.SellerID = id
+	} else if sellerID != "" {
+		return "", fmt.Errorf("access: mint: seller id given for role %s", role)
+	}
+	now := time.Now()
+	c.Subject = subject
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.ExpiresAt = jwt.NewNumericDate(now.Add(ttl))
+	c.Issuer = cfg.Issuer
+	if cfg.Audience != "" {
+		c.Audience = jwt.ClaimStrings{cfg.Audience}
+	}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(cfg.Secret)
+}

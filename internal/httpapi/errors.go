@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// Error codes of the HTTP layer, beyond the store's.
+const (
+	codeBadRequest      = "BAD_REQUEST"
+	codePayloadTooLarge = "PAYLOAD_TOO_LARGE"
+)
+
+// presentError is the one place where an error becomes what a caller sees:
+// a *store.Error shows its code, message and field; errors gqlgen made about
+// the request (parse, validation, argument coercion) keep their message;
+// anything else is logged with the request id and shown as an internal
+// error, so SQL text and personal data never reach a caller.
+func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+	return func(ctx context.Context, err error) *gqlerror.Error {
+		out := graphql.DefaultErrorPresenter(ctx, err)
+		var se *store.Error
+		var ge *gqlerror.Error
+		switch {
+		case errors.As(err, &se):
+			out.Message = se.Message
+			out.Extensions = map[string]any{"code": se.Code}
+			if se.Field != "" {
+				out.Extensions["field"] = se.Field
+			}
+			if se.Code == store.EINTERNAL {
+				out.Message = "internal server error"
+			}
+		case errors.As(err, &ge) && ge.Err == nil:
+			// gqlgen's own protocol errors: parse, validation, operation
+			// selection; they carry their code already or get BAD_REQUEST.
+			// A body gqlgen could not decode is never echoed back.
+			if strings.HasPrefix(out.Message, "json request body could not be decoded") {
+				out.Message = "request body is not a GraphQL request"
+				out.Extensions = nil
+			}
+			if out.Extensions["code"] == nil {
+				out.Extensions = map[string]any{"code": codeBadRequest}
+			}
+		case errors.As(err, &ge):
+			// An argument that did not coerce to its type. Its message may
+			// quote the value, so say only where it is.
+			out.Message = "invalid value for this argument"
+			out.Extensions = map[string]any{"code": store.EINVALID}
+		default:
+			log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "error", err.Error())
+			out.Message = "internal server error"
+			out.Extensions = map[string]any{"code": store.EINTERNAL}
+		}
+		return out
+	}
+}
+
+// recoverPanic logs a resolver panic without its value's data and turns it
+// into an internal error.
+func recoverPanic(log *slog.Logger) graphql.RecoverFunc {
+	return func(ctx context.Context, p any) error {
+		log.ErrorContext(ctx, "panic in resolver", "request_id", RequestID(ctx), "panic_type", fmt.Sprintf("%T", p))
+		return errors.New("panic")
+	}
+}

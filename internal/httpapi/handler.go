@@ -1,0 +1,99 @@
+// Package httpapi serves the gateway over HTTP: /graphql (POST and GET, per
+// GraphQL over HTTP), GraphiQL, /healthz and /readyz, behind CORS, request
+// logging and bearer authentication. It takes the executable schema ready
+// made, so it knows nothing of resolvers.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/rs/cors"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/store"
+)
+
+// Options are the HTTP layer's settings.
+type Options struct {
+	// GraphiQL serves the GraphiQL IDE at /.
+	GraphiQL bool
+	// Introspection allows __schema and __type queries.
+	Introspection bool
+	// CORSOrigins are the browser origins allowed to call the API.
+	CORSOrigins []string
+	// MaxBodyBytes bounds a JSON request body.
+	MaxBodyBytes int64
+	// LoaderWait is how long the dataloaders collect keys.
+	LoaderWait time.Duration
+}
+
+// Deps are what the HTTP layer calls.
+type Deps struct {
+	Schema graphql.ExecutableSchema
+	Store  *store.Store
+	Auth   *access.Authenticator
+	Log    *slog.Logger
+	// Ready reports whether the gateway can serve: database reachable and
+	// migrations current.
+	Ready func(context.Context) error
+}
+
+// New returns the gateway's HTTP handler.
+func New(o Options, d Deps) http.Handler {
+	gql := handler.New(d.Schema)
+	gql.AddTransport(transport.Options{})
+	gql.AddTransport(transport.GET{})
+	gql.AddTransport(transport.POST{})
+	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	gql.SetErrorPresenter(presentError(d.Log))
+	gql.SetRecoverFunc(recoverPanic(d.Log))
+	gql.SetDisableSuggestion(!o.Introspection)
+	if o.Introspection {
+		gql.Use(extension.Introspection{})
+	}
+	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if info := infoFrom(ctx); info != nil {
+			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)
+		}
+		return next(ctx)
+	})
+
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", withRequestShape(o.MaxBodyBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if err := d.Ready(r.Context()); err != nil {
+			d.Log.WarnContext(r.Context(), "not ready", "error", err.Error())
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	if o.GraphiQL {
+		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))
+	}
+
+	c := cors.New(cors.Options{
+		AllowedOrigins: o.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "GraphQL-Require-Preflight"},
+		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
+		MaxAge:         600,
+	})
+	return withRequestLog(d.Log, c.Handler(mux))
+}

@@ -1,0 +1,218 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"regexp"
+	"sync/atomic"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/database"
+	"github.com/partsmarket/gateway/internal/loaders"
+	"github.com/partsmarket/gateway/store"
+)
+
+// requestInfo is what the request log line says about one request; parts of
+// the stack fill it in as the request goes.
+type requestInfo struct {
+	id        string
+	operation atomic.Value // string
+	role      atomic.Value // access.Role
+}
+
+type infoKey struct{}
+
+// RequestID returns the id of the request ctx belongs to ("" outside one).
+func RequestID(ctx context.Context) string {
+	if info, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return info.id
+	}
+	return ""
+}
+
+func infoFrom(ctx context.Context) *requestInfo {
+	info, _ := ctx.Value(infoKey{}).(*requestInfo)
+	return info
+}
+
+var goodRequestID = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// statusRecorder remembers the status a handler wrote.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// withRequestLog gives each request an id (the caller's X-Request-Id when it
+// is sane), counts its SQL statements, and logs one line when it ends: never
+// a body, a variable, a header value or a token.
+func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
+		if !goodRequestID.MatchString(info.id) {
+			info.id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", info.id)
+		ctx := database.WithStatementCounter(context.WithValue(r.Context(), infoKey{}, info))
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		op, _ := info.operation.Load().(string)
+		role, _ := info.role.Load().(access.Role)
+		log.InfoContext(ctx, "request",
+			"request_id", info.id,
+			"method", r.Method,
+			"path", r.URL.Path,
+			"status", rec.status,
+			"duration_ms", float64(time.Since(start).Microseconds())/1000,
+			"operation", op,
+			"sql_statements", database.StatementCount(ctx),
+			"role", string(role),
+		)
+	})
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// withPrincipal authenticates the bearer token, if any, and gives the request
+// its principal and its loaders. A present but bad token is a 401.
+func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
+		if err != nil {
+			var se *store.Error
+			if errors.As(err, &se) && se.Code == store.EUNAUTHENTICATED {
+				writeError(w, r, http.StatusUnauthorized, se.Code, se.Message)
+				return
+			}
+			writeError(w, r, http.StatusInternalServerError, store.EINTERNAL, "internal server error")
+			return
+		}
+		if info := infoFrom(r.Context()); info != nil {
+			info.role.Store(p.Role)
+		}
+		ctx := access.WithPrincipal(r.Context(), p)
+		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withRequestShape refuses what gqlgen would mishandle, before it sees the
+// request: bodies over maxBytes (413), content types other than JSON (415),
+// bodies that are not one JSON object (400: batched arrays included), and
+// mutations over GET (405 with Allow: POST).
+func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet:
+			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
+				w.Header().Set("Allow", http.MethodPost)
+				writeError(w, r, http.StatusMethodNotAllowed, codeBadRequest, "mutations are sent with POST")
+				return
+			}
+		case http.MethodPost:
+			mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mediaType != "application/json" {
+				writeError(w, r, http.StatusUnsupportedMediaType, codeBadRequest, "content type must be application/json")
+				return
+			}
+			body, err := io.ReadAll(io.LimitReader(r.Body, maxBytes+1))
+			switch {
+			case err != nil:
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, "could not read the request body")
+				return
+			case int64(len(body)) > maxBytes:
+				writeError(w, r, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is too large")
+				return
+			}
+			trimmed := bytes.TrimLeft(body, " \t\r\n")
+			switch {
+			case len(trimmed) > 0 && trimmed[0] == '[':
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, "batched requests are not supported")
+				return
+			case len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed):
+				writeError(w, r, http.StatusBadRequest, codeBadRequest, "request body is not a JSON object")
+				return
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		case http.MethodOptions:
+		default:
+			w.Header().Set("Allow", "GET, POST")
+			writeError(w, r, http.StatusMethodNotAllowed, codeBadRequest, "use GET or POST")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// isMutation reports whether the operation a GET request would run is a
+// mutation or subscription. A query that does not parse is left to gqlgen,
+// which reports it properly.
+func isMutation(query, operationName string) bool {
+	doc, err := parser.ParseQuery(&ast.Source{Input: query})
+	if err != nil {
+		return false
+	}
+	for _, op := range doc.Operations {
+		if operationName == "" || op.Name == operationName {
+			return op.Operation != ast.Query
+		}
+	}
+	return false
+}
+
+// writeError writes a GraphQL-shaped error response with an HTTP status.
+func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	ct := "application/json"
+	if accepts(r, "application/graphql-response+json") {
+		ct = "application/graphql-response+json"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+// accepts reports whether the request's Accept header names mediaType.
+func accepts(r *http.Request, mediaType string) bool {
+	for _, part := range bytes.Split([]byte(r.Header.Get("Accept")), []byte(",")) {
+		if mt, _, err := mime.ParseMediaType(string(bytes.TrimSpace(part))); err == nil && mt == mediaType {
+			return true
+		}
+	}
+	return false
+}

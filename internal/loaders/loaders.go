@@ -1,0 +1,113 @@
+// Package loaders batches the reads of one request with dataloader v7: the
+// sellers, listings, contacts, locations and media that a page of results
+// points at are read with one statement per kind, whatever the page size.
+// Loaders are made per request, because what they return depends on who asks.
+package loaders
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// DefaultWait is how long a loader collects keys before it runs its batch.
+const DefaultWait = time.Millisecond
+
+// Loaders are one request's batching readers.
+type Loaders struct {
+	// Seller loads sellers the caller may see by id; NOT_FOUND for others.
+	Seller *dataloader.Loader[string, *store.Seller]
+	// Listing loads listings the caller may see by id; NOT_FOUND for others.
+	Listing *dataloader.Loader[string, *store.Listing]
+	// Contacts loads a seller's contacts by seller id.
+	Contacts *dataloader.Loader[string, []*store.SellerContact]
+	// Locations loads a seller's locations by seller id.
+	Locations *dataloader.Loader[string, []*store.SellerLocation]
+	// Media loads a listing's media by listing id.
+	Media *dataloader.Loader[string, []*store.Media]
+}
+
+// New returns the loaders of one request whose caller sees scope.
+func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
+	return &Loaders{
+		Seller: newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
+			return st.SellersByID(ctx, scope, ids)
+		}, func(s *store.Seller) string { return s.ID })),
+		Listing: newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
+			return st.ListingsByID(ctx, scope, ids)
+		}, func(l *store.Listing) string { return l.ID })),
+		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
+		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
+		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
+	}
+}
+
+func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V]) *dataloader.Loader[string, V] {
+	return dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](wait))
+}
+
+// byID makes a batch function that returns one row per key, in key order,
+// and NOT_FOUND for keys without a row.
+func byID[V any](kind string, fetch func(context.Context, []string) ([]V, error), id func(V) string) dataloader.BatchFunc[string, V] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[V] {
+		rows, err := fetch(ctx, keys)
+		found := make(map[string]V, len(rows))
+		for _, r := range rows {
+			found[id(r)] = r
+		}
+		out := make([]*dataloader.Result[V], len(keys))
+		for i, k := range keys {
+			v, ok := found[k]
+			switch {
+			case err != nil:
+				out[i] = &dataloader.Result[V]{Error: err}
+			case !ok:
+				out[i] = &dataloader.Result[V]{Error: store.NotFound(kind)}
+			default:
+				out[i] = &dataloader.Result[V]{Data: v}
+			}
+		}
+		return out
+	}
+}
+
+// grouped makes a batch function that returns, per key, the rows whose
+// group is that key (an empty list when there are none), in key order.
+func grouped[V any](fetch func(context.Context, []string) ([]V, error), group func(V) string) dataloader.BatchFunc[string, []V] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[[]V] {
+		rows, err := fetch(ctx, keys)
+		byKey := make(map[string][]V, len(keys))
+		for _, r := range rows {
+			byKey[group(r)] = append(byKey[group(r)], r)
+		}
+		out := make([]*dataloader.Result[[]V], len(keys))
+		for i, k := range keys {
+			out[i] = &dataloader.Result[[]V]{Data: byKey[k], Error: err}
+		}
+		return out
+	}
+}
+
+type contextKey struct{}
+
+// With returns ctx carrying l.
+func With(ctx context.Context, l *Loaders) context.Context {
+	return context.WithValue(ctx, contextKey{}, l)
+}
+
+// ErrMissing is returned by For when no loaders were put in the context: a
+// wiring mistake, shown to callers as an internal error.
+var ErrMissing = errors.New("loaders: none in context")
+
+// For returns the request's loaders, or ErrMissing.
+func For(ctx context.Context) (*Loaders, error) {
+	l, ok := ctx.Value(contextKey{}).(*Loaders)
+	if !ok {
+		return nil, ErrMissing
+	}
+	return l, nil
+}

@@ -1,0 +1,121 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/graph-gophers/dataloader/v7"
+
+	"github.com/partsmarket/gateway/graph/model"
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/loaders"
+	"github.com/partsmarket/gateway/store"
+)
+
+// Page sizes of connections.
+const (
+	defaultFirst = 20
+	maxFirst     = 100
+)
+
+// pageArgs checks a connection's first and after arguments.
+func pageArgs(first *int, after *string) (store.PageArgs, error) {
+	p := store.PageArgs{Limit: defaultFirst}
+	if first != nil {
+		if *first < 1 || *first > maxFirst {
+			return p, store.Invalid("first", "must be between 1 and 100")
+		}
+		p.Limit = *first
+	}
+	if after != nil && *after != "" {
+		c, err := store.DecodeCursor(*after)
+		if err != nil {
+			return p, err
+		}
+		p.After = c
+	}
+	return p, nil
+}
+
+// pageInfo describes a page for Relay.
+func pageInfo[T any](p store.Page[T]) *model.PageInfo {
+	info := &model.PageInfo{HasNextPage: p.HasNextPage}
+	if n := len(p.Cursors); n > 0 {
+		info.StartCursor, info.EndCursor = &p.Cursors[0], &p.Cursors[n-1]
+	}
+	return info
+}
+
+// edges pairs each item of a page with its cursor.
+func edges[T, E any](p store.Page[T], edge func(cursor string, node T) E) []E {
+	out := make([]E, len(p.Items))
+	for i, item := range p.Items {
+		out[i] = edge(p.Cursors[i], item)
+	}
+	return out
+}
+
+// load reads key through one of the request's loaders.
+func load[V any](ctx context.Context, pick func(*loaders.Loaders) *dataloader.Loader[string, V], key string) (V, error) {
+	l, err := loaders.For(ctx)
+	if err != nil {
+		var zero V
+		return zero, err
+	}
+	return pick(l).Load(ctx, key)()
+}
+
+func sellerLoader(l *loaders.Loaders) *dataloader.Loader[string, *store.Seller]   { return l.Seller }
+func listingLoader(l *loaders.Loaders) *dataloader.Loader[string, *store.Listing] { return l.Listing }
+func contactsLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.SellerContact] {
+	return l.Contacts
+}
+func locationsLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.SellerLocation] {
+	return l.Locations
+}
+func mediaLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.Media] { return l.Media }
+
+// fail returns err for a resolver; a list of invalid fields becomes one error
+// per field, all on the resolver's path.
+func fail(ctx context.Context, err error) error {
+	var fe store.FieldErrors
+	if errors.As(err, &fe) && len(fe) > 0 {
+		for _, e := range fe[:len(fe)-1] {
+			graphql.AddError(ctx, e)
+		}
+		return fe[len(fe)-1]
+	}
+	return err
+}
+
+// inInput puts an invalid-field error of the store under the mutation's
+// "input" argument ("sku" becomes "input.sku").
+func inInput(err error) error {
+	var e *store.Error
+	if errors.As(err, &e) && e.Code == store.EINVALID && e.Field != "" {
+		return store.Invalid("input."+e.Field, e.Message)
+	}
+	return err
+}
+
+// signedIn returns the caller, or FORBIDDEN for anonymous callers.
+func signedIn(ctx context.Context) (access.Principal, error) {
+	p := access.FromContext(ctx)
+	if p.Anonymous() {
+		return p, store.Errorf(store.EFORBIDDEN, "sign in to read this")
+	}
+	return p, nil
+}
+
+// scope returns the rows the caller may see.
+func scope(ctx context.Context) store.Scope { return access.FromContext(ctx).Scope() }
+
+// deref returns *p, or the zero value for nil.
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,193 @@
+package resolvers
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+
+	"github.com/partsmarket/gateway/graph/model"
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/store"
+)
+
+// maxSearchLength bounds a search term, in characters.
+const maxSearchLength = 200
+
+func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
+	p := access.FromContext(ctx)
+	v := &model.Viewer{}
+	if !p.Anonymous() {
+		v.Role = &p.Role
+		if p.Subject != "" {
+			v.Subject = &p.Subject
+		}
+	}
+	return v, nil
+}
+
+func (r *viewerResolver) Seller(ctx context.Context, _ *model.Viewer) (*store.Seller, error) {
+	p := access.FromContext(ctx)
+	if p.SellerID == "" {
+		return nil, nil
+	}
+	return load(ctx, sellerLoader, p.SellerID)
+}
+
+func (r *queryResolver) Listing(ctx context.Context, id string) (*store.Listing, error) {
+	return load(ctx, listingLoader, id)
+}
+
+func (r *queryResolver) Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) (*model.ListingConnection, error) {
+	term := deref(search)
+	if utf8.RuneCountInString(term) > maxSearchLength {
+		return nil, store.Invalid("search", "must be at most 200 characters")
+	}
+	q := store.ListingQuery{Scope: scope(ctx), Search: term, Filter: deref(filter), Sort: deref(sort)}
+	conn, err := r.listings(ctx, q, first, after)
+	if err != nil {
+		return nil, err
+	}
+	if access.FromContext(ctx).Anonymous() && conn.Total != nil {
+		r.Searches.Record(store.SearchRecord{Term: term, Filters: filterLog(q.Filter), ResultCount: *conn.Total, At: time.Now()})
+	}
+	return conn, nil
+}
+
+// listings answers a listing query with a connection.
+func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, first *int, after *string) (*model.ListingConnection, error) {
+	args, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Store.Listings(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	prefetchListings(ctx, nodeSelection(ctx, "Listing"), p.Items)
+	return &model.ListingConnection{
+		Edges:    edges(p, func(c string, n *store.Listing) *model.ListingEdge { return &model.ListingEdge{Cursor: c, Node: n} }),
+		Nodes:    p.Items,
+		PageInfo: pageInfo(p),
+		Query:    q,
+		Total:    p.Total,
+	}, nil
+}
+
+// filterLog is the part of a filter worth keeping with a search record.
+func filterLog(f store.ListingFilter) map[string]string {
+	m := map[string]string{}
+	for k, v := range map[string]*string{"sellerId": f.SellerID, "category": f.Category, "brand": f.Brand, "region": f.Region} {
+		if v != nil && *v != "" {
+			m[k] = *v
+		}
+	}
+	if f.Condition != nil {
+		m["condition"] = string(*f.Condition)
+	}
+	return m
+}
+
+func (r *listingConnectionResolver) TotalCount(ctx context.Context, obj *model.ListingConnection) (int, error) {
+	if obj.Total != nil {
+		return *obj.Total, nil
+	}
+	return r.Store.CountListings(ctx, obj.Query)
+}
+
+func (r *queryResolver) Seller(ctx context.Context, id string) (*store.Seller, error) {
+	return load(ctx, sellerLoader, id)
+}
+
+func (r *queryResolver) SellerBySlug(ctx context.Context, slug string) (*store.Seller, error) {
+	return r.Store.SellerBySlug(ctx, scope(ctx), slug)
+}
+
+func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string) (*model.SellerConnection, error) {
+	args, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.SellerQuery{Scope: scope(ctx), Filter: deref(filter)}
+	p, err := r.Store.Sellers(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	prefetchSellerPage(ctx, nodeSelection(ctx, "Seller"), p.Items)
+	return &model.SellerConnection{
+		Edges:    edges(p, func(c string, n *store.Seller) *model.SellerEdge { return &model.SellerEdge{Cursor: c, Node: n} }),
+		Nodes:    p.Items,
+		PageInfo: pageInfo(p),
+		Query:    q,
+	}, nil
+}
+
+func (r *sellerConnectionResolver) TotalCount(ctx context.Context, obj *model.SellerConnection) (int, error) {
+	return r.Store.CountSellers(ctx, obj.Query)
+}
+
+func (r *queryResolver) Lead(ctx context.Context, id string) (*store.Lead, error) {
+	p, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Lead(ctx, p.Scope(), id)
+}
+
+func (r *queryResolver) Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error) {
+	p, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.leads(ctx, store.LeadQuery{Scope: p.Scope(), Filter: deref(filter)}, first, after)
+}
+
+// leads answers a lead query with a connection.
+func (r *Resolver) leads(ctx context.Context, q store.LeadQuery, first *int, after *string) (*model.LeadConnection, error) {
+	args, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Store.Leads(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	prefetchLeads(ctx, nodeSelection(ctx, "Lead"), p.Items)
+	return &model.LeadConnection{
+		Edges:    edges(p, func(c string, n *store.Lead) *model.LeadEdge { return &model.LeadEdge{Cursor: c, Node: n} }),
+		Nodes:    p.Items,
+		PageInfo: pageInfo(p),
+		Query:    q,
+	}, nil
+}
+
+func (r *leadConnectionResolver) TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error) {
+	return r.Store.CountLeads(ctx, obj.Query)
+}
+
+func (r *queryResolver) Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error) {
+	p, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	args, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.ReportQuery{Scope: p.Scope(), Filter: deref(filter)}
+	page, err := r.Store.Reports(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ListingReportConnection{
+		Edges: edges(page, func(c string, n *store.ListingReport) *model.ListingReportEdge {
+			return &model.ListingReportEdge{Cursor: c, Node: n}
+		}),
+		Nodes:    page.Items,
+		PageInfo: pageInfo(page),
+		Query:    q,
+	}, nil
+}
+
+func (r *listingReportConnectionResolver) TotalCount(ctx context.Context, obj *model.ListingReportConnection) (int, error) {
+	return r.Store.CountReports(ctx, obj.Query)
+}

@@ -1,0 +1,76 @@
+// Package resolvers implements the fields of schema.graphql: thin functions
+// from arguments to store and loader calls and back to payloads. Access rules
+// of reads live in the schema's directives and the store's scopes; writes
+// check ownership here, where the argument names the row.
+package resolvers
+
+import (
+	"github.com/partsmarket/gateway/graph"
+	"github.com/partsmarket/gateway/internal/abuse"
+	"github.com/partsmarket/gateway/store"
+)
+
+// SearchRecorder queues a public search for the search-quality log.
+type SearchRecorder interface {
+	Record(store.SearchRecord)
+}
+
+// Resolver is the root of every resolver; it holds their dependencies.
+type Resolver struct {
+	Store    *store.Store
+	Searches SearchRecorder
+	Captcha  abuse.Captcha
+}
+
+// Query returns the resolvers of the Query type.
+func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
+
+// Mutation returns the resolvers of the Mutation type.
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
+// Viewer returns the resolvers of the Viewer type.
+func (r *Resolver) Viewer() graph.ViewerResolver { return &viewerResolver{r} }
+
+// Seller returns the resolvers of the Seller type.
+func (r *Resolver) Seller() graph.SellerResolver { return &sellerResolver{r} }
+
+// Listing returns the resolvers of the Listing type.
+func (r *Resolver) Listing() graph.ListingResolver { return &listingResolver{r} }
+
+// Lead returns the resolvers of the Lead type.
+func (r *Resolver) Lead() graph.LeadResolver { return &leadResolver{r} }
+
+// ListingReport returns the resolvers of the ListingReport type.
+func (r *Resolver) ListingReport() graph.ListingReportResolver { return &listingReportResolver{r} }
+
+// ListingConnection returns the resolvers of the ListingConnection type.
+func (r *Resolver) ListingConnection() graph.ListingConnectionResolver {
+	return &listingConnectionResolver{r}
+}
+
+// SellerConnection returns the resolvers of the SellerConnection type.
+func (r *Resolver) SellerConnection() graph.SellerConnectionResolver {
+	return &sellerConnectionResolver{r}
+}
+
+// LeadConnection returns the resolvers of the LeadConnection type.
+func (r *Resolver) LeadConnection() graph.LeadConnectionResolver { return &leadConnectionResolver{r} }
+
+// ListingReportConnection returns the resolvers of the ListingReportConnection type.
+func (r *Resolver) ListingReportConnection() graph.ListingReportConnectionResolver {
+	return &listingReportConnectionResolver{r}
+}
+
+type (
+	queryResolver                   struct{ *Resolver }
+	mutationResolver                struct{ *Resolver }
+	viewerResolver                  struct{ *Resolver }
+	sellerResolver                  struct{ *Resolver }
+	listingResolver                 struct{ *Resolver }
+	leadResolver                    struct{ *Resolver }
+	listingReportResolver           struct{ *Resolver }
+	listingConnectionResolver       struct{ *Resolver }
+	sellerConnectionResolver        struct{ *Resolver }
+	leadConnectionResolver          struct{ *Resolver }
+	listingReportConnectionResolver struct{ *Resolver }
+)

@@ -1,0 +1,237 @@
+// Command gateway is the marketplace's GraphQL gateway: one binary that
+// serves the API and runs its chores.
+//
+//	gateway [serve]                      serve HTTP (the default)
+//	gateway migrate up|down|status       change or show the database schema
+//	gateway seed                         load demo data (idempotent)
+//	gateway token --role R [--seller-id ID] [--subject S] [--ttl 1h]
+//
+// Configuration is environment variables only (see API.md).
+package main
+
+//go:generate go tool gqlgen generate
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/partsmarket/gateway/graph"
+	"github.com/partsmarket/gateway/internal/abuse"
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/config"
+	"github.com/partsmarket/gateway/internal/database"
+	"github.com/partsmarket/gateway/internal/httpapi"
+	"github.com/partsmarket/gateway/internal/searchlog"
+	"github.com/partsmarket/gateway/internal/seed"
+	"github.com/partsmarket/gateway/resolvers"
+	"github.com/partsmarket/gateway/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, log); err != nil {
+		log.Error("gateway failed", "error", err.Error())
+		os.Exit(1)
+	}
+}
+
+// run carries out one subcommand.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
+		defer stop()
+		return serve(ctx, cfg, log)
+	case "migrate":
+		return migrate(ctx, cfg, args, stdout)
+	case "seed":
+		return seedDemo(ctx, cfg, stdout)
+	case "token":
+		return mintToken(cfg, args, stdout)
+	default:
+		return fmt.Errorf("unknown command %q (serve, migrate, seed, token)", cmd)
+	}
+}
+
+// app is a wired gateway: its HTTP handler and what must be closed after it.
+type app struct {
+	handler  http.Handler
+	searches *searchlog.Recorder
+	pools    []*sqlx.DB
+}
+
+// newApp connects to the database and wires the gateway.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	httpDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-http", cfg.DBMaxConns)
+	if err != nil {
+		return nil, err
+	}
+	workerDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 2)
+	if err != nil {
+		httpDB.Close()
+		return nil, err
+	}
+	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
+	captcha, err := abuse.NewCaptcha(cfg.CaptchaProvider, cfg.CaptchaSecret)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	st := store.New(httpDB)
+	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
+	a.searches.Start()
+	schema := graph.NewExecutableSchema(graph.Config{
+		Resolvers:  &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha},
+		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
+	})
+	tokens := access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	a.handler = httpapi.New(httpapi.Options{
+		GraphiQL:      cfg.GraphiQL,
+		Introspection: cfg.Introspection,
+		CORSOrigins:   cfg.CORSOrigins,
+		MaxBodyBytes:  cfg.MaxBodyBytes,
+		LoaderWait:    cfg.LoaderWait,
+	}, httpapi.Deps{
+		Schema: schema,
+		Store:  st,
+		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
+		Log:    log,
+		Ready: func(ctx context.Context) error {
+			current, err := database.MigrationsCurrent(ctx, httpDB.DB)
+			if err == nil && !current {
+				err = errors.New("migrations pending")
+			}
+			return err
+		},
+	})
+	return a, nil
+}
+
+// close flushes the search log and closes the pools.
+func (a *app) close(ctx context.Context) {
+	if a.searches != nil {
+		a.searches.Close(ctx)
+	}
+	for _, db := range a.pools {
+		db.Close()
+	}
+}
+
+// serve serves HTTP until ctx ends, then lets in-flight requests finish.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Addr:              ":" + strconv.Itoa(cfg.Port),
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	failed := make(chan error, 1)
+	go func() { failed <- srv.ListenAndServe() }()
+	log.Info("serving", "addr", srv.Addr, "env", cfg.Env, "graphiql", cfg.GraphiQL)
+	select {
+	case err = <-failed:
+	case <-ctx.Done():
+		log.Info("shutting down; finishing in-flight requests")
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
+		defer cancel()
+		err = srv.Shutdown(shutdownCtx)
+	}
+	a.close(context.Background())
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// migrate runs `migrate up|down|status`.
+func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
+	db, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 1)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if len(args) != 1 {
+		return errors.New("usage: gateway migrate up|down|status")
+	}
+	switch args[0] {
+	case "up":
+		return database.MigrateUp(ctx, db.DB)
+	case "down":
+		return database.MigrateDown(ctx, db.DB)
+	case "status":
+		return database.MigrationStatus(ctx, db.DB, stdout)
+	default:
+		return fmt.Errorf("unknown migrate command %q (up, down, status)", args[0])
+	}
+}
+
+// seedDemo loads the demo marketplace.
+func seedDemo(ctx context.Context, cfg config.Config, stdout io.Writer) error {
+	db, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 1)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	stats, err := seed.Run(ctx, db)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "seeded: %+v\n", stats)
+	return err
+}
+
+// mintToken prints a signed token for development and tests.
+func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	role := fs.String("role", "", "admin, seller or analyst")
+	sellerID := fs.String("seller-id", "", "the seller a seller token acts for")
+	subject := fs.String("subject", "", "the token's subject (sub claim)")
+	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	r := access.Role(strings.ToUpper(*role))
+	if !r.Valid() {
+		return errors.New("token: --role must be admin, seller or analyst")
+	}
+	if *ttl <= 0 {
+		return errors.New("token: --ttl must be positive")
+	}
+	sub := *subject
+	if sub == "" {
+		sub = strings.ToLower(string(r)) + "-dev"
+	}
+	tok, err := access.Mint(access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}, r, sub, *sellerID, *ttl)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, tok)
+	return err
+}

@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"regexp"
+	"strings"
+
+	"github.com/lib/pq"
+)
+
+// listingColumns are the columns of Listing, read from "listings l".
+const listingColumns = `l.id, l.seller_id, l.location_id, l.title, l.description, l.part_number,
+	l.sku, l.brand, l.category, l.condition, l.quantity, l.price_label, l.price_cents, l.currency,
+	l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at`
+
+// listingFrom joins each listing to its seller, whose status decides whether
+// the listing is public.
+const listingFrom = ` FROM listings l JOIN sellers s ON s.id = l.seller_id`
+
+// ListingFilter narrows a list of listings. Empty strings count as unset.
+type ListingFilter struct {
+	SellerID  *string
+	Category  *string
+	Brand     *string
+	Condition *ListingCondition
+	Region    *string
+	Status    []ListingStatus
+}
+
+// ListingQuery is a whole question about listings, without its page.
+type ListingQuery struct {
+	Scope  Scope
+	Search string
+	Filter ListingFilter
+	// Sort defaults to RELEVANCE with a search and NEWEST without;
+	// RELEVANCE without a search is NEWEST.
+	Sort ListingSort
+}
+
+// listingRow is a listing with its cursor key and, for searches, the count
+// of all matches.
+type listingRow struct {
+	Listing
+	SortKey string `db:"sort_key"`
+	Total   int    `db:"total"`
+}
+
+// Listing returns the listing with id if scope may see it. ENOTFOUND
+// otherwise, including for malformed ids.
+func (s *Store) Listing(ctx context.Context, scope Scope, id string) (*Listing, error) {
+	ls, err := s.ListingsByID(ctx, scope, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ls) == 0 {
+		return nil, NotFound("listing")
+	}
+	return ls[0], nil
+}
+
+// ListingsByID returns the listings among ids that scope may see, in no
+// particular order.
+func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]*Listing, error) {
+	ids = validIDs(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var q query
+	q.and("l.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
+	listingVisible(&q, scope)
+	var out []*Listing
+	err := s.db.SelectContext(ctx, &out, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
+	return out, err
+}
+
+// Listings returns one page of the listings that match q.
+func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page[*Listing], error) {
+	var q query
+	rank := lq.where(&q)
+	k := lq.keyset(rank)
+	counted := rank != "" && p.After == nil
+	if err := k.after(&q, p.After); err != nil {
+		return Page[*Listing]{}, err
+	}
+	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
+	if counted {
+		cols += `, count(*) OVER () AS total`
+	}
+	var rows []*listingRow
+	err := s.db.SelectContext(ctx, &rows,
+		cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*Listing]{}, err
+	}
+	out := unwrap(page(k, rows, p.Limit, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
+		func(r *listingRow) *Listing { return &r.Listing })
+	if counted {
+		total := 0
+		if len(rows) > 0 {
+			total = rows[0].Total
+		}
+		out.Total = &total
+	}
+	return out, nil
+}
+
+// CountListings returns how many listings match q.
+func (s *Store) CountListings(ctx context.Context, lq ListingQuery) (int, error) {
+	var q query
+	lq.where(&q)
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*)`+listingFrom+q.sql(), q.args...)
+	return n, err
+}
+
+// where adds q's conditions and returns the SQL rank expression of a search
+// ("" without one).
+func (lq ListingQuery) where(q *query) (rank string) {
+	listingVisible(q, lq.Scope)
+	f := lq.Filter
+	if v, ok := text(f.SellerID); ok {
+		q.and("l.seller_id = " + q.arg(idOrNil(v)) + "::uuid")
+	}
+	if v, ok := text(f.Category); ok {
+		q.and("l.category = " + q.arg(v))
+	}
+	if v, ok := text(f.Brand); ok {
+		q.and("lower(l.brand) = lower(" + q.arg(v) + ")")
+	}
+	if f.Condition != nil {
+		q.and("l.condition = " + q.arg(string(*f.Condition)))
+	}
+	if v, ok := text(f.Region); ok {
+		q.and("EXISTS (SELECT 1 FROM seller_locations sl WHERE sl.id = l.location_id AND lower(sl.region) = lower(" + q.arg(v) + "))")
+	}
+	if len(f.Status) > 0 {
+		q.and("l.status = ANY(" + q.arg(pq.Array(f.Status)) + "::text[])")
+	}
+	term := strings.TrimSpace(lq.Search)
+	if term == "" {
+		return ""
+	}
+	tsq := "websearch_to_tsquery('english', " + q.arg(term) + ")"
+	norm := NormalizePartNumber(term)
+	exact := "0"
+	if len(norm) >= 3 {
+		q.and("(l.search @@ " + tsq + " OR l.part_number_norm LIKE " + q.arg(norm+"%") + ")")
+		exact = "CASE WHEN l.part_number_norm = " + q.arg(norm) + " THEN 1 ELSE 0 END"
+	} else {
+		q.and("l.search @@ " + tsq)
+	}
+	return "(ts_rank_cd(l.search, " + tsq + ") + " + exact + ")::real"
+}
+
+// keyset returns the ordering of q.
+func (lq ListingQuery) keyset(rank string) keyset {
+	switch {
+	case lq.Sort == SortPriceAsc:
+		return keyset{name: "price_asc", key: "coalesce(l.price_cents, 9223372036854775807)", cast: "bigint", id: "l.id"}
+	case lq.Sort == SortPriceDesc:
+		return keyset{name: "price_desc", key: "coalesce(l.price_cents, -1)", cast: "bigint", id: "l.id", desc: true}
+	case rank != "" && (lq.Sort == "" || lq.Sort == SortRelevance):
+		return keyset{name: "relevance", key: rank, cast: "real", id: "l.id", desc: true}
+	default:
+		return keyset{name: "newest", key: "l.created_at", cast: "timestamptz", id: "l.id", desc: true}
+	}
+}
+
+// listingVisible keeps the listings scope may see: public ones (ACTIVE, of
+// an ACTIVE seller), a seller's own, or all.
+func listingVisible(q *query, scope Scope) {
+	switch {
+	case scope.All:
+	case scope.SellerID != "":
+		q.and("(l.seller_id = " + q.arg(idOrNil(scope.SellerID)) + "::uuid OR (l.status = 'ACTIVE' AND s.status = 'ACTIVE'))")
+	default:
+		q.and("l.status = 'ACTIVE' AND s.status = 'ACTIVE'")
+	}
+}
+
+var partNumberJunk = regexp.MustCompile(`[^a-z0-9]+`)
+
+// NormalizePartNumber keeps the lower-case letters and digits of a part
+// number, as the database's normalize_part_number does.
+func NormalizePartNumber(s string) string {
+	return partNumberJunk.ReplaceAllString(strings.ToLower(s), "")
+}
+
+// text returns the value of an optional string, treating "" as unset.
+func text(p *string) (string, bool) {
+	if p == nil || *p == "" {
+		return "", false
+	}
+	return *p, true
+}
+
+// idOrNil returns id when it is well-formed and nil otherwise, so a
+// malformed id in a filter matches no row instead of failing the query.
+func idOrNil(id string) any {
+	if ValidID(id) {
+		return id
+	}
+	return nil
+}
+
+// ListingText are the optional text fields of a new or changed listing.
+type ListingText struct {
+	Description *string
+	PartNumber  *string
+	SKU         *string
+	Brand       *string
+	Category    *string
+	PriceLabel  *string
+	Currency    *string
+	LocationID  *string
+}
+
+// NewListing is what a new listing is made of.
+type NewListing struct {
+	ListingText
+	SellerID   string
+	Title      string
+	Condition  ListingCondition
+	Quantity   *int
+	PriceCents *int
+	Status     ListingStatus
+}
+
+// CreateListing stores a new listing. Its location defaults to the seller's
+// first. EINVALID when the SKU is taken or the location is not the seller's.
+func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, error) {
+	var l Listing
+	err := s.db.GetContext(ctx, &l, `
+		INSERT INTO listings AS l (seller_id, location_id, title, description, part_number, sku, brand,
+			category, condition, quantity, price_label, price_cents, currency, status)
+		SELECT $1, coalesce($2::uuid, (SELECT id FROM seller_locations WHERE seller_id = $1 ORDER BY position, created_at LIMIT 1)),
+			$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14
+		WHERE $2::uuid IS NULL OR EXISTS (SELECT 1 FROM seller_locations WHERE id = $2 AND seller_id = $1)
+		RETURNING `+listingColumns,
+		n.SellerID, n.LocationID, n.Title, n.Description, n.PartNumber, n.SKU, n.Brand,
+		n.Category, n.Condition, n.Quantity, n.PriceLabel, n.PriceCents, n.Currency, n.Status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Invalid("locationId", "not a location of this seller")
+	}
+	if err != nil {
+		return nil, listingConflict(err)
+	}
+	return &l, nil
+}
+
+// ListingChanges are the fields of a listing to change; nil leaves a field
+// as it is, and an empty string clears an optional text field.
+type ListingChanges struct {
+	ListingText
+	Title      *string
+	Condition  *ListingCondition
+	Quantity   *int
+	PriceCents *int
+}
+
+// UpdateListing changes the given fields of listing id. ENOTFOUND when it
+// does not exist; EINVALID when the SKU is taken or the location is not the
+// seller's.
+func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) (*Listing, error) {
+	if !ValidID(id) {
+		return nil, NotFound("listing")
+	}
+	var q query
+	var sets []string
+	set := func(col string, v any) { sets = append(sets, col+" = "+q.arg(v)) }
+	setText := func(col string, v *string) {
+		if v != nil {
+			set(col, nullIfEmpty(*v))
+		}
+	}
+	if c.Title != nil {
+		set("title", *c.Title)
+	}
+	setText("description", c.Description)
+	setText("part_number", c.PartNumber)
+	setText("sku", c.SKU)
+	setText("brand", c.Brand)
+	setText("category", c.Category)
+	setText("price_label", c.PriceLabel)
+	setText("currency", c.Currency)
+	if c.Condition != nil {
+		set("condition", string(*c.Condition))
+	}
+	if c.Quantity != nil {
+		set("quantity", *c.Quantity)
+	}
+	if c.PriceCents != nil {
+		set("price_cents", *c.PriceCents)
+	}
+	location := "NULL"
+	if c.LocationID != nil {
+		location = q.arg(idOrNil(*c.LocationID)) + "::uuid"
+		sets = append(sets, "location_id = "+location)
+	}
+	sets = append(sets, "updated_at = now()")
+	var l Listing
+	err := s.db.GetContext(ctx, &l, `UPDATE listings l SET `+strings.Join(sets, ", ")+`
+		WHERE l.id = `+q.arg(id)+` AND (`+location+` IS NULL OR EXISTS (
+			SELECT 1 FROM seller_locations WHERE id = `+location+` AND seller_id = l.seller_id))
+		RETURNING `+listingColumns, q.args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.Listing(ctx, Scope{All: true}, id); err != nil {
+			return nil, err
+		}
+		return nil, Invalid("locationId", "not a location of this seller")
+	}
+	if err != nil {
+		return nil, listingConflict(err)
+	}
+	return &l, nil
+}
+
+// SetListingStatus sets listing id's status. Setting REMOVED records reason
+// as its removal reason; any other status clears it. ENOTFOUND when the
+// listing does not exist.
+func (s *Store) SetListingStatus(ctx context.Context, id string, status ListingStatus, reason *string) (*Listing, error) {
+	if !ValidID(id) {
+		return nil, NotFound("listing")
+	}
+	var l Listing
+	err := s.db.GetContext(ctx, &l, `UPDATE listings l
+		SET status = $2, removal_reason = CASE WHEN $2 = 'REMOVED' THEN $3 END, updated_at = now()
+		WHERE l.id = $1 RETURNING `+listingColumns, id, status, reason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("listing")
+	}
+	return &l, err
+}
+
+// listingConflict turns the duplicate-SKU violation into EINVALID on "sku".
+func listingConflict(err error) error {
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint == "listings_seller_sku_key" {
+		return Invalid("sku", "another listing of this seller has this SKU")
+	}
+	return err
+}
+
+// nullIfEmpty returns nil for "" and s otherwise.
+func nullIfEmpty(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

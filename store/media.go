@@ -1,0 +1,89 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+
+	"github.com/lib/pq"
+)
+
+// MaxMediaPerListing is how many images one listing may have.
+const MaxMediaPerListing = 20
+
+const mediaColumns = `id, listing_id, url, alt_text, position, content_type, created_at`
+
+// MediaByListingID returns the media of the given listings, each listing's
+// in display order.
+func (s *Store) MediaByListingID(ctx context.Context, listingIDs []string) ([]*Media, error) {
+	var out []*Media
+	err := s.db.SelectContext(ctx, &out, `SELECT `+mediaColumns+` FROM media
+		WHERE listing_id = ANY($1::uuid[]) ORDER BY listing_id, position, created_at`, pq.Array(validIDs(listingIDs)))
+	return out, err
+}
+
+// Media returns the media item id, whoever asks; ENOTFOUND when there is
+// none. Callers check the listing's ownership.
+func (s *Store) Media(ctx context.Context, id string) (*Media, error) {
+	if !ValidID(id) {
+		return nil, NotFound("media")
+	}
+	var m Media
+	err := s.db.GetContext(ctx, &m, `SELECT `+mediaColumns+` FROM media WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("media")
+	}
+	return &m, err
+}
+
+// NewMedia is an image to add to a listing.
+type NewMedia struct {
+	ListingID   string
+	URL         string
+	AltText     *string
+	Position    *int
+	ContentType *string
+}
+
+// AddMedia adds an image to a listing, after its last one unless a position
+// is given. EINVALID when the listing already has MaxMediaPerListing images.
+func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	// Lock the listing so concurrent additions cannot pass the limit together.
+	var count int
+	err = tx.GetContext(ctx, &count, `SELECT (SELECT count(*) FROM media WHERE listing_id = l.id)
+		FROM listings l WHERE l.id = $1 FOR UPDATE`, n.ListingID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("listing")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if count >= MaxMediaPerListing {
+		return nil, Invalid("listingId", "a listing has at most 20 media")
+	}
+	var m Media
+	err = tx.GetContext(ctx, &m, `INSERT INTO media (listing_id, url, alt_text, position, content_type)
+		VALUES ($1, $2, $3, coalesce($4, (SELECT coalesce(max(position) + 1, 0) FROM media WHERE listing_id = $1)), $5)
+		RETURNING `+mediaColumns, n.ListingID, n.URL, n.AltText, n.Position, n.ContentType)
+	if err != nil {
+		return nil, err
+	}
+	return &m, tx.Commit()
+}
+
+// RemoveMedia deletes media item id; ENOTFOUND when there is none.
+func (s *Store) RemoveMedia(ctx context.Context, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM media WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return NotFound("media")
+	}
+	return nil
+}

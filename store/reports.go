@@ -1,0 +1,152 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+)
+
+const reportColumns = `r.id, r.listing_id, l.seller_id, r.reason, r.details, r.reporter_email, r.status,
+	r.resolution_note, r.created_at, r.resolved_at`
+
+const reportFrom = ` FROM listing_reports r JOIN listings l ON l.id = r.listing_id`
+
+// ReportFilter narrows a list of reports. Empty strings count as unset.
+type ReportFilter struct {
+	Status    *ReportStatus
+	Reason    *ReportReason
+	SellerID  *string
+	ListingID *string
+}
+
+// ReportQuery is a whole question about reports, without its page.
+type ReportQuery struct {
+	Scope  Scope
+	Filter ReportFilter
+}
+
+var reportsNewest = keyset{name: "newest", key: "r.created_at", cast: "timestamptz", id: "r.id", desc: true}
+
+// Report returns report id if scope may see it (a seller sees the reports
+// about its own listings); ENOTFOUND otherwise.
+func (s *Store) Report(ctx context.Context, scope Scope, id string) (*ListingReport, error) {
+	if !ValidID(id) {
+		return nil, NotFound("report")
+	}
+	var q query
+	q.and("r.id = " + q.arg(id))
+	ownedBy(&q, "l.seller_id", scope)
+	var r ListingReport
+	err := s.db.GetContext(ctx, &r, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("report")
+	}
+	return &r, err
+}
+
+// Reports returns one page of the reports that match rq, newest first.
+func (s *Store) Reports(ctx context.Context, rq ReportQuery, p PageArgs) (Page[*ListingReport], error) {
+	var q query
+	rq.where(&q)
+	if err := reportsNewest.after(&q, p.After); err != nil {
+		return Page[*ListingReport]{}, err
+	}
+	var rows []*reportRow
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+reportColumns+`, `+reportsNewest.keyText()+` AS sort_key`+reportFrom+
+		q.sql()+reportsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*ListingReport]{}, err
+	}
+	return unwrap(page(reportsNewest, rows, p.Limit, (*reportRow).cursorKey),
+		func(r *reportRow) *ListingReport { return &r.ListingReport }), nil
+}
+
+type reportRow struct {
+	ListingReport
+	SortKey string `db:"sort_key"`
+}
+
+func (r *reportRow) cursorKey() (string, string) { return r.SortKey, r.ID }
+
+// CountReports returns how many reports match rq.
+func (s *Store) CountReports(ctx context.Context, rq ReportQuery) (int, error) {
+	var q query
+	rq.where(&q)
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*)`+reportFrom+q.sql(), q.args...)
+	return n, err
+}
+
+func (rq ReportQuery) where(q *query) {
+	ownedBy(q, "l.seller_id", rq.Scope)
+	f := rq.Filter
+	if f.Status != nil {
+		q.and("r.status = " + q.arg(string(*f.Status)))
+	}
+	if f.Reason != nil {
+		q.and("r.reason = " + q.arg(string(*f.Reason)))
+	}
+	if v, ok := text(f.SellerID); ok {
+		q.and("l.seller_id = " + q.arg(idOrNil(v)) + "::uuid")
+	}
+	if v, ok := text(f.ListingID); ok {
+		q.and("r.listing_id = " + q.arg(idOrNil(v)) + "::uuid")
+	}
+}
+
+// NewReport is someone's report about a listing.
+type NewReport struct {
+	ListingID     string
+	Reason        ReportReason
+	Details       *string
+	ReporterEmail *string
+}
+
+// CreateReport stores a report and returns its id once it is committed.
+func (s *Store) CreateReport(ctx context.Context, n NewReport) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_email)
+		VALUES ($1, $2, $3, $4) RETURNING id`, n.ListingID, n.Reason, n.Details, n.ReporterEmail)
+	return id, err
+}
+
+// ResolveReport closes report id as DISMISSED or ACTIONED with a note, by
+// an admin (resolvedBy). With removeListing, the listing is set REMOVED with
+// the note as its removal reason, in the same transaction. ENOTFOUND when
+// there is no such report; EINVALID when it is already resolved.
+func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool, note *string, resolvedBy string) (*ListingReport, error) {
+	if !ValidID(id) {
+		return nil, NotFound("report")
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	status := ReportDismissed
+	if removeListing {
+		status = ReportActioned
+	}
+	var r ListingReport
+	err = tx.GetContext(ctx, &r, `UPDATE listing_reports r SET status = $2, resolution_note = $3, resolved_by = $4, resolved_at = now()
+		FROM listings l WHERE r.id = $1 AND l.id = r.listing_id AND r.status = 'OPEN' RETURNING `+reportColumns,
+		id, status, note, resolvedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := s.Report(ctx, Scope{All: true}, id); err != nil {
+			return nil, err
+		}
+		return nil, Invalid("id", "report is already resolved")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if removeListing {
+		_, err = tx.ExecContext(ctx, `UPDATE listings SET status = 'REMOVED', removal_reason = $2,
+			moderation_note = coalesce(moderation_note || E'\n', '') || 'Report ' || $3 || ' actioned', updated_at = now()
+			WHERE id = $1`, r.ListingID, note, r.ID)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return &r, tx.Commit()
+}

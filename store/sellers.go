@@ -1,0 +1,353 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// sellerColumns are the columns of Seller, read from "sellers s".
+const sellerColumns = `s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
+	s.verification_notes, s.internal_notes, s.created_at, s.updated_at`
+
+// SellerFilter narrows a list of sellers. Empty strings count as unset.
+type SellerFilter struct {
+	Status   *SellerStatus
+	Verified *bool
+	Region   *string
+}
+
+// SellerQuery is a whole question about sellers, without its page.
+type SellerQuery struct {
+	Scope  Scope
+	Filter SellerFilter
+}
+
+// sellersByName orders sellers by company name.
+var sellersByName = keyset{name: "name", key: "s.company_name", cast: "text", id: "s.id"}
+
+// Seller returns the seller with id if scope may see it; ENOTFOUND otherwise.
+func (s *Store) Seller(ctx context.Context, scope Scope, id string) (*Seller, error) {
+	ss, err := s.SellersByID(ctx, scope, []string{id})
+	if err != nil {
+		return nil, err
+	}
+	if len(ss) == 0 {
+		return nil, NotFound("seller")
+	}
+	return ss[0], nil
+}
+
+// SellerBySlug returns the seller with slug if scope may see it; ENOTFOUND
+// otherwise.
+func (s *Store) SellerBySlug(ctx context.Context, scope Scope, slug string) (*Seller, error) {
+	var q query
+	q.and("s.slug = " + q.arg(slug))
+	sellerVisible(&q, scope)
+	var out Seller
+	err := s.db.GetContext(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("seller")
+	}
+	return &out, err
+}
+
+// SellersByID returns the sellers among ids that scope may see, in no
+// particular order.
+func (s *Store) SellersByID(ctx context.Context, scope Scope, ids []string) ([]*Seller, error) {
+	ids = validIDs(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var q query
+	q.and("s.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
+	sellerVisible(&q, scope)
+	var out []*Seller
+	err := s.db.SelectContext(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	return out, err
+}
+
+// SellerStatus returns the status of seller id, whoever asks; ENOTFOUND for
+// an unknown seller. Token checks use it.
+func (s *Store) SellerStatus(ctx context.Context, id string) (string, error) {
+	if !ValidID(id) {
+		return "", NotFound("seller")
+	}
+	var status string
+	err := s.db.GetContext(ctx, &status, `SELECT status FROM sellers WHERE id = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", NotFound("seller")
+	}
+	return status, err
+}
+
+// Sellers returns one page of the sellers that match sq, by company name.
+func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*Seller], error) {
+	var q query
+	sq.where(&q)
+	if err := sellersByName.after(&q, p.After); err != nil {
+		return Page[*Seller]{}, err
+	}
+	var rows []*Seller
+	err := s.db.SelectContext(ctx, &rows, `SELECT `+sellerColumns+` FROM sellers s`+q.sql()+
+		sellersByName.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*Seller]{}, err
+	}
+	return page(sellersByName, rows, p.Limit, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
+}
+
+// CountSellers returns how many sellers match sq.
+func (s *Store) CountSellers(ctx context.Context, sq SellerQuery) (int, error) {
+	var q query
+	sq.where(&q)
+	var n int
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM sellers s`+q.sql(), q.args...)
+	return n, err
+}
+
+func (sq SellerQuery) where(q *query) {
+	sellerVisible(q, sq.Scope)
+	f := sq.Filter
+	if f.Status != nil {
+		q.and("s.status = " + q.arg(string(*f.Status)))
+	}
+	if f.Verified != nil {
+		q.and("s.verified = " + q.arg(*f.Verified))
+	}
+	if v, ok := text(f.Region); ok {
+		q.and("EXISTS (SELECT 1 FROM seller_locations sl WHERE sl.seller_id = s.id AND lower(sl.region) = lower(" + q.arg(v) + "))")
+	}
+}
+
+// sellerVisible keeps the sellers scope may see: ACTIVE ones, a seller
+// itself, or all.
+func sellerVisible(q *query, scope Scope) {
+	switch {
+	case scope.All:
+	case scope.SellerID != "":
+		q.and("(s.id = " + q.arg(idOrNil(scope.SellerID)) + "::uuid OR s.status = 'ACTIVE')")
+	default:
+		q.and("s.status = 'ACTIVE'")
+	}
+}
+
+// ContactsBySellerID returns the contacts of the given sellers, each
+// seller's in display order.
+func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerContact, error) {
+	var out []*SellerContact
+	err := s.db.SelectContext(ctx, &out, `SELECT id, seller_id, kind, value, label FROM seller_contacts
+		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	return out, err
+}
+
+// LocationsBySellerID returns the locations of the given sellers, each
+// seller's in display order (the first is the default of its listings).
+func (s *Store) LocationsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerLocation, error) {
+	var out []*SellerLocation
+	err := s.db.SelectContext(ctx, &out, `SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
+		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	return out, err
+}
+
+// NewContact is a seller contact to store.
+type NewContact struct {
+	Kind  ContactKind
+	Value string
+	Label *string
+}
+
+// NewLocation is a seller location to store.
+type NewLocation struct {
+	City       string
+	Region     *string
+	Country    string
+	PostalCode *string
+}
+
+// NewSeller is what a new seller is made of. A new seller is PENDING.
+type NewSeller struct {
+	Slug        string
+	CompanyName string
+	Description *string
+	Website     *string
+	Contacts    []NewContact
+	Locations   []NewLocation
+}
+
+// CreateSeller stores a new seller with its contacts and locations.
+// EINVALID on "slug" when the slug is taken.
+func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var out Seller
+	err = tx.GetContext(ctx, &out, `INSERT INTO sellers AS s (slug, company_name, description, website)
+		VALUES ($1, $2, $3, $4) RETURNING `+sellerColumns, n.Slug, n.CompanyName, n.Description, n.Website)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint == "sellers_slug_key" {
+		return nil, Invalid("slug", "already taken")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := replaceContacts(ctx, tx, out.ID, n.Contacts); err != nil {
+		return nil, err
+	}
+	if err := replaceLocations(ctx, tx, out.ID, n.Locations); err != nil {
+		return nil, err
+	}
+	return &out, tx.Commit()
+}
+
+// FreeSlug returns base, or base with the smallest numeric suffix ("-2",
+// "-3", ...) that no seller has yet.
+func (s *Store) FreeSlug(ctx context.Context, base string) (string, error) {
+	var taken []string
+	err := s.db.SelectContext(ctx, &taken, `SELECT slug FROM sellers WHERE slug = $1 OR slug LIKE $1 || '-%'`, base)
+	if err != nil {
+		return "", err
+	}
+	used := make(map[string]bool, len(taken))
+	for _, t := range taken {
+		used[t] = true
+	}
+	slug := base
+	for i := 2; used[slug]; i++ {
+		slug = base + "-" + strconv.Itoa(i)
+	}
+	return slug, nil
+}
+
+// SellerProfile is the part of a seller its owner may change; nil leaves a
+// field as it is, an empty string clears an optional one, and a non-nil list
+// replaces the old one.
+type SellerProfile struct {
+	CompanyName *string
+	Description *string
+	Website     *string
+	Contacts    *[]NewContact
+	Locations   *[]NewLocation
+}
+
+// UpdateSellerProfile changes seller id's profile. ENOTFOUND when there is
+// no such seller. Replacing the locations resets listings that pointed at an
+// old one to the seller's first location.
+func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProfile) (*Seller, error) {
+	if !ValidID(id) {
+		return nil, NotFound("seller")
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var out Seller
+	err = tx.GetContext(ctx, &out, `UPDATE sellers s SET
+			company_name = coalesce($2, company_name),
+			description = CASE WHEN $3::text IS NULL THEN description ELSE nullif($3, '') END,
+			website = CASE WHEN $4::text IS NULL THEN website ELSE nullif($4, '') END,
+			updated_at = now()
+		WHERE s.id = $1 RETURNING `+sellerColumns, id, p.CompanyName, p.Description, p.Website)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("seller")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if p.Contacts != nil {
+		if err := replaceContacts(ctx, tx, id, *p.Contacts); err != nil {
+			return nil, err
+		}
+	}
+	if p.Locations != nil {
+		if err := replaceLocations(ctx, tx, id, *p.Locations); err != nil {
+			return nil, err
+		}
+	}
+	return &out, tx.Commit()
+}
+
+// SetSellerStatus sets seller id's status; ENOTFOUND when there is no such
+// seller.
+func (s *Store) SetSellerStatus(ctx context.Context, id string, status SellerStatus) (*Seller, error) {
+	return s.updateSeller(ctx, `status = $2`, id, status)
+}
+
+// VerifySeller marks seller id verified with the admin's notes; ENOTFOUND
+// when there is no such seller.
+func (s *Store) VerifySeller(ctx context.Context, id string, notes *string) (*Seller, error) {
+	return s.updateSeller(ctx, `verified = true, verification_notes = coalesce($2, verification_notes)`, id, notes)
+}
+
+// updateSeller runs one constant SET clause on seller id with argument v.
+func (s *Store) updateSeller(ctx context.Context, set, id string, v any) (*Seller, error) {
+	if !ValidID(id) {
+		return nil, NotFound("seller")
+	}
+	var out Seller
+	err := s.db.GetContext(ctx, &out, `UPDATE sellers s SET `+set+`, updated_at = now()
+		WHERE s.id = $1 RETURNING `+sellerColumns, id, v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, NotFound("seller")
+	}
+	return &out, err
+}
+
+func replaceContacts(ctx context.Context, tx *sqlx.Tx, sellerID string, cs []NewContact) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM seller_contacts WHERE seller_id = $1`, sellerID); err != nil {
+		return err
+	}
+	if len(cs) == 0 {
+		return nil
+	}
+	kinds, values, labels := make([]string, len(cs)), make([]string, len(cs)), make([]sql.NullString, len(cs))
+	for i, c := range cs {
+		kinds[i], values[i] = string(c.Kind), c.Value
+		if c.Label != nil && *c.Label != "" {
+			labels[i] = sql.NullString{String: *c.Label, Valid: true}
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO seller_contacts (seller_id, kind, value, label, position)
+		SELECT $1, k, v, l, p - 1 FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS c(k, v, l, p)`,
+		sellerID, pq.Array(kinds), pq.Array(values), pq.Array(labels))
+	return err
+}
+
+func replaceLocations(ctx context.Context, tx *sqlx.Tx, sellerID string, ls []NewLocation) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM seller_locations WHERE seller_id = $1`, sellerID); err != nil {
+		return err
+	}
+	if len(ls) == 0 {
+		return nil
+	}
+	cities, countries := make([]string, len(ls)), make([]string, len(ls))
+	regions, postals := make([]sql.NullString, len(ls)), make([]sql.NullString, len(ls))
+	for i, l := range ls {
+		cities[i], countries[i] = l.City, l.Country
+		regions[i], postals[i] = nullString(l.Region), nullString(l.PostalCode)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO seller_locations (seller_id, city, region, country, postal_code, position)
+		SELECT $1, c, r, k, pc, p - 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS l(c, r, k, pc, p)`,
+		sellerID, pq.Array(cities), pq.Array(regions), pq.Array(countries), pq.Array(postals))
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE listings SET location_id = (SELECT id FROM seller_locations
+		WHERE seller_id = $1 ORDER BY position LIMIT 1) WHERE seller_id = $1 AND location_id IS NULL`, sellerID)
+	return err
+}
+
+// nullString returns a NULL for nil or "" and the string otherwise.
+func nullString(p *string) sql.NullString {
+	if p == nil || *p == "" {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: *p, Valid: true}
+}
