@@ -61,6 +61,7 @@ func New(o Options, d Deps) http.Handler {
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	}
+	gql.Use(timeCheck{schema: d.Schema.Schema()})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {
 			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)
