@@ -1,0 +1,166 @@
+package seed
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// table is a batch of rows for one COPY.
+type table struct {
+	name    string
+	columns []string
+	rows    [][]any
+}
+
+// insert copies every table of d into the database in foreign-key order.
+func (d *dataset) insert(ctx context.Context, tx *sqlx.Tx) (Stats, error) {
+	tables := []table{
+		d.sellerTable(),
+		d.contactTable(),
+		d.locationTable(),
+		d.listingTable(),
+		d.mediaTable(),
+		d.leadTable(),
+		d.reportTable(),
+	}
+	for _, t := range tables {
+		if err := copyIn(ctx, tx, t); err != nil {
+			return Stats{}, err
+		}
+	}
+	return Stats{
+		Sellers:         len(tables[0].rows),
+		SellerContacts:  len(tables[1].rows),
+		SellerLocations: len(tables[2].rows),
+		Listings:        len(tables[3].rows),
+		Media:           len(tables[4].rows),
+		Leads:           len(tables[5].rows),
+		ListingReports:  len(tables[6].rows),
+	}, nil
+}
+
+// copyIn bulk-loads t with COPY FROM STDIN inside tx.
+func copyIn(ctx context.Context, tx *sqlx.Tx, t table) error {
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(t.name, t.columns...))
+	if err != nil {
+		return fmt.Errorf("seed: copy %s: %w", t.name, err)
+	}
+	defer stmt.Close()
+	for _, row := range t.rows {
+		if _, err := stmt.ExecContext(ctx, row...); err != nil {
+			return fmt.Errorf("seed: copy %s: %w", t.name, err)
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil { // flushes the COPY
+		return fmt.Errorf("seed: copy %s: %w", t.name, err)
+	}
+	if err := stmt.Close(); err != nil {
+		return fmt.Errorf("seed: copy %s: %w", t.name, err)
+	}
+	return nil
+}
+
+func (d *dataset) sellerTable() table {
+	t := table{name: "sellers", columns: []string{
+		"id", "slug", "company_name", "description", "website", "status", "verified",
+		"verification_notes", "internal_notes", "created_at", "updated_at",
+	}}
+	for _, s := range d.sellers {
+		t.rows = append(t.rows, []any{
+			s.id, s.slug, s.name, s.description, s.website, s.status, s.verified,
+			s.verificationNotes, s.internalNotes, s.createdAt, s.updatedAt,
+		})
+	}
+	return t
+}
+
+func (d *dataset) contactTable() table {
+	t := table{name: "seller_contacts", columns: []string{
+		"id", "seller_id", "kind", "value", "label", "position", "created_at",
+	}}
+	for _, s := range d.sellers {
+		for _, c := range s.contacts {
+			t.rows = append(t.rows, []any{c.id, s.id, c.kind, c.value, c.label, c.position, s.createdAt})
+		}
+	}
+	return t
+}
+
+func (d *dataset) locationTable() table {
+	t := table{name: "seller_locations", columns: []string{
+		"id", "seller_id", "city", "region", "country", "postal_code", "position", "created_at",
+	}}
+	for _, s := range d.sellers {
+		for _, l := range s.locations {
+			t.rows = append(t.rows, []any{
+				l.id, s.id, l.city.name, l.city.region, l.city.country, l.city.postal, l.position, s.createdAt,
+			})
+		}
+	}
+	return t
+}
+
+func (d *dataset) listingTable() table {
+	t := table{name: "listings", columns: []string{
+		"id", "seller_id", "location_id", "title", "description", "part_number", "sku", "brand",
+		"category", "condition", "quantity", "price_label", "price_cents", "currency", "status",
+		"removal_reason", "moderation_note", "created_at", "updated_at",
+	}}
+	for _, l := range d.listings {
+		var removalReason *string
+		if l.removal != nil {
+			removalReason = &l.removal.reason
+		}
+		t.rows = append(t.rows, []any{
+			l.id, l.seller.id, l.location.id, l.title, l.description, l.part.number, l.sku, l.part.brand.name,
+			l.part.kind.category, l.condition, l.quantity, l.priceLabel, l.priceCents, l.currency, l.status,
+			removalReason, l.moderationNote, l.createdAt, l.updatedAt,
+		})
+	}
+	return t
+}
+
+func (d *dataset) mediaTable() table {
+	t := table{name: "media", columns: []string{
+		"id", "listing_id", "url", "alt_text", "position", "content_type", "created_at",
+	}}
+	for _, m := range d.media {
+		t.rows = append(t.rows, []any{m.id, m.listing.id, m.url, m.altText, m.position, "image/jpeg", m.listing.createdAt})
+	}
+	return t
+}
+
+func (d *dataset) leadTable() table {
+	t := table{name: "leads", columns: []string{
+		"id", "seller_id", "listing_id", "buyer_name", "email", "phone", "company", "message",
+		"buyer_location", "timeline", "source_page", "status", "created_at", "updated_at",
+	}}
+	for _, l := range d.leads {
+		var listingID *string
+		if l.listing != nil {
+			listingID = &l.listing.id
+		}
+		t.rows = append(t.rows, []any{
+			l.id, l.seller.id, listingID, l.buyer.name, l.buyer.email, l.buyer.phone, l.buyer.company, l.message,
+			l.buyer.location, l.timeline, l.sourcePage, l.status, l.createdAt, l.updatedAt,
+		})
+	}
+	return t
+}
+
+func (d *dataset) reportTable() table {
+	t := table{name: "listing_reports", columns: []string{
+		"id", "listing_id", "reason", "details", "reporter_email", "status", "resolution_note",
+		"resolved_by", "created_at", "resolved_at",
+	}}
+	for _, r := range d.reports {
+		t.rows = append(t.rows, []any{
+			r.id, r.listing.id, r.reason, r.details, r.reporterEmail, r.status, r.resolutionNote,
+			r.resolvedBy, r.createdAt, r.resolvedAt,
+		})
+	}
+	return t
+}
