@@ -1,6 +1,26 @@
 // Package database opens the gateway's PostgreSQL connection pools, counts the
 // SQL statements they send (per request and per process), and runs the
 // embedded goose migrations.
+//
+// # What is counted
+//
+// One statement is one SQL command the application hands to lib/pq on a pool
+// opened by Open:
+//
+//   - each QueryContext or ExecContext on the pool, a *sql.Conn or a *sql.Tx
+//     (so sqlx's Get, Select, NamedExec … too), once per call, whether or not
+//     the server then reports an error;
+//   - each execution of a prepared statement (Stmt.Exec, Stmt.Query …); the
+//     preparation itself is not counted;
+//   - a COPY … FROM STDIN (pq.CopyIn) once, when it is prepared: the rows
+//     sent through it and the final flushing Exec are data, not statements.
+//
+// Not counted: BEGIN, COMMIT and ROLLBACK sent by BeginTx, Commit and
+// Rollback; pings; session resets; preparing a statement other than COPY.
+//
+// Each statement is added to the process-wide total (TotalStatements) and,
+// when the context it was sent with carries a counter (WithStatementCounter),
+// to that counter (StatementCount).
 package database
 
 import (

@@ -1,13 +1,19 @@
-// Package testdb gives each test package a fresh PostgreSQL database, cloned
-// from a migrated template, so tests run against the real thing, isolated
-// and fast. Without DATABASE_URL it starts the project's private cluster
-// through scripts/db.sh: tests never skip for want of a database.
+// Package testdb gives tests a fresh PostgreSQL database each, cloned from a
+// migrated template, so they run against the real thing, isolated and fast.
+//
+// The server is DATABASE_URL when set; otherwise the repository's
+// scripts/db.sh finds or starts the private development cluster. Tests are
+// never skipped for want of a database.
 package testdb
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
@@ -19,131 +25,244 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
-	"github.com/jmoiron/sqlx"
-	_ "github.com/lib/pq" // the postgres driver
+	_ "github.com/lib/pq" // registers the "postgres" driver for the admin pool
 
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/migrations"
 )
 
+// templateLockKey is the pg_advisory_lock key (on the server's postgres
+// database) that test processes hold while one of them builds a template.
+const templateLockKey int64 = 0x67617465_74657374 // "gatetest"
+
 var (
 	serverOnce sync.Once
 	serverURL  string
 	serverErr  error
-	seq        atomic.Int64
+
+	adminMu sync.Mutex
+	adminDB *sql.DB
+
+	templateMu    sync.Mutex
+	templateReady string // name of the template this process has checked
+
+	dbSeq atomic.Int64
 )
 
-// ServerURL returns the URL of the PostgreSQL server tests use:
-// DATABASE_URL when set, else the private cluster scripts/db.sh starts.
+// ServerURL returns the URL of the PostgreSQL server tests use: DATABASE_URL
+// when set, else the URL scripts/db.sh prints after starting the private
+// cluster. It is looked up once per process; the test fails when there is no
+// server.
 func ServerURL(t testing.TB) string {
 	t.Helper()
-	serverOnce.Do(func() {
-		if serverURL = os.Getenv("DATABASE_URL"); serverURL != "" {
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		out, err := exec.Command(filepath.Join(root, "scripts", "db.sh")).Output()
-		serverURL, serverErr = strings.TrimSpace(string(out)), err
-	})
-	if serverErr != nil || serverURL == "" {
-		t.Fatalf("testdb: no PostgreSQL server (scripts/db.sh: %v)", serverErr)
+	serverOnce.Do(func() { serverURL, serverErr = findServer() })
+	if serverErr != nil {
+		t.Fatalf("testdb: %v", serverErr)
 	}
 	return serverURL
 }
 
-// New returns the URL of a fresh, migrated database that is dropped when the
-// test ends.
+// findServer returns DATABASE_URL or runs scripts/db.sh.
+func findServer() (string, error) {
+	if u := os.Getenv("DATABASE_URL"); u != "" {
+		return u, nil
+	}
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return "", errors.New("DATABASE_URL is unset and the repository root is unknown")
+	}
+	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "db.sh")
+	// Installing PostgreSQL on a fresh machine can take minutes.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL is unset and %s failed: %v\n%s", script, err, lastLines(stderr.String(), 20))
+	}
+	u := strings.TrimSpace(string(out))
+	if u == "" || strings.Contains(u, "\n") {
+		return "", fmt.Errorf("%s printed %d lines, want one URL", script, strings.Count(u, "\n")+1)
+	}
+	return u, nil
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// New creates a fresh database, a clone of the migrated template, and returns
+// its URL (in the same form as ServerURL's). The database is dropped when the
+// test and its subtests end, even if connections to it are still open.
 func New(t testing.TB) string {
 	t.Helper()
 	ctx := context.Background()
 	base := ServerURL(t)
-	admin, err := sqlx.Connect("postgres", withDatabase(base, "postgres"))
+	admin, err := adminPool(base)
 	if err != nil {
 		t.Fatalf("testdb: %v", err)
 	}
-	defer admin.Close()
-	tmpl, err := template(ctx, admin, base)
+	tmpl, err := ensureTemplate(ctx, admin, base)
 	if err != nil {
 		t.Fatalf("testdb: template: %v", err)
 	}
-	name := fmt.Sprintf("gw_test_%d_%d", os.Getpid(), seq.Add(1))
+	name := newName()
 	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
-		t.Fatalf("testdb: create %s: %v", name, err)
+		t.Fatalf("testdb: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
-		admin, err := sqlx.Connect("postgres", withDatabase(base, "postgres"))
-		if err != nil {
-			t.Errorf("testdb: drop %s: %v", name, err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`); err != nil {
-			t.Errorf("testdb: drop %s: %v", name, err)
+		if _, err := admin.ExecContext(context.Background(), `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+			t.Errorf("testdb: drop database %s: %v", name, err)
 		}
 	})
-	return withDatabase(base, name)
+	u, err := withDatabase(base, name)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return u
 }
 
-// template makes sure the migrated template database for the current
-// migrations exists, and returns its name. Concurrent test binaries wait on
-// an advisory lock while one of them builds it.
-func template(ctx context.Context, admin *sqlx.DB, base string) (string, error) {
-	name := "gw_template_" + migrationsHash()
-	conn, err := admin.Connx(ctx)
+// newName returns a database name unique across concurrent test processes:
+// pid, a per-process counter and random bytes (in case processes on several
+// machines share a server).
+func newName() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("gateway_test_%d_%d_%s", os.Getpid(), dbSeq.Add(1), hex.EncodeToString(b))
+}
+
+// adminPool returns this process's pool on the server's postgres database.
+// It is a plain lib/pq pool, so its statements are not counted by package
+// database.
+func adminPool(base string) (*sql.DB, error) {
+	adminMu.Lock()
+	defer adminMu.Unlock()
+	if adminDB != nil {
+		return adminDB, nil
+	}
+	u, err := withDatabase(base, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("postgres", u)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxIdleConns(2)
+	db.SetConnMaxIdleTime(30 * time.Second)
+	if err := db.Ping(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("connect to the server's postgres database: %w", err)
+	}
+	adminDB = db
+	return db, nil
+}
+
+// templateName returns the name of the template database for the current
+// migrations: it changes whenever a migration file's name or content does.
+func templateName() string {
+	h := sha256.New()
+	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := fs.ReadFile(migrations.FS, path)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00", path, len(b))
+		h.Write(b)
+		return nil
+	})
+	return "gateway_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// ensureTemplate makes sure the migrated template exists and returns its
+// name. Processes racing to build it queue on an advisory lock; the one that
+// builds it marks it IS_TEMPLATE last, so a half-built template (from a
+// process that died) is never used but rebuilt.
+func ensureTemplate(ctx context.Context, admin *sql.DB, base string) (string, error) {
+	templateMu.Lock()
+	defer templateMu.Unlock()
+	name := templateName()
+	if templateReady == name {
+		return name, nil
+	}
+	conn, err := admin.Conn(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(727272)`); err != nil {
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, templateLockKey); err != nil {
 		return "", err
 	}
-	defer conn.ExecContext(ctx, `SELECT pg_advisory_unlock(727272)`)
+	defer func() {
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, templateLockKey)
+	}()
+
 	var ready bool
-	err = conn.GetContext(ctx, &ready, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, name)
-	if err != nil || ready {
-		return name, err
-	}
-	if _, err := conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+	err = conn.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate)`, name).Scan(&ready)
+	if err != nil {
 		return "", err
+	}
+	if !ready {
+		if err := buildTemplate(ctx, conn, base, name); err != nil {
+			return "", err
+		}
+	}
+	templateReady = name
+	return name, nil
+}
+
+// buildTemplate (re)creates database name, migrates it and marks it a
+// template that accepts no connections, so cloning it never finds it busy.
+func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error {
+	if _, err := conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
+		return err
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return "", err
+		return err
 	}
-	db, err := database.Open(ctx, withDatabase(base, name), "gateway-test", 1)
+	u, err := withDatabase(base, name)
 	if err != nil {
-		return "", err
+		return err
 	}
-	err = database.MigrateUp(ctx, db.DB)
-	db.Close()
+	db, err := sql.Open("postgres", u)
 	if err != nil {
-		return "", err
+		return err
 	}
-	_, err = conn.ExecContext(ctx, `ALTER DATABASE `+name+` WITH IS_TEMPLATE true`)
-	return name, err
+	err = database.MigrateUp(ctx, db)
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `ALTER DATABASE `+name+` WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`)
+	return err
 }
 
-// migrationsHash names the migrations' current content.
-func migrationsHash() string {
-	h := sha256.New()
-	_ = fs.WalkDir(migrations.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := migrations.FS.ReadFile(path)
-			h.Write([]byte(path))
-			h.Write(b)
+// withDatabase returns serverURL (URL or key=value form) naming database
+// name instead of its own. Errors never quote serverURL.
+func withDatabase(serverURL, name string) (string, error) {
+	if strings.HasPrefix(serverURL, "postgres://") || strings.HasPrefix(serverURL, "postgresql://") {
+		u, err := url.Parse(serverURL)
+		if err != nil {
+			return "", errors.New("the database server URL is not a valid URL")
 		}
-		return nil
-	})
-	return hex.EncodeToString(h.Sum(nil))[:12]
-}
-
-// withDatabase returns the server URL pointing at database name.
-func withDatabase(serverURL, name string) string {
-	u, err := url.Parse(serverURL)
-	if err != nil || u.Scheme == "" {
-		return serverURL + " dbname=" + name
+		u.Path = "/" + name
+		u.RawPath = ""
+		return u.String(), nil
 	}
-	u.Path = "/" + name
-	return u.String()
+	// In key=value form a later key wins.
+	return strings.TrimSpace(serverURL + " dbname=" + name), nil
 }

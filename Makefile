@@ -1,0 +1,59 @@
+# Development and CI entry points. Needs Go; PostgreSQL is found or started
+# by scripts/db.sh (DATABASE_URL when set, else a private cluster in .data/).
+# Nothing here uses the network except the Go module proxy (and apt-get, via
+# scripts/db.sh, on a machine without PostgreSQL).
+
+.DEFAULT_GOAL := build
+
+.PHONY: build run test fmt-check vet generate generate-check db-stop
+
+# The binary: serve, migrate up|down|status, seed, token.
+build:
+	go build -o bin/gateway .
+
+# Start (or find) PostgreSQL, migrate, load the demo data and serve the API,
+# with GraphiQL at http://localhost:8080 (ENV=development unless set).
+run: build
+	@url="$$(scripts/db.sh)" && export DATABASE_URL="$$url" && \
+	export ENV="$${ENV:-development}" && \
+	bin/gateway migrate up && \
+	bin/gateway seed && \
+	echo "gateway: GraphiQL on http://localhost:$${PORT:-8080}" >&2 && \
+	exec bin/gateway serve
+
+# Everything CI checks: formatting, vet, generated code, then the tests
+# against a real PostgreSQL (each package gets fresh databases, see
+# internal/testdb).
+test: fmt-check vet generate-check
+	@url="$$(scripts/db.sh)" && DATABASE_URL="$$url" go test -race -count=1 ./...
+
+fmt-check:
+	@files="$$(find . \( -path ./.git -o -path ./.data -o -path ./bin \) -prune -o -name '*.go' -print | xargs gofmt -l)" && \
+	if [ -n "$$files" ]; then \
+		echo "gofmt: these files are not formatted (run gofmt -w on them):" >&2; \
+		echo "$$files" >&2; \
+		exit 1; \
+	fi
+
+vet:
+	go vet ./...
+
+# Regenerate graph/ from schema.graphql and gqlgen.yml.
+generate:
+	go generate ./...
+
+# Fails when go generate changes or adds anything under graph/: the
+# generated code must be committed as generated.
+generate-check: generate
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || \
+		{ echo "generate-check: not a git checkout, cannot compare graph/ with what is committed" >&2; exit 1; }
+	@if ! git diff --quiet -- graph/ || [ -n "$$(git ls-files --others --exclude-standard -- graph/)" ]; then \
+		echo "generate-check: graph/ differs from what go generate produces:" >&2; \
+		git status --short -- graph/ >&2; \
+		echo "run 'make generate' and commit graph/ (it is generated code, never edited by hand)" >&2; \
+		exit 1; \
+	fi
+
+# Stop the private PostgreSQL cluster scripts/db.sh started.
+db-stop:
+	scripts/db.sh stop

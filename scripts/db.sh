@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# db.sh: find or start the PostgreSQL server the gateway uses in development
+# and tests, and print its URL (one line on stdout; everything else goes to
+# stderr).
+#
+#   scripts/db.sh        print DATABASE_URL when it is set and answering;
+#                        otherwise start (creating it on first use) a private
+#                        cluster under .data/postgres on 127.0.0.1:54329 and
+#                        print its URL
+#   scripts/db.sh stop   stop the private cluster
+#
+# The private cluster is for development only: trust authentication on
+# loopback, fsync off. DB_PORT overrides its port (default 54329).
+# Safe to run from several processes at once (flock on .data/db.lock).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+DATA="$ROOT/.data"
+PORT="${DB_PORT:-54329}"
+DBNAME=gateway
+PRIVATE_URL="postgres://postgres@127.0.0.1:$PORT/$DBNAME?sslmode=disable"
+
+log() { printf 'db.sh: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# check_url waits up to 30 s for the server named by DATABASE_URL to answer.
+# It never prints the URL itself: it may hold a password.
+check_url() {
+	local i rc
+	if command -v pg_isready >/dev/null 2>&1; then
+		for i in $(seq 1 30); do
+			rc=0
+			pg_isready -q -d "$DATABASE_URL" || rc=$?
+			case $rc in
+			0) return 0 ;;
+			3) die "DATABASE_URL is not a valid connection string" ;;
+			esac
+			sleep 1
+		done
+		die "the server in DATABASE_URL does not answer (pg_isready exit $rc)"
+	elif command -v psql >/dev/null 2>&1; then
+		for i in $(seq 1 30); do
+			if psql "$DATABASE_URL" -Atqc 'SELECT 1' >/dev/null 2>&1; then
+				return 0
+			fi
+			sleep 1
+		done
+		die "the server in DATABASE_URL does not answer (psql SELECT 1 failed)"
+	else
+		log "neither pg_isready nor psql found; using DATABASE_URL unchecked"
+	fi
+}
+
+if [ -n "${DATABASE_URL:-}" ] && [ "${1:-}" != stop ]; then
+	check_url
+	printf '%s\n' "$DATABASE_URL"
+	exit 0
+fi
+
+mkdir -p "$DATA"
+if command -v flock >/dev/null 2>&1; then
+	exec 9>"$DATA/db.lock"
+	flock -w 600 9 || die "timed out waiting for $DATA/db.lock"
+else
+	log "flock not found; not guarding against concurrent runs"
+fi
+
+# as_pg runs a command as the user that owns the cluster: the caller, or the
+# postgres user when the caller is root (PostgreSQL refuses to run as root).
+as_pg() {
+	if ! is_root; then
+		(cd / && "$@")
+	elif command -v runuser >/dev/null 2>&1; then
+		(cd / && runuser -u postgres -- "$@")
+	else
+		(cd / && su postgres -s /bin/sh -c "$(printf '%q ' "$@")")
+	fi
+}
+
+# has_pg_user reports whether the postgres user exists.
+has_pg_user() { getent passwd postgres >/dev/null 2>&1; }
+
+# pg_bin_dir prints the directory holding initdb and pg_ctl for major version
+# $1, or for the newest version installed when $1 is empty.
+pg_bin_dir() {
+	local want=${1:-} d
+	if [ -n "$want" ]; then
+		d="/usr/lib/postgresql/$want/bin"
+		[ -x "$d/initdb" ] && { echo "$d"; return 0; }
+	else
+		d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
+		[ -n "$d" ] && [ -x "$d/initdb" ] && { echo "$d"; return 0; }
+	fi
+	if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
+		d=$(dirname "$(command -v initdb)")
+		if [ -z "$want" ] || "$d/initdb" --version | grep -Eq " $want([^0-9]|\$)"; then
+			echo "$d"
+			return 0
+		fi
+	fi
+	return 1
+}
+
+install_postgres() {
+	command -v apt-get >/dev/null 2>&1 ||
+		die "PostgreSQL is not installed and apt-get is not available: install PostgreSQL (initdb and pg_ctl on PATH) or set DATABASE_URL"
+	local sudo=()
+	if ! is_root; then
+		command -v sudo >/dev/null 2>&1 ||
+			die "PostgreSQL is not installed and this user cannot install it (no sudo): install the postgresql package or set DATABASE_URL"
+		sudo=(sudo)
+	fi
+	log "installing PostgreSQL with apt-get (Debian package postgresql)"
+	"${sudo[@]}" apt-get update >&2
+	"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y postgresql >&2
+}
+
+# Where the cluster lives. When root, the postgres user must be able to reach
+# it; if the checkout is somewhere it cannot (say under /root), the cluster
+# goes to /var/tmp instead and .data/postgres points there.
+cluster_paths() {
+	BASE="$DATA"
+	if is_root && has_pg_user && ! as_pg test -x "$DATA" 2>/dev/null; then
+		BASE="/var/tmp/gateway-db-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+	fi
+	PGDATA_DIR="$BASE/postgres"
+	RUN_DIR="$BASE/postgres-run"
+	LOG_FILE="$BASE/postgres.log"
+	# A Unix socket path longer than 107 bytes is refused: go TCP-only then.
+	SOCKET_DIR="$RUN_DIR"
+	if [ $((${#RUN_DIR} + 20)) -gt 107 ]; then
+		SOCKET_DIR=""
+	fi
+}
+
+prepare_dirs() {
+	if [ "$BASE" != "$DATA" ] && [ ! -L "$DATA/postgres" ]; then
+		log "the postgres user cannot reach $DATA; keeping the cluster in $BASE"
+		rm -rf "$DATA/postgres"
+		ln -s "$BASE/postgres" "$DATA/postgres"
+	fi
+	mkdir -p "$BASE" "$PGDATA_DIR" "$RUN_DIR"
+	touch "$LOG_FILE"
+	if is_root; then
+		chown postgres "$PGDATA_DIR" "$RUN_DIR" "$LOG_FILE"
+	fi
+	chmod 700 "$PGDATA_DIR"
+}
+
+# server_pid prints the pid of this cluster's running postmaster, if any.
+server_pid() {
+	local pid
+	[ -f "$PGDATA_DIR/postmaster.pid" ] || return 1
+	pid=$(head -n 1 "$PGDATA_DIR/postmaster.pid" 2>/dev/null || true)
+	[[ "$pid" =~ ^[0-9]+$ ]] || return 1
+	[ -r "/proc/$pid/cmdline" ] || kill -0 "$pid" 2>/dev/null || return 1
+	if [ -r "/proc/$pid/cmdline" ]; then
+		# The pid may have been reused by another program since a crash.
+		tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$PGDATA_DIR" || return 1
+	fi
+	echo "$pid"
+}
+
+start_server() {
+	local opts
+	if server_pid >/dev/null; then
+		return 0
+	fi
+	if [ -f "$PGDATA_DIR/postmaster.pid" ]; then
+		log "removing stale postmaster.pid left by a server that is gone"
+		rm -f "$PGDATA_DIR/postmaster.pid"
+	fi
+	rm -f "$RUN_DIR/.s.PGSQL.$PORT" "$RUN_DIR/.s.PGSQL.$PORT.lock"
+	opts="-c port=$PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='$SOCKET_DIR'"
+	opts="$opts -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+	log "starting PostgreSQL on 127.0.0.1:$PORT (log: $LOG_FILE)"
+	# 9>&-: the server must not inherit (and so hold) the lock file.
+	if ! as_pg "$BIN/pg_ctl" -D "$PGDATA_DIR" -l "$LOG_FILE" -w -t 60 -o "$opts" start </dev/null >&2 9>&-; then
+		tail -n 20 "$LOG_FILE" >&2 || true
+		die "PostgreSQL did not start (is port $PORT taken by another server?)"
+	fi
+}
+
+stop_server() {
+	if ! server_pid >/dev/null; then
+		log "the private cluster is not running"
+		return 0
+	fi
+	as_pg "$BIN/pg_ctl" -D "$PGDATA_DIR" -m fast -w -t 60 stop >&2
+}
+
+cluster_paths
+
+if [ "${1:-}" = stop ]; then
+	if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
+		log "no private cluster at $PGDATA_DIR"
+		exit 0
+	fi
+	BIN=$(pg_bin_dir "$(cat "$PGDATA_DIR/PG_VERSION")") ||
+		die "no PostgreSQL binaries for version $(cat "$PGDATA_DIR/PG_VERSION")"
+	stop_server
+	exit 0
+elif [ -n "${1:-}" ]; then
+	die "usage: scripts/db.sh [stop]"
+fi
+
+if [ -f "$PGDATA_DIR/PG_VERSION" ]; then
+	version=$(cat "$PGDATA_DIR/PG_VERSION")
+	BIN=$(pg_bin_dir "$version") ||
+		die "the cluster in $PGDATA_DIR needs PostgreSQL $version, which is not installed; install it or remove $PGDATA_DIR"
+else
+	if ! BIN=$(pg_bin_dir "") || { is_root && ! has_pg_user; }; then
+		install_postgres
+		BIN=$(pg_bin_dir "") || die "PostgreSQL binaries not found after installing"
+	fi
+	if is_root; then
+		has_pg_user ||
+			die "running as root needs a postgres user to own the cluster (PostgreSQL refuses to run as root)"
+	fi
+	cluster_paths
+	rm -rf "$PGDATA_DIR"
+	prepare_dirs
+	log "creating a private cluster in $PGDATA_DIR ($("$BIN/initdb" --version))"
+	as_pg "$BIN/initdb" -D "$PGDATA_DIR" --auth=trust -U postgres -E UTF8 --locale=C --no-sync >&2 ||
+		die "initdb failed"
+fi
+
+prepare_dirs
+start_server
+
+psql=("$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atq)
+[ -x "$BIN/psql" ] || psql=(psql -X -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atq)
+for _ in $(seq 1 30); do
+	"${psql[@]}" -c 'SELECT 1' >/dev/null 2>&1 && break
+	sleep 0.5
+done
+if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$DBNAME'")" ]; then
+	log "creating database $DBNAME"
+	"${psql[@]}" -c "CREATE DATABASE $DBNAME" >&2
+fi
+
+printf '%s\n' "$PRIVATE_URL"
