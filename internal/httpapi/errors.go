@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/partsmarket/gateway/store"
@@ -21,9 +22,10 @@ const (
 
 // presentError is the one place where an error becomes what a caller sees:
 // a *store.Error shows its code, message and field; errors gqlgen made about
-// the request (parse, validation, argument coercion) keep their message;
-// anything else is logged with the request id and shown as an internal
-// error, so SQL text and personal data never reach a caller.
+// the request (parse, validation, variables) keep their code; anything else,
+// a resolver's database error included, is logged with the request id and
+// shown as an internal error, so SQL text and personal data never reach a
+// caller.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		out := graphql.DefaultErrorPresenter(ctx, err)
@@ -40,21 +42,18 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 				out.Message = "internal server error"
 			}
 		case errors.As(err, &ge) && ge.Err == nil:
-			// gqlgen's own protocol errors: parse, validation, operation
-			// selection; they carry their code already or get BAD_REQUEST.
-			// A body gqlgen could not decode is never echoed back.
-			if strings.HasPrefix(out.Message, "json request body could not be decoded") {
-				out.Message = "request body is not a GraphQL request"
-				out.Extensions = nil
-			}
+			// gqlgen's and gqlparser's own errors about the request: parse,
+			// validation, variables, operation selection. They keep their
+			// code (or get BAD_REQUEST) but never quote what was sent.
 			if out.Extensions["code"] == nil {
 				out.Extensions = map[string]any{"code": codeBadRequest}
 			}
-		case errors.As(err, &ge):
-			// An argument that did not coerce to its type. Its message may
-			// quote the value, so say only where it is.
-			out.Message = "invalid value for this argument"
-			out.Extensions = map[string]any{"code": store.EINVALID}
+			switch {
+			case strings.HasPrefix(out.Message, "json request body could not be decoded"):
+				out.Message = "request body is not a GraphQL request"
+			case len(out.Path) == 2 && out.Path[0] == ast.PathName("variable"):
+				out.Message = fmt.Sprintf("invalid value for variable $%v", out.Path[1])
+			}
 		default:
 			log.ErrorContext(ctx, "internal error", "request_id", RequestID(ctx), "error", err.Error())
 			out.Message = "internal server error"

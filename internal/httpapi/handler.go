@@ -60,6 +60,8 @@ func New(o Options, d Deps) http.Handler {
 	gql.SetDisableSuggestion(!o.Introspection)
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
+	} else {
+		gql.Use(noIntrospection{})
 	}
 	gql.Use(timeCheck{schema: d.Schema.Schema()})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

@@ -138,7 +138,14 @@ func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
-			if isMutation(r.URL.Query().Get("query"), r.URL.Query().Get("operationName")) {
+			q := r.URL.Query()
+			for _, param := range []string{"variables", "extensions"} {
+				if v := q.Get(param); v != "" && !jsonObject([]byte(v)) {
+					writeError(w, r, http.StatusBadRequest, codeBadRequest, param+" must be a JSON object")
+					return
+				}
+			}
+			if isMutation(q.Get("query"), q.Get("operationName")) {
 				w.Header().Set("Allow", http.MethodPost)
 				writeError(w, r, http.StatusMethodNotAllowed, codeBadRequest, "mutations are sent with POST")
 				return
@@ -158,12 +165,11 @@ func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
 				writeError(w, r, http.StatusRequestEntityTooLarge, codePayloadTooLarge, "request body is too large")
 				return
 			}
-			trimmed := bytes.TrimLeft(body, " \t\r\n")
 			switch {
-			case len(trimmed) > 0 && trimmed[0] == '[':
+			case bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("[")):
 				writeError(w, r, http.StatusBadRequest, codeBadRequest, "batched requests are not supported")
 				return
-			case len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed):
+			case !jsonObject(body):
 				writeError(w, r, http.StatusBadRequest, codeBadRequest, "request body is not a JSON object")
 				return
 			}
@@ -176,6 +182,12 @@ func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// jsonObject reports whether b is one valid JSON object.
+func jsonObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 // isMutation reports whether the operation a GET request would run is a

@@ -33,35 +33,38 @@ func (c timeCheck) MutateOperationContext(_ context.Context, op *graphql.Operati
 	if op.Operation == nil {
 		return nil
 	}
-	w := timeWalker{schema: c.schema, vars: op.Variables, seen: map[string]bool{}}
-	w.selections(op.Operation.SelectionSet)
+	w := timeWalker{schema: c.schema, vars: op.Variables}
+	eachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
+		for _, a := range f.Arguments {
+			w.literal(a.Value)
+		}
+	})
 	return w.err
+}
+
+// eachField calls visit for every field an operation selects, through
+// fragments (each fragment once).
+func eachField(set ast.SelectionSet, seen map[string]bool, visit func(*ast.Field)) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			visit(s)
+			eachField(s.SelectionSet, seen, visit)
+		case *ast.InlineFragment:
+			eachField(s.SelectionSet, seen, visit)
+		case *ast.FragmentSpread:
+			if s.Definition != nil && !seen[s.Name] {
+				seen[s.Name] = true
+				eachField(s.Definition.SelectionSet, seen, visit)
+			}
+		}
+	}
 }
 
 type timeWalker struct {
 	schema *ast.Schema
 	vars   map[string]any
-	seen   map[string]bool
 	err    *gqlerror.Error
-}
-
-func (w *timeWalker) selections(set ast.SelectionSet) {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			for _, a := range s.Arguments {
-				w.literal(a.Value)
-			}
-			w.selections(s.SelectionSet)
-		case *ast.InlineFragment:
-			w.selections(s.SelectionSet)
-		case *ast.FragmentSpread:
-			if s.Definition != nil && !w.seen[s.Name] {
-				w.seen[s.Name] = true
-				w.selections(s.Definition.SelectionSet)
-			}
-		}
-	}
 }
 
 // literal checks a value of the document; variables are checked by their
@@ -117,4 +120,34 @@ func (w *timeWalker) check(s string) {
 		w.err = gqlerror.Errorf("a Time must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z")
 		errcode.Set(w.err, errcode.ValidationFailed)
 	}
+}
+
+// noIntrospection refuses __schema and __type, as GRAPHQL_VALIDATION_FAILED
+// before anything runs, where introspection is off; __typename stays.
+type noIntrospection struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = noIntrospection{}
+
+// ExtensionName names the extension for gqlgen.
+func (noIntrospection) ExtensionName() string { return "NoIntrospection" }
+
+// Validate accepts any schema.
+func (noIntrospection) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext refuses an operation that introspects.
+func (noIntrospection) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+	if op.Operation == nil {
+		return nil
+	}
+	var err *gqlerror.Error
+	eachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
+		if err == nil && (f.Name == "__schema" || f.Name == "__type") {
+			err = gqlerror.Errorf("introspection is disabled")
+			errcode.Set(err, errcode.ValidationFailed)
+		}
+	})
+	return err
 }
