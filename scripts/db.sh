@@ -5,20 +5,21 @@
 #
 #   scripts/db.sh        print DATABASE_URL when it is set and answering;
 #                        otherwise start (creating it on first use) a private
-#                        cluster under .data/postgres on 127.0.0.1:54329 and
-#                        print its URL
+#                        cluster under .data/postgres on 127.0.0.1 and print
+#                        its URL
 #   scripts/db.sh stop   stop the private cluster
 #
 # The private cluster is for development only: trust authentication on
-# loopback, fsync off. DB_PORT overrides its port (default 54329).
+# loopback, fsync off. Its port is DB_PORT when set, else the first free port
+# from 54329 up, remembered in .data/port, so that several checkouts on one
+# machine (a work tree and a CI clone) each run their own.
 # Safe to run from several processes at once (flock on .data/db.lock).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 DATA="$ROOT/.data"
-PORT="${DB_PORT:-54329}"
+PORT=""
 DBNAME=gateway
-PRIVATE_URL="postgres://postgres@127.0.0.1:$PORT/$DBNAME?sslmode=disable"
 
 log() { printf 'db.sh: %s\n' "$*" >&2; }
 die() {
@@ -166,6 +167,33 @@ server_pid() {
 	echo "$pid"
 }
 
+# port_free reports whether nothing listens on 127.0.0.1:$1.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# choose_port sets PORT: the running cluster's own, else DB_PORT, else the
+# port this checkout used last while it is still free, else the first free
+# port from 54329 up (remembered in .data/port).
+choose_port() {
+	if server_pid >/dev/null; then
+		PORT=$(sed -n 4p "$PGDATA_DIR/postmaster.pid")
+		return 0
+	fi
+	if [ -n "${DB_PORT:-}" ]; then
+		PORT=$DB_PORT
+		return 0
+	fi
+	[ -f "$DATA/port" ] && PORT=$(cat "$DATA/port")
+	if [[ "$PORT" =~ ^[0-9]+$ ]] && port_free "$PORT"; then
+		return 0
+	fi
+	PORT=54329
+	while ! port_free "$PORT"; do
+		PORT=$((PORT + 1))
+		[ "$PORT" -lt 54429 ] || die "no free port between 54329 and 54428"
+	done
+	echo "$PORT" >"$DATA/port"
+}
+
 start_server() {
 	local opts
 	if server_pid >/dev/null; then
@@ -231,6 +259,7 @@ else
 fi
 
 prepare_dirs
+choose_port
 start_server
 
 psql=("$BIN/psql" -X -h 127.0.0.1 -p "$PORT" -U postgres -d postgres -Atq)
@@ -244,4 +273,4 @@ if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$DBNAME'"
 	"${psql[@]}" -c "CREATE DATABASE $DBNAME" >&2
 fi
 
-printf '%s\n' "$PRIVATE_URL"
+printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable\n' "$PORT" "$DBNAME"
