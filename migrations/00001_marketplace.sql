@@ -115,6 +115,7 @@ CREATE TABLE leads (
 CREATE INDEX leads_seller_newest_idx ON leads (seller_id, created_at DESC, id DESC);
 CREATE INDEX leads_listing_idx ON leads (listing_id, created_at DESC);
 CREATE INDEX leads_newest_idx ON leads (created_at DESC, id DESC);
+CREATE INDEX leads_email_idx ON leads (lower(email), created_at);
 
 CREATE TABLE listing_reports (
     id              uuid PRIMARY KEY DEFAULT gen_random_uuid(),

@@ -5,7 +5,6 @@ import (
 	"errors"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/partsmarket/gateway/graph/model"
 	"github.com/partsmarket/gateway/internal/access"
@@ -57,7 +56,7 @@ func edges[T, E any](p store.Page[T], edge func(cursor string, node T) E) []E {
 }
 
 // load reads key through one of the request's loaders.
-func load[V any](ctx context.Context, pick func(*loaders.Loaders) *dataloader.Loader[string, V], key string) (V, error) {
+func load[V any](ctx context.Context, pick func(*loaders.Loaders) *loaders.Loader[V], key string) (V, error) {
 	l, err := loaders.For(ctx)
 	if err != nil {
 		var zero V
@@ -66,15 +65,11 @@ func load[V any](ctx context.Context, pick func(*loaders.Loaders) *dataloader.Lo
 	return pick(l).Load(ctx, key)()
 }
 
-func sellerLoader(l *loaders.Loaders) *dataloader.Loader[string, *store.Seller]   { return l.Seller }
-func listingLoader(l *loaders.Loaders) *dataloader.Loader[string, *store.Listing] { return l.Listing }
-func contactsLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.SellerContact] {
-	return l.Contacts
-}
-func locationsLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.SellerLocation] {
-	return l.Locations
-}
-func mediaLoader(l *loaders.Loaders) *dataloader.Loader[string, []*store.Media] { return l.Media }
+func sellerLoader(l *loaders.Loaders) *loaders.Loader[*store.Seller]              { return l.Seller }
+func listingLoader(l *loaders.Loaders) *loaders.Loader[*store.Listing]            { return l.Listing }
+func contactsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerContact]   { return l.Contacts }
+func locationsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerLocation] { return l.Locations }
+func mediaLoader(l *loaders.Loaders) *loaders.Loader[[]*store.Media]              { return l.Media }
 
 // fail returns err for a resolver; a list of invalid fields becomes one error
 // per field, all on the resolver's path.

@@ -14,7 +14,8 @@ const maxLeadMessage = 5000
 
 // SubmitLead stores a buyer's inquiry before it answers. Ids of listings or
 // sellers the public cannot see get the same answer as ids that do not
-// exist; a filled honeypot stores the lead as SPAM and answers as usual.
+// exist; a filled honeypot stores the lead as SPAM and answers as usual; the
+// same lead sent again within 24 hours answers the first lead's id.
 func (r *mutationResolver) SubmitLead(ctx context.Context, input model.SubmitLeadInput) (*model.SubmitLeadPayload, error) {
 	var c check
 	n := store.NewLead{
@@ -30,7 +31,7 @@ func (r *mutationResolver) SubmitLead(ctx context.Context, input model.SubmitLea
 	}
 	c.email("input.email", n.Email)
 	c.phone("input.phone", n.Phone)
-	if err := r.leadTarget(ctx, &c, &n, c.optional("input.listingId", input.ListingID, 36), c.optional("input.sellerId", input.SellerID, 36)); err != nil {
+	if err := r.leadTarget(ctx, &c, &n, c.id(input.ListingID), c.id(input.SellerID)); err != nil {
 		return nil, err
 	}
 	if err := c.errs.Err(); err != nil {

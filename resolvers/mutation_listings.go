@@ -91,7 +91,7 @@ func listingText(c *check, in store.ListingText, text func(*check, string, *stri
 	if out.Currency != nil && *out.Currency != "" {
 		out.Currency = c.code("input.currency", out.Currency, currencyCode, "an ISO 4217 currency code")
 	}
-	c.id("input.locationId", out.LocationID, "not a location of this seller")
+	c.wellFormedID("input.locationId", out.LocationID, "not a location of this seller")
 	return out
 }
 

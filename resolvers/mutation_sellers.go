@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 
@@ -35,18 +36,32 @@ func (r *mutationResolver) CreateSeller(ctx context.Context, input model.CreateS
 	if err := c.errs.Err(); err != nil {
 		return nil, fail(ctx, err)
 	}
-	if n.Slug == "" {
+	s, err := r.createSeller(ctx, n)
+	if err != nil {
+		return nil, inInput(err)
+	}
+	return &model.CreateSellerPayload{Seller: s}, nil
+}
+
+// createSeller stores n. Without a slug it makes one from the company name,
+// and tries the next free one when a concurrent request took it first.
+func (r *mutationResolver) createSeller(ctx context.Context, n store.NewSeller) (*store.Seller, error) {
+	if n.Slug != "" {
+		return r.Store.CreateSeller(ctx, n)
+	}
+	for attempt := 0; ; attempt++ {
 		slug, err := r.Store.FreeSlug(ctx, slugify(n.CompanyName))
 		if err != nil {
 			return nil, err
 		}
 		n.Slug = slug
+		s, err := r.Store.CreateSeller(ctx, n)
+		var se *store.Error
+		if attempt < 10 && errors.As(err, &se) && se.Field == "slug" {
+			continue
+		}
+		return s, err
 	}
-	s, err := r.Store.CreateSeller(ctx, n)
-	if err != nil {
-		return nil, inInput(err)
-	}
-	return &model.CreateSellerPayload{Seller: s}, nil
 }
 
 func (r *mutationResolver) UpdateSellerProfile(ctx context.Context, id string, input model.UpdateSellerProfileInput) (*model.UpdateSellerProfilePayload, error) {

@@ -2,20 +2,20 @@ package resolvers
 
 import (
 	"context"
+	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/graph-gophers/dataloader/v7"
 
 	"github.com/partsmarket/gateway/internal/loaders"
 	"github.com/partsmarket/gateway/store"
 )
 
 // Prefetching: when a connection resolves, it already knows every row of the
-// page, so it starts one loader batch per related kind that the query
-// selects below it. The rows' own field resolvers then find their values in
-// the loaders' caches. Batches thus hold the whole page whatever the
-// scheduling of resolver goroutines, and a page costs one statement per
-// related kind.
+// page, so it reads, in parallel and in one statement each, the related rows
+// that the query selects below it, and primes the request's loaders with
+// them. The rows' own field resolvers then find their values in the loaders'
+// caches. A page thus costs one statement per related kind whatever its size
+// and however the resolver goroutines are scheduled.
 
 // selection is the set of fields a query selects at one place.
 type selection struct {
@@ -30,7 +30,8 @@ func nodeSelection(ctx context.Context, typeName string) selection {
 	if fc == nil || !graphql.HasOperationContext(ctx) {
 		return selection{}
 	}
-	top := selection{op: graphql.GetOperationContext(ctx), fields: graphql.CollectFields(graphql.GetOperationContext(ctx), fc.Field.Selections, nil)}
+	op := graphql.GetOperationContext(ctx)
+	top := selection{op: op, fields: graphql.CollectFields(op, fc.Field.Selections, nil)}
 	nodes := top.child("nodes", typeName)
 	nodes.fields = append(nodes.fields, top.child("edges", "").child("node", typeName).fields...)
 	return nodes
@@ -61,59 +62,74 @@ func (s selection) has(name string) bool {
 	return false
 }
 
-// prefetchListings starts the batches a page of listings will need.
+// prefetches runs reads in parallel and waits for them all.
+type prefetches struct{ wg sync.WaitGroup }
+
+func (p *prefetches) run(read func()) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		read()
+	}()
+}
+
+// prefetchListings primes what a page of listings will need.
 func prefetchListings(ctx context.Context, sel selection, items []*store.Listing) {
 	ld, err := loaders.For(ctx)
 	if err != nil || len(items) == 0 {
 		return
 	}
+	var p prefetches
 	sellerIDs := distinct(items, func(l *store.Listing) string { return l.SellerID })
 	if sel.has("seller") {
-		prefetchSellers(ctx, ld, sel.child("seller", "Seller"), sellerIDs)
+		prefetchSellers(ctx, &p, ld, sel.child("seller", "Seller"), sellerIDs)
 	}
-	if sel.has("location") {
-		enqueue(ctx, ld.Locations, sellerIDs)
+	if sel.has("location") && !sel.child("seller", "Seller").has("locations") {
+		p.run(func() { ld.Locations.Prefetch(ctx, sellerIDs) })
 	}
 	if sel.has("media") {
-		enqueue(ctx, ld.Media, distinct(items, func(l *store.Listing) string { return l.ID }))
+		p.run(func() { ld.Media.Prefetch(ctx, distinct(items, func(l *store.Listing) string { return l.ID })) })
 	}
+	p.wg.Wait()
 }
 
-// prefetchSellers starts the batches that sellers ids will need, the
-// sellers themselves included.
-func prefetchSellers(ctx context.Context, ld *loaders.Loaders, sel selection, ids []string) {
-	enqueue(ctx, ld.Seller, ids)
+// prefetchSellers primes sellers ids and what sel selects on them.
+func prefetchSellers(ctx context.Context, p *prefetches, ld *loaders.Loaders, sel selection, ids []string) {
+	p.run(func() { ld.Seller.Prefetch(ctx, ids) })
 	if sel.has("contacts") {
-		enqueue(ctx, ld.Contacts, ids)
+		p.run(func() { ld.Contacts.Prefetch(ctx, ids) })
 	}
 	if sel.has("locations") {
-		enqueue(ctx, ld.Locations, ids)
+		p.run(func() { ld.Locations.Prefetch(ctx, ids) })
 	}
 }
 
-// prefetchSellerPage starts the batches a page of sellers will need.
+// prefetchSellerPage primes what a page of sellers will need.
 func prefetchSellerPage(ctx context.Context, sel selection, items []*store.Seller) {
 	ld, err := loaders.For(ctx)
 	if err != nil || len(items) == 0 {
 		return
 	}
+	var p prefetches
 	ids := distinct(items, func(s *store.Seller) string { return s.ID })
 	if sel.has("contacts") {
-		enqueue(ctx, ld.Contacts, ids)
+		p.run(func() { ld.Contacts.Prefetch(ctx, ids) })
 	}
 	if sel.has("locations") {
-		enqueue(ctx, ld.Locations, ids)
+		p.run(func() { ld.Locations.Prefetch(ctx, ids) })
 	}
+	p.wg.Wait()
 }
 
-// prefetchLeads starts the batches a page of leads will need.
+// prefetchLeads primes what a page of leads will need.
 func prefetchLeads(ctx context.Context, sel selection, items []*store.Lead) {
 	ld, err := loaders.For(ctx)
 	if err != nil || len(items) == 0 {
 		return
 	}
+	var p prefetches
 	if sel.has("seller") {
-		prefetchSellers(ctx, ld, sel.child("seller", "Seller"), distinct(items, func(l *store.Lead) string { return l.SellerID }))
+		prefetchSellers(ctx, &p, ld, sel.child("seller", "Seller"), distinct(items, func(l *store.Lead) string { return l.SellerID }))
 	}
 	if sel.has("listing") {
 		var ids []string
@@ -122,17 +138,9 @@ func prefetchLeads(ctx context.Context, sel selection, items []*store.Lead) {
 				ids = append(ids, *l.ListingID)
 			}
 		}
-		enqueue(ctx, ld.Listing, distinct(ids, func(s string) string { return s }))
+		p.run(func() { ld.Listing.Prefetch(ctx, distinct(ids, func(s string) string { return s })) })
 	}
-}
-
-// enqueue adds keys to a loader's pending batch without waiting for it.
-// (dataloader's LoadMany enqueues from goroutines, which races with the
-// batch timer; Load enqueues before it returns.)
-func enqueue[V any](ctx context.Context, l *dataloader.Loader[string, V], keys []string) {
-	for _, k := range keys {
-		l.Load(ctx, k)
-	}
+	p.wg.Wait()
 }
 
 // distinct returns the distinct keys of items, in first-seen order.

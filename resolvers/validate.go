@@ -43,6 +43,16 @@ func (c *check) optional(field string, v *string, max int) *string {
 	return &t
 }
 
+// id trims an optional id and treats "" as null. Ids get no length check:
+// a malformed id must read like one that does not exist.
+func (c *check) id(v *string) *string {
+	if v == nil || strings.TrimSpace(*v) == "" {
+		return nil
+	}
+	t := strings.TrimSpace(*v)
+	return &t
+}
+
 // patch is optional for updates: nil stays nil (leave as is), and "" stays ""
 // (clear the field).
 func (c *check) patch(field string, v *string, max int) *string {
@@ -115,8 +125,9 @@ func (c *check) atLeast(field string, v *int, min int) {
 	}
 }
 
-// id reports v when it is not a well-formed id; bad names the message.
-func (c *check) id(field string, v *string, bad string) {
+// wellFormedID reports v when it is not a well-formed id; bad names the
+// message.
+func (c *check) wellFormedID(field string, v *string, bad string) {
 	if v != nil && *v != "" && !store.ValidID(*v) {
 		c.errs.Add(field, bad)
 	}

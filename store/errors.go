@@ -77,8 +77,13 @@ func (fe FieldErrors) Error() string {
 	return msg
 }
 
-// Add records an invalid field.
+// Add records an invalid field; a field keeps only its first error.
 func (fe *FieldErrors) Add(field, message string) {
+	for _, e := range *fe {
+		if e.Field == field {
+			return
+		}
+	}
 	*fe = append(*fe, Invalid(field, message))
 }
 

@@ -123,15 +123,35 @@ type NewLead struct {
 	Status        LeadStatus
 }
 
-// CreateLead stores a lead and returns its id once it is committed.
+// CreateLead stores a lead and returns its id once it is committed. The same
+// lead sent again (same email, ignoring case, same listing or seller, same
+// message) within 24 hours is not stored twice: the first one's id is
+// returned. Concurrent repeats are serialised by a transaction lock.
 func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
 	var id string
-	err := s.db.GetContext(ctx, &id, `INSERT INTO leads (seller_id, listing_id, buyer_name, email, phone, company,
+	err = tx.GetContext(ctx, &id, `
+		WITH lock AS (SELECT pg_advisory_xact_lock(hashtextextended(lower($1) || '|' || $2::text || '|' || coalesce($3::text, '') || '|' || $4, 0)))
+		SELECT coalesce((SELECT id::text FROM leads, lock
+			WHERE lower(email) = lower($1) AND seller_id = $2::uuid AND listing_id IS NOT DISTINCT FROM $3::uuid
+				AND message = $4 AND created_at > now() - interval '24 hours'
+			ORDER BY created_at LIMIT 1), '')`, n.Email, n.SellerID, n.ListingID, n.Message)
+	if err != nil || id != "" {
+		return id, err
+	}
+	err = tx.GetContext(ctx, &id, `INSERT INTO leads (seller_id, listing_id, buyer_name, email, phone, company,
 			message, buyer_location, timeline, source_page, status)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		n.SellerID, n.ListingID, n.BuyerName, n.Email, n.Phone, n.Company, n.Message,
 		n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
-	return id, err
+	if err != nil {
+		return "", err
+	}
+	return id, tx.Commit()
 }
 
 // SetLeadStatus sets lead id's status; ENOTFOUND when there is none.

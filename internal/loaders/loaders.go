@@ -20,15 +20,38 @@ const DefaultWait = time.Millisecond
 // Loaders are one request's batching readers.
 type Loaders struct {
 	// Seller loads sellers the caller may see by id; NOT_FOUND for others.
-	Seller *dataloader.Loader[string, *store.Seller]
+	Seller *Loader[*store.Seller]
 	// Listing loads listings the caller may see by id; NOT_FOUND for others.
-	Listing *dataloader.Loader[string, *store.Listing]
+	Listing *Loader[*store.Listing]
 	// Contacts loads a seller's contacts by seller id.
-	Contacts *dataloader.Loader[string, []*store.SellerContact]
+	Contacts *Loader[[]*store.SellerContact]
 	// Locations loads a seller's locations by seller id.
-	Locations *dataloader.Loader[string, []*store.SellerLocation]
+	Locations *Loader[[]*store.SellerLocation]
 	// Media loads a listing's media by listing id.
-	Media *dataloader.Loader[string, []*store.Media]
+	Media *Loader[[]*store.Media]
+}
+
+// Loader is a dataloader that can also be filled ahead of time.
+type Loader[V any] struct {
+	*dataloader.Loader[string, V]
+	batch dataloader.BatchFunc[string, V]
+}
+
+// Prefetch reads keys now, in one batch, and primes the loader with what it
+// finds, so that later Loads of those keys wait for nothing and send no
+// statement. A page's resolver calls it with every key the page will need:
+// unlike the timer-driven batch, the result does not depend on how the
+// resolver goroutines happen to be scheduled. Keys that fail are left to
+// Load, which reports their error.
+func (l *Loader[V]) Prefetch(ctx context.Context, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	for i, r := range l.batch(ctx, keys) {
+		if r.Error == nil {
+			l.Prime(ctx, keys[i], r.Data)
+		}
+	}
 }
 
 // New returns the loaders of one request whose caller sees scope.
@@ -46,8 +69,8 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 	}
 }
 
-func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V]) *dataloader.Loader[string, V] {
-	return dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](wait))
+func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V]) *Loader[V] {
+	return &Loader[V]{Loader: dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](wait)), batch: batch}
 }
 
 // byID makes a batch function that returns one row per key, in key order,
