@@ -77,6 +77,8 @@ var reaches = map[string]reach{
 	"Lead":    {`query($id: ID!) { lead(id: $id) { %s } }`, func(f *fixture) string { return f.LeadA }, "lead", ownerAdminAnalyst},
 	"ListingReport": {`query($id: ID!) { reports(filter: {listingId: $id}) { nodes { %s } } }`,
 		func(f *fixture) string { return f.ListingA.ID }, "reports.nodes.0", ownerAdminAnalyst},
+	"LeadNotification": {`query($id: ID!) { lead(id: $id) { notification { %s } } }`,
+		func(f *fixture) string { return f.LeadA }, "lead.notification", ownerAdminAnalyst},
 }
 
 // allowed decides from a field's directives whether p may read it, and
@@ -119,6 +121,7 @@ func TestAccessMatrix(t *testing.T) {
 	// Give every protected column a value so that "readable" is visible.
 	api.DB.MustExec(`UPDATE sellers SET internal_notes = 'pays late' WHERE id = $1`, f.SellerA.ID)
 	api.DB.MustExec(`UPDATE listings SET removal_reason = 'old reason', moderation_note = 'watch this seller' WHERE id = $1`, f.ListingA.ID)
+	api.DB.MustExec(`UPDATE lead_notifications SET last_error = '421 mail server busy' WHERE lead_id = $1`, f.LeadA)
 
 	schema := loadSchema(t)
 	principals := []principal{
@@ -145,7 +148,7 @@ func TestAccessMatrix(t *testing.T) {
 			if !ok {
 				t.Fatalf("the matrix cannot reach type %s: add it to reaches", typeName)
 			}
-			query := fmt.Sprintf(r.query, "id "+selection(schema, field))
+			query := fmt.Sprintf(r.query, "__typename "+selection(schema, field))
 			vars := map[string]any{"id": r.id(f)}
 			truth := api.mustPost(f.Admin, query, vars).Get(r.path + "." + fieldName)
 			if truth == nil {
@@ -156,12 +159,12 @@ func TestAccessMatrix(t *testing.T) {
 					resp := api.post(p.token, query, vars)
 					got := resp.Get(r.path + "." + fieldName)
 					if !r.visible(p) {
-						if got != nil || resp.Get(r.path+".id") != nil {
+						if got != nil || resp.Get(r.path+".__typename") != nil {
 							t.Fatalf("%s sees a row it may not see: %s", p.name, resp.Raw)
 						}
 						return
 					}
-					if resp.Get(r.path+".id") == nil {
+					if resp.Get(r.path+".__typename") == nil {
 						t.Fatalf("the rest of the response did not stand: %s", resp.Raw)
 					}
 					ok, masked := allowed(field, p)
@@ -215,13 +218,21 @@ func TestMutationRoles(t *testing.T) {
 		if slices.Contains(roles, string(access.RoleAnalyst)) {
 			t.Errorf("mutation %s lets analysts write", field.Name)
 		}
-		query := "mutation { " + field.Name + argumentsOf(schema, field.Arguments) + " { __typename } }"
+		args := argumentsOf(schema, field.Arguments)
+		head := "mutation"
+		if strings.Contains(args, "$file") {
+			head += "($file: Upload!)" // an Upload is a file of a multipart request, never a literal
+		}
+		query := head + " { " + field.Name + args + " { __typename } }"
 		for role, token := range callers {
 			if slices.Contains(roles, string(role)) {
 				continue
 			}
 			t.Run(field.Name+"/"+string(role), func(t *testing.T) {
 				resp := api.post(token, query, nil)
+				if strings.HasPrefix(query, "mutation($file") {
+					resp = api.postUpload(token, query, nil, "file", "roles.csv", []byte("sku,title,condition\nS1,Pump,NEW\n"))
+				}
 				if len(resp.Errors) != 1 || resp.Errors[0].Code() != "FORBIDDEN" {
 					t.Errorf("got %s, want FORBIDDEN", resp.Raw)
 				}
@@ -263,6 +274,8 @@ func literal(s *ast.Schema, t *ast.Type) string {
 		return "1"
 	case t.Name() == "Boolean":
 		return "true"
+	case t.Name() == "Upload":
+		return "$file"
 	case def.Kind == ast.Enum:
 		return def.EnumValues[0].Name
 	case def.Kind == ast.InputObject:

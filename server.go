@@ -34,8 +34,12 @@ import (
 	"github.com/partsmarket/gateway/internal/config"
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/httpapi"
+	"github.com/partsmarket/gateway/internal/imports"
+	"github.com/partsmarket/gateway/internal/notify"
+	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
+	"github.com/partsmarket/gateway/internal/storage"
 	"github.com/partsmarket/gateway/resolvers"
 	"github.com/partsmarket/gateway/store"
 )
@@ -79,6 +83,10 @@ type app struct {
 	handler  http.Handler
 	searches *searchlog.Recorder
 	pools    []*sqlx.DB
+	notifier *notify.Service // nil without SMTP_URL
+	live     *pubsub.Hub
+	imports  *imports.Importer
+	media    storage.Storage
 }
 
 // newApp connects to the database and wires the gateway.
@@ -87,7 +95,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
-	workerDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 2)
+	workerDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 4)
 	if err != nil {
 		httpDB.Close()
 		return nil, err
@@ -101,21 +109,42 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	st := store.New(httpDB)
 	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
 	a.searches.Start()
+	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB), Log: log})
+	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
+	err = a.live.Start(listenCtx)
+	cancelListen()
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	if a.media, err = newMediaStorage(cfg); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: store.New(workerDB), Log: log})
+	a.imports.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha},
+		Resolvers: &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha, LiveLeads: a.live, Imports: a.imports,
+			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
 	tokens := access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
 	a.handler = httpapi.New(httpapi.Options{
-		GraphiQL:      cfg.GraphiQL,
-		Introspection: cfg.Introspection,
-		CORSOrigins:   cfg.CORSOrigins,
-		MaxBodyBytes:  cfg.MaxBodyBytes,
-		LoaderWait:    cfg.LoaderWait,
+		GraphiQL:       cfg.GraphiQL,
+		Introspection:  cfg.Introspection,
+		CORSOrigins:    cfg.CORSOrigins,
+		MaxBodyBytes:   cfg.MaxBodyBytes,
+		UploadMaxBytes: cfg.UploadMaxBytes,
+		LoaderWait:     cfg.LoaderWait,
 	}, httpapi.Deps{
 		Schema: schema,
 		Store:  st,
 		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
+		Media:  storage.Handler(a.media, log),
 		Log:    log,
 		Ready: func(ctx context.Context) error {
 			current, err := database.MigrationsCurrent(ctx, httpDB.DB)
@@ -128,8 +157,26 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	return a, nil
 }
 
+// newMediaStorage opens the storage that STORAGE names: uploaded media and
+// import files.
+func newMediaStorage(cfg config.Config) (storage.Storage, error) {
+	return storage.New(storage.Config{Kind: cfg.Storage, Dir: cfg.MediaDir, PublicBaseURL: cfg.PublicBaseURL,
+		S3: storage.S3Config{Endpoint: cfg.S3Endpoint, Bucket: cfg.S3Bucket, Region: cfg.S3Region,
+			AccessKeyID: cfg.S3AccessKeyID, SecretAccessKey: cfg.S3SecretAccessKey, PublicBaseURL: cfg.S3PublicBaseURL}})
+}
+
 // close flushes the search log and closes the pools.
 func (a *app) close(ctx context.Context) {
+	if c, ok := a.media.(io.Closer); ok {
+		c.Close()
+	}
+	if a.live != nil {
+		a.live.Close() // ends live subscriptions: their sockets close with 1001
+	}
+	a.notifier.Close()
+	if a.imports != nil {
+		a.imports.Close(ctx) // puts a running import back in the queue
+	}
 	if a.searches != nil {
 		a.searches.Close(ctx)
 	}

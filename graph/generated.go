@@ -31,8 +31,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	ImportBatch() ImportBatchResolver
+	ImportBatchConnection() ImportBatchConnectionResolver
+	ImportRowErrorConnection() ImportRowErrorConnectionResolver
 	Lead() LeadResolver
 	LeadConnection() LeadConnectionResolver
+	LeadStatusChange() LeadStatusChangeResolver
 	Listing() ListingResolver
 	ListingConnection() ListingConnectionResolver
 	ListingReport() ListingReportResolver
@@ -41,6 +45,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Seller() SellerResolver
 	SellerConnection() SellerConnectionResolver
+	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
 }
 
@@ -64,6 +69,57 @@ type ComplexityRoot struct {
 		Seller func(childComplexity int) int
 	}
 
+	ImportBatch struct {
+		CreatedAt      func(childComplexity int) int
+		CreatedCount   func(childComplexity int) int
+		Errors         func(childComplexity int, first *int, after *string) int
+		FailedCount    func(childComplexity int) int
+		FileName       func(childComplexity int) int
+		FinishedAt     func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Mode           func(childComplexity int) int
+		SellerID       func(childComplexity int) int
+		StartedAt      func(childComplexity int) int
+		Status         func(childComplexity int) int
+		TotalRows      func(childComplexity int) int
+		UnchangedCount func(childComplexity int) int
+		UpdatedCount   func(childComplexity int) int
+	}
+
+	ImportBatchConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ImportBatchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ImportListingsPayload struct {
+		Batch func(childComplexity int) int
+	}
+
+	ImportRowError struct {
+		Column  func(childComplexity int) int
+		Message func(childComplexity int) int
+		Row     func(childComplexity int) int
+	}
+
+	ImportRowErrorConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	ImportRowErrorEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Lead struct {
 		BuyerLocation func(childComplexity int) int
 		BuyerName     func(childComplexity int) int
@@ -73,10 +129,12 @@ type ComplexityRoot struct {
 		ID            func(childComplexity int) int
 		Listing       func(childComplexity int) int
 		Message       func(childComplexity int) int
+		Notification  func(childComplexity int) int
 		Phone         func(childComplexity int) int
 		Seller        func(childComplexity int) int
 		SourcePage    func(childComplexity int) int
 		Status        func(childComplexity int) int
+		StatusHistory func(childComplexity int) int
 		Timeline      func(childComplexity int) int
 		UpdatedAt     func(childComplexity int) int
 	}
@@ -91,6 +149,21 @@ type ComplexityRoot struct {
 	LeadEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	LeadNotification struct {
+		Attempts      func(childComplexity int) int
+		LastAttemptAt func(childComplexity int) int
+		LastError     func(childComplexity int) int
+		Status        func(childComplexity int) int
+	}
+
+	LeadStatusChange struct {
+		ActorID   func(childComplexity int) int
+		ActorRole func(childComplexity int) int
+		At        func(childComplexity int) int
+		From      func(childComplexity int) int
+		To        func(childComplexity int) int
 	}
 
 	Listing struct {
@@ -165,9 +238,11 @@ type ComplexityRoot struct {
 		AddListingMedia     func(childComplexity int, input model.AddListingMediaInput) int
 		CreateListing       func(childComplexity int, input model.CreateListingInput) int
 		CreateSeller        func(childComplexity int, input model.CreateSellerInput) int
+		ImportListings      func(childComplexity int, sellerID string, file graphql.Upload, mode *store.ImportMode) int
 		RemoveListing       func(childComplexity int, id string, reason string) int
 		RemoveListingMedia  func(childComplexity int, id string) int
 		ReportListing       func(childComplexity int, input model.ReportListingInput) int
+		ResendNotification  func(childComplexity int, leadID string) int
 		ResolveReport       func(childComplexity int, id string, action model.ReportAction, note *string) int
 		SetListingStatus    func(childComplexity int, id string, status store.ListingStatus) int
 		SetSellerStatus     func(childComplexity int, id string, status store.SellerStatus) int
@@ -186,15 +261,17 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Lead         func(childComplexity int, id string) int
-		Leads        func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
-		Listing      func(childComplexity int, id string) int
-		Listings     func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) int
-		Reports      func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
-		Seller       func(childComplexity int, id string) int
-		SellerBySlug func(childComplexity int, slug string) int
-		Sellers      func(childComplexity int, filter *store.SellerFilter, first *int, after *string) int
-		Viewer       func(childComplexity int) int
+		ImportBatch   func(childComplexity int, id string) int
+		ImportBatches func(childComplexity int, sellerID *string, first *int, after *string) int
+		Lead          func(childComplexity int, id string) int
+		Leads         func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Listing       func(childComplexity int, id string) int
+		Listings      func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) int
+		Reports       func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
+		Seller        func(childComplexity int, id string) int
+		SellerBySlug  func(childComplexity int, slug string) int
+		Sellers       func(childComplexity int, filter *store.SellerFilter, first *int, after *string) int
+		Viewer        func(childComplexity int) int
 	}
 
 	RemoveListingMediaPayload struct {
@@ -207,6 +284,10 @@ type ComplexityRoot struct {
 
 	ReportListingPayload struct {
 		ReportID func(childComplexity int) int
+	}
+
+	ResendNotificationPayload struct {
+		Lead func(childComplexity int) int
 	}
 
 	ResolveReportPayload struct {
@@ -269,6 +350,10 @@ type ComplexityRoot struct {
 		LeadID func(childComplexity int) int
 	}
 
+	Subscription struct {
+		LeadReceived func(childComplexity int, sellerID string) int
+	}
+
 	UpdateLeadStatusPayload struct {
 		Lead func(childComplexity int) int
 	}
@@ -296,12 +381,27 @@ type ComplexityRoot struct {
 
 // region    ************************** generated!.gotpl **************************
 
+type ImportBatchResolver interface {
+	Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string) (*model.ImportRowErrorConnection, error)
+}
+type ImportBatchConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ImportBatchConnection) (int, error)
+}
+type ImportRowErrorConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ImportRowErrorConnection) (int, error)
+}
 type LeadResolver interface {
 	Listing(ctx context.Context, obj *store.Lead) (*store.Listing, error)
 	Seller(ctx context.Context, obj *store.Lead) (*store.Seller, error)
+
+	Notification(ctx context.Context, obj *store.Lead) (*store.LeadNotification, error)
+	StatusHistory(ctx context.Context, obj *store.Lead) ([]*store.LeadStatusChange, error)
 }
 type LeadConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error)
+}
+type LeadStatusChangeResolver interface {
+	ActorRole(ctx context.Context, obj *store.LeadStatusChange) (*access.Role, error)
 }
 type ListingResolver interface {
 	Seller(ctx context.Context, obj *store.Listing) (*store.Seller, error)
@@ -332,6 +432,8 @@ type MutationResolver interface {
 	RemoveListing(ctx context.Context, id string, reason string) (*model.RemoveListingPayload, error)
 	SubmitLead(ctx context.Context, input model.SubmitLeadInput) (*model.SubmitLeadPayload, error)
 	UpdateLeadStatus(ctx context.Context, id string, status store.LeadStatus) (*model.UpdateLeadStatusPayload, error)
+	ResendNotification(ctx context.Context, leadID string) (*model.ResendNotificationPayload, error)
+	ImportListings(ctx context.Context, sellerID string, file graphql.Upload, mode *store.ImportMode) (*model.ImportListingsPayload, error)
 	ReportListing(ctx context.Context, input model.ReportListingInput) (*model.ReportListingPayload, error)
 	ResolveReport(ctx context.Context, id string, action model.ReportAction, note *string) (*model.ResolveReportPayload, error)
 }
@@ -345,6 +447,8 @@ type QueryResolver interface {
 	Lead(ctx context.Context, id string) (*store.Lead, error)
 	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
 	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error)
+	ImportBatch(ctx context.Context, id string) (*store.ImportBatch, error)
+	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string) (*model.ImportBatchConnection, error)
 }
 type SellerResolver interface {
 	Contacts(ctx context.Context, obj *store.Seller) ([]*store.SellerContact, error)
@@ -354,6 +458,9 @@ type SellerResolver interface {
 }
 type SellerConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.SellerConnection) (int, error)
+}
+type SubscriptionResolver interface {
+	LeadReceived(ctx context.Context, sellerID string) (<-chan *store.Lead, error)
 }
 type ViewerResolver interface {
 	Seller(ctx context.Context, obj *model.Viewer) (*store.Seller, error)
@@ -404,6 +511,198 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateSellerPayload.Seller(childComplexity), true
 
+	case "ImportBatch.createdAt":
+		if e.ComplexityRoot.ImportBatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.CreatedAt(childComplexity), true
+	case "ImportBatch.createdCount":
+		if e.ComplexityRoot.ImportBatch.CreatedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.CreatedCount(childComplexity), true
+	case "ImportBatch.errors":
+		if e.ComplexityRoot.ImportBatch.Errors == nil {
+			break
+		}
+
+		args, err := ec.field_ImportBatch_errors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ImportBatch.Errors(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "ImportBatch.failedCount":
+		if e.ComplexityRoot.ImportBatch.FailedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.FailedCount(childComplexity), true
+	case "ImportBatch.fileName":
+		if e.ComplexityRoot.ImportBatch.FileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.FileName(childComplexity), true
+	case "ImportBatch.finishedAt":
+		if e.ComplexityRoot.ImportBatch.FinishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.FinishedAt(childComplexity), true
+	case "ImportBatch.id":
+		if e.ComplexityRoot.ImportBatch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.ID(childComplexity), true
+	case "ImportBatch.mode":
+		if e.ComplexityRoot.ImportBatch.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.Mode(childComplexity), true
+	case "ImportBatch.sellerId":
+		if e.ComplexityRoot.ImportBatch.SellerID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.SellerID(childComplexity), true
+	case "ImportBatch.startedAt":
+		if e.ComplexityRoot.ImportBatch.StartedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.StartedAt(childComplexity), true
+	case "ImportBatch.status":
+		if e.ComplexityRoot.ImportBatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.Status(childComplexity), true
+	case "ImportBatch.totalRows":
+		if e.ComplexityRoot.ImportBatch.TotalRows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.TotalRows(childComplexity), true
+	case "ImportBatch.unchangedCount":
+		if e.ComplexityRoot.ImportBatch.UnchangedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.UnchangedCount(childComplexity), true
+	case "ImportBatch.updatedCount":
+		if e.ComplexityRoot.ImportBatch.UpdatedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatch.UpdatedCount(childComplexity), true
+
+	case "ImportBatchConnection.edges":
+		if e.ComplexityRoot.ImportBatchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchConnection.Edges(childComplexity), true
+	case "ImportBatchConnection.nodes":
+		if e.ComplexityRoot.ImportBatchConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchConnection.Nodes(childComplexity), true
+	case "ImportBatchConnection.pageInfo":
+		if e.ComplexityRoot.ImportBatchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchConnection.PageInfo(childComplexity), true
+	case "ImportBatchConnection.totalCount":
+		if e.ComplexityRoot.ImportBatchConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchConnection.TotalCount(childComplexity), true
+
+	case "ImportBatchEdge.cursor":
+		if e.ComplexityRoot.ImportBatchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchEdge.Cursor(childComplexity), true
+	case "ImportBatchEdge.node":
+		if e.ComplexityRoot.ImportBatchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportBatchEdge.Node(childComplexity), true
+
+	case "ImportListingsPayload.batch":
+		if e.ComplexityRoot.ImportListingsPayload.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportListingsPayload.Batch(childComplexity), true
+
+	case "ImportRowError.column":
+		if e.ComplexityRoot.ImportRowError.Column == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowError.Column(childComplexity), true
+	case "ImportRowError.message":
+		if e.ComplexityRoot.ImportRowError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowError.Message(childComplexity), true
+	case "ImportRowError.row":
+		if e.ComplexityRoot.ImportRowError.Row == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowError.Row(childComplexity), true
+
+	case "ImportRowErrorConnection.edges":
+		if e.ComplexityRoot.ImportRowErrorConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorConnection.Edges(childComplexity), true
+	case "ImportRowErrorConnection.nodes":
+		if e.ComplexityRoot.ImportRowErrorConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorConnection.Nodes(childComplexity), true
+	case "ImportRowErrorConnection.pageInfo":
+		if e.ComplexityRoot.ImportRowErrorConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorConnection.PageInfo(childComplexity), true
+	case "ImportRowErrorConnection.totalCount":
+		if e.ComplexityRoot.ImportRowErrorConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorConnection.TotalCount(childComplexity), true
+
+	case "ImportRowErrorEdge.cursor":
+		if e.ComplexityRoot.ImportRowErrorEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorEdge.Cursor(childComplexity), true
+	case "ImportRowErrorEdge.node":
+		if e.ComplexityRoot.ImportRowErrorEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ImportRowErrorEdge.Node(childComplexity), true
+
 	case "Lead.buyerLocation":
 		if e.ComplexityRoot.Lead.BuyerLocation == nil {
 			break
@@ -452,6 +751,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.Message(childComplexity), true
+	case "Lead.notification":
+		if e.ComplexityRoot.Lead.Notification == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.Notification(childComplexity), true
 	case "Lead.phone":
 		if e.ComplexityRoot.Lead.Phone == nil {
 			break
@@ -476,6 +781,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Lead.Status(childComplexity), true
+	case "Lead.statusHistory":
+		if e.ComplexityRoot.Lead.StatusHistory == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Lead.StatusHistory(childComplexity), true
 	case "Lead.timeline":
 		if e.ComplexityRoot.Lead.Timeline == nil {
 			break
@@ -526,6 +837,62 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadEdge.Node(childComplexity), true
+
+	case "LeadNotification.attempts":
+		if e.ComplexityRoot.LeadNotification.Attempts == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.Attempts(childComplexity), true
+	case "LeadNotification.lastAttemptAt":
+		if e.ComplexityRoot.LeadNotification.LastAttemptAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.LastAttemptAt(childComplexity), true
+	case "LeadNotification.lastError":
+		if e.ComplexityRoot.LeadNotification.LastError == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.LastError(childComplexity), true
+	case "LeadNotification.status":
+		if e.ComplexityRoot.LeadNotification.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.Status(childComplexity), true
+
+	case "LeadStatusChange.actorId":
+		if e.ComplexityRoot.LeadStatusChange.ActorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadStatusChange.ActorID(childComplexity), true
+	case "LeadStatusChange.actorRole":
+		if e.ComplexityRoot.LeadStatusChange.ActorRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadStatusChange.ActorRole(childComplexity), true
+	case "LeadStatusChange.at":
+		if e.ComplexityRoot.LeadStatusChange.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadStatusChange.At(childComplexity), true
+	case "LeadStatusChange.from":
+		if e.ComplexityRoot.LeadStatusChange.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadStatusChange.From(childComplexity), true
+	case "LeadStatusChange.to":
+		if e.ComplexityRoot.LeadStatusChange.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadStatusChange.To(childComplexity), true
 
 	case "Listing.brand":
 		if e.ComplexityRoot.Listing.Brand == nil {
@@ -854,6 +1221,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateSeller(childComplexity, args["input"].(model.CreateSellerInput)), true
+	case "Mutation.importListings":
+		if e.ComplexityRoot.Mutation.ImportListings == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_importListings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ImportListings(childComplexity, args["sellerId"].(string), args["file"].(graphql.Upload), args["mode"].(*store.ImportMode)), true
 	case "Mutation.removeListing":
 		if e.ComplexityRoot.Mutation.RemoveListing == nil {
 			break
@@ -887,6 +1265,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ReportListing(childComplexity, args["input"].(model.ReportListingInput)), true
+	case "Mutation.resendNotification":
+		if e.ComplexityRoot.Mutation.ResendNotification == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resendNotification_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResendNotification(childComplexity, args["leadId"].(string)), true
 	case "Mutation.resolveReport":
 		if e.ComplexityRoot.Mutation.ResolveReport == nil {
 			break
@@ -1000,6 +1389,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Query.importBatch":
+		if e.ComplexityRoot.Query.ImportBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Query_importBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ImportBatch(childComplexity, args["id"].(string)), true
+	case "Query.importBatches":
+		if e.ComplexityRoot.Query.ImportBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_importBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ImportBatches(childComplexity, args["sellerId"].(*string), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.lead":
 		if e.ComplexityRoot.Query.Lead == nil {
@@ -1116,6 +1528,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ReportListingPayload.ReportID(childComplexity), true
+
+	case "ResendNotificationPayload.lead":
+		if e.ComplexityRoot.ResendNotificationPayload.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResendNotificationPayload.Lead(childComplexity), true
 
 	case "ResolveReportPayload.report":
 		if e.ComplexityRoot.ResolveReportPayload.Report == nil {
@@ -1334,6 +1753,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SubmitLeadPayload.LeadID(childComplexity), true
 
+	case "Subscription.leadReceived":
+		if e.ComplexityRoot.Subscription.LeadReceived == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_leadReceived_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LeadReceived(childComplexity, args["sellerId"].(string)), true
+
 	case "UpdateLeadStatusPayload.lead":
 		if e.ComplexityRoot.UpdateLeadStatusPayload.Lead == nil {
 			break
@@ -1451,6 +1882,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1502,8 +1950,8 @@ directive @pii(mask: PiiMask!) on FIELD_DEFINITION
 
 "An RFC 3339 timestamp."
 scalar Time
-"Arbitrary JSON."
-scalar JSON
+"A file sent with a multipart request (GraphQL multipart request spec)."
+scalar Upload
 
 "A signed-in principal's role. Anonymous callers have none."
 enum Role {
@@ -1588,6 +2036,28 @@ enum ReportStatus {
   ACTIONED
 }
 
+enum ImportStatus {
+  QUEUED
+  RUNNING
+  SUCCEEDED
+  "Done, with some rows refused."
+  PARTIAL
+  FAILED
+}
+
+enum ImportMode {
+  "Create or update listings by SKU."
+  UPSERT
+  "Like UPSERT, and set the seller's listings missing from the file to PAUSED (never deleted)."
+  REPLACE
+}
+
+enum NotificationStatus {
+  PENDING
+  SENT
+  FAILED
+}
+
 enum ReportAction {
   "Close the report and leave the listing as it is."
   DISMISS
@@ -1616,6 +2086,15 @@ type Query {
   leads(filter: LeadFilter, first: Int, after: String): LeadConnection!
   "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. FORBIDDEN when anonymous."
   reports(filter: ReportFilter, first: Int, after: String): ListingReportConnection!
+  "One import batch: its seller's, ADMIN's and ANALYST's."
+  importBatch(id: ID!): ImportBatch
+  "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. FORBIDDEN when anonymous."
+  importBatches(sellerId: ID, first: Int, after: String): ImportBatchConnection!
+}
+
+type Subscription {
+  "New leads of a seller as they arrive: its own seller or ADMIN (graphql-transport-ws)."
+  leadReceived(sellerId: ID!): Lead!
 }
 
 type Viewer {
@@ -1720,8 +2199,78 @@ type Lead {
   timeline: String
   sourcePage: String
   status: LeadStatus!
+  "Delivery of the seller's email about this lead."
+  notification: LeadNotification
+  "Every change of status, oldest first."
+  statusHistory: [LeadStatusChange!]!
   createdAt: Time!
   updatedAt: Time!
+}
+
+type LeadNotification {
+  status: NotificationStatus!
+  attempts: Int!
+  lastAttemptAt: Time
+  lastError: String @hasRole(roles: [ADMIN])
+}
+
+type LeadStatusChange {
+  from: LeadStatus!
+  to: LeadStatus!
+  "The token subject of who changed it."
+  actorId: String
+  actorRole: Role
+  at: Time!
+}
+
+type ImportBatch {
+  id: ID!
+  sellerId: ID!
+  mode: ImportMode!
+  status: ImportStatus!
+  fileName: String
+  "Data rows read so far."
+  totalRows: Int!
+  createdCount: Int!
+  updatedCount: Int!
+  unchangedCount: Int!
+  failedCount: Int!
+  startedAt: Time
+  finishedAt: Time
+  createdAt: Time!
+  "Rows refused, in file order."
+  errors(first: Int, after: String): ImportRowErrorConnection!
+}
+
+type ImportRowError {
+  "1-based row number of the data row (the header is row 0)."
+  row: Int!
+  column: String
+  message: String!
+}
+
+type ImportRowErrorConnection {
+  edges: [ImportRowErrorEdge!]!
+  nodes: [ImportRowError!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type ImportRowErrorEdge {
+  cursor: String!
+  node: ImportRowError!
+}
+
+type ImportBatchConnection {
+  edges: [ImportBatchEdge!]!
+  nodes: [ImportBatch!]!
+  pageInfo: PageInfo!
+  totalCount: Int!
+}
+
+type ImportBatchEdge {
+  cursor: String!
+  node: ImportBatch!
 }
 
 type ListingReport {
@@ -1755,6 +2304,8 @@ input SellerFilter {
 }
 
 input LeadFilter {
+  "The buyer's email, matched exactly (ignoring case)."
+  email: String
   status: LeadStatus
   listingId: ID
   sellerId: ID
@@ -1838,7 +2389,13 @@ type Mutation {
 
   "Anyone may send a seller an inquiry. The lead is stored before the answer."
   submitLead(input: SubmitLeadInput!): SubmitLeadPayload!
+  "Moves a lead in the inbox workflow; only ADMIN takes a lead out of SPAM."
   updateLeadStatus(id: ID!, status: LeadStatus!): UpdateLeadStatusPayload! @hasRole(roles: [SELLER])
+  "Sends the seller's notification of a lead again."
+  resendNotification(leadId: ID!): ResendNotificationPayload! @hasRole(roles: [ADMIN])
+
+  "A CSV of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once."
+  importListings(sellerId: ID!, file: Upload!, mode: ImportMode): ImportListingsPayload! @hasRole(roles: [SELLER])
 
   "Anyone may report a public listing."
   reportListing(input: ReportListingInput!): ReportListingPayload!
@@ -1912,8 +2469,10 @@ input UpdateListingInput {
 
 input AddListingMediaInput {
   listingId: ID!
-  "An http or https URL."
-  url: String!
+  "An http or https URL of an image; give this or file."
+  url: String
+  "A JPEG, PNG or WebP image; give this or url. Metadata (EXIF, GPS) is stripped."
+  file: Upload
   altText: String
   "Display position; after the last when left out."
   position: Int
@@ -1992,6 +2551,14 @@ type UpdateLeadStatusPayload {
   lead: Lead
 }
 
+type ResendNotificationPayload {
+  lead: Lead
+}
+
+type ImportListingsPayload {
+  batch: ImportBatch!
+}
+
 type ReportListingPayload {
   reportId: ID!
 }
@@ -2033,6 +2600,108 @@ func (ec *executionContext) childFields_CreateSellerPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type CreateSellerPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ImportBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ImportBatch_id(ctx, field)
+	case "sellerId":
+		return ec.fieldContext_ImportBatch_sellerId(ctx, field)
+	case "mode":
+		return ec.fieldContext_ImportBatch_mode(ctx, field)
+	case "status":
+		return ec.fieldContext_ImportBatch_status(ctx, field)
+	case "fileName":
+		return ec.fieldContext_ImportBatch_fileName(ctx, field)
+	case "totalRows":
+		return ec.fieldContext_ImportBatch_totalRows(ctx, field)
+	case "createdCount":
+		return ec.fieldContext_ImportBatch_createdCount(ctx, field)
+	case "updatedCount":
+		return ec.fieldContext_ImportBatch_updatedCount(ctx, field)
+	case "unchangedCount":
+		return ec.fieldContext_ImportBatch_unchangedCount(ctx, field)
+	case "failedCount":
+		return ec.fieldContext_ImportBatch_failedCount(ctx, field)
+	case "startedAt":
+		return ec.fieldContext_ImportBatch_startedAt(ctx, field)
+	case "finishedAt":
+		return ec.fieldContext_ImportBatch_finishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ImportBatch_createdAt(ctx, field)
+	case "errors":
+		return ec.fieldContext_ImportBatch_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportBatchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ImportBatchConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ImportBatchConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ImportBatchConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ImportBatchConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportBatchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportBatchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ImportBatchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ImportBatchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportBatchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportListingsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "batch":
+		return ec.fieldContext_ImportListingsPayload_batch(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportListingsPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportRowError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "row":
+		return ec.fieldContext_ImportRowError_row(ctx, field)
+	case "column":
+		return ec.fieldContext_ImportRowError_column(ctx, field)
+	case "message":
+		return ec.fieldContext_ImportRowError_message(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportRowError", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportRowErrorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ImportRowErrorConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_ImportRowErrorConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ImportRowErrorConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ImportRowErrorConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportRowErrorConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ImportRowErrorEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ImportRowErrorEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ImportRowErrorEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ImportRowErrorEdge", field.Name)
+}
+
 func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2059,6 +2728,10 @@ func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.
 		return ec.fieldContext_Lead_sourcePage(ctx, field)
 	case "status":
 		return ec.fieldContext_Lead_status(ctx, field)
+	case "notification":
+		return ec.fieldContext_Lead_notification(ctx, field)
+	case "statusHistory":
+		return ec.fieldContext_Lead_statusHistory(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Lead_createdAt(ctx, field)
 	case "updatedAt":
@@ -2089,6 +2762,36 @@ func (ec *executionContext) childFields_LeadEdge(ctx context.Context, field grap
 		return ec.fieldContext_LeadEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadNotification(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "status":
+		return ec.fieldContext_LeadNotification_status(ctx, field)
+	case "attempts":
+		return ec.fieldContext_LeadNotification_attempts(ctx, field)
+	case "lastAttemptAt":
+		return ec.fieldContext_LeadNotification_lastAttemptAt(ctx, field)
+	case "lastError":
+		return ec.fieldContext_LeadNotification_lastError(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadNotification", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "from":
+		return ec.fieldContext_LeadStatusChange_from(ctx, field)
+	case "to":
+		return ec.fieldContext_LeadStatusChange_to(ctx, field)
+	case "actorId":
+		return ec.fieldContext_LeadStatusChange_actorId(ctx, field)
+	case "actorRole":
+		return ec.fieldContext_LeadStatusChange_actorRole(ctx, field)
+	case "at":
+		return ec.fieldContext_LeadStatusChange_at(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadStatusChange", field.Name)
 }
 
 func (ec *executionContext) childFields_Listing(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2263,6 +2966,14 @@ func (ec *executionContext) childFields_ReportListingPayload(ctx context.Context
 		return ec.fieldContext_ReportListingPayload_reportId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ReportListingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ResendNotificationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lead":
+		return ec.fieldContext_ResendNotificationPayload_lead(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResendNotificationPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ResolveReportPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2573,6 +3284,28 @@ func (ec *executionContext) dir_pii_args(ctx context.Context, rawArgs map[string
 	return args, nil
 }
 
+func (ec *executionContext) field_ImportBatch_errors_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Listing_leads_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2645,6 +3378,36 @@ func (ec *executionContext) field_Mutation_createSeller_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_importListings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sellerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sellerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "file",
+		func(ctx context.Context, v any) (graphql.Upload, error) {
+			return ec.unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["file"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "mode",
+		func(ctx context.Context, v any) (*store.ImportMode, error) {
+			return ec.unmarshalOImportMode2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["mode"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_removeListingMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2692,6 +3455,20 @@ func (ec *executionContext) field_Mutation_reportListing_args(ctx context.Contex
 		return nil, err
 	}
 	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resendNotification_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "leadId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["leadId"] = arg0
 	return args, nil
 }
 
@@ -2882,6 +3659,50 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["name"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_importBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_importBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sellerId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sellerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
 	return args, nil
 }
 
@@ -3145,6 +3966,20 @@ func (ec *executionContext) field_Seller_listings_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Subscription_leadReceived_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sellerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sellerId"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field___Directive_args_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3328,6 +4163,798 @@ func (ec *executionContext) fieldContext_CreateSellerPayload_seller(_ context.Co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Seller(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportBatch_id(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_sellerId(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_sellerId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SellerID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_sellerId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_mode(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.ImportMode) graphql.Marshaler {
+			return ec.marshalNImportMode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type ImportMode does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_status(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.ImportStatus) graphql.Marshaler {
+			return ec.marshalNImportStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type ImportStatus does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_fileName(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_fileName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_totalRows(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_totalRows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalRows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_totalRows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_createdCount(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_createdCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_createdCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_updatedCount(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_updatedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_updatedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_unchangedCount(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_unchangedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnchangedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_unchangedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_failedCount(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_failedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FailedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_failedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_startedAt(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_startedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_startedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_finishedAt(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_finishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FinishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_finishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatch", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatch_errors(ctx context.Context, field graphql.CollectedField, obj *store.ImportBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatch_errors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ImportBatch().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportRowErrorConnection) graphql.Marshaler {
+			return ec.marshalNImportRowErrorConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatch_errors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRowErrorConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ImportBatch_errors_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportBatchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImportBatchEdge) graphql.Marshaler {
+			return ec.marshalNImportBatchEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportBatchConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.ImportBatch) graphql.Marshaler {
+			return ec.marshalNImportBatch2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatchᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportBatchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportBatchConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ImportBatchConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatchConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportBatchEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ImportBatchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ImportBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportBatchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ImportBatch) graphql.Marshaler {
+			return ec.marshalNImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportBatchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportBatchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportListingsPayload_batch(ctx context.Context, field graphql.CollectedField, obj *model.ImportListingsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportListingsPayload_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ImportBatch) graphql.Marshaler {
+			return ec.marshalNImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportListingsPayload_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportListingsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportRowError_row(ctx context.Context, field graphql.CollectedField, obj *store.ImportRowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowError_row(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Row, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowError_row(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRowError", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportRowError_column(ctx context.Context, field graphql.CollectedField, obj *store.ImportRowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowError_column(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Column, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowError_column(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRowError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ImportRowError_message(ctx context.Context, field graphql.CollectedField, obj *store.ImportRowError) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowError_message(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Message, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowError_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRowError", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ImportRowErrorConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ImportRowErrorEdge) graphql.Marshaler {
+			return ec.marshalNImportRowErrorEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportRowErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRowErrorEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportRowErrorConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.ImportRowError) graphql.Marshaler {
+			return ec.marshalNImportRowError2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportRowErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportRowErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRowError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportRowErrorConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportRowErrorConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ImportRowErrorConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ImportRowErrorConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRowErrorConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _ImportRowErrorEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ImportRowErrorEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _ImportRowErrorEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ImportRowErrorEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ImportRowErrorEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ImportRowError) graphql.Marshaler {
+			return ec.marshalNImportRowError2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportRowError(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ImportRowErrorEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ImportRowErrorEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportRowError(ctx, field)
 		},
 	}
 	return fc, nil
@@ -3717,6 +5344,70 @@ func (ec *executionContext) fieldContext_Lead_status(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Lead", field, false, false, errors.New("field of type LeadStatus does not have child fields"))
 }
 
+func (ec *executionContext) _Lead_notification(ctx context.Context, field graphql.CollectedField, obj *store.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_notification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().Notification(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.LeadNotification) graphql.Marshaler {
+			return ec.marshalOLeadNotification2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotification(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_notification(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Lead_statusHistory(ctx context.Context, field graphql.CollectedField, obj *store.Lead) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Lead_statusHistory(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Lead().StatusHistory(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.LeadStatusChange) graphql.Marshaler {
+			return ec.marshalNLeadStatusChange2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatusChangeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Lead_statusHistory(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Lead",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadStatusChange(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Lead_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Lead) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -3935,6 +5626,231 @@ func (ec *executionContext) fieldContext_LeadEdge_node(_ context.Context, field 
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _LeadNotification_status(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.NotificationStatus) graphql.Marshaler {
+			return ec.marshalNNotificationStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type NotificationStatus does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotification_attempts(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_attempts(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attempts, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_attempts(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotification_lastAttemptAt(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_lastAttemptAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastAttemptAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_lastAttemptAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotification_lastError(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_lastError(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastError, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_lastError(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LeadStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadStatusChange_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.LeadStatus) graphql.Marshaler {
+			return ec.marshalNLeadStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadStatusChange_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadStatusChange", field, false, false, errors.New("field of type LeadStatus does not have child fields"))
+}
+
+func (ec *executionContext) _LeadStatusChange_to(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadStatusChange_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.LeadStatus) graphql.Marshaler {
+			return ec.marshalNLeadStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadStatusChange_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadStatusChange", field, false, false, errors.New("field of type LeadStatus does not have child fields"))
+}
+
+func (ec *executionContext) _LeadStatusChange_actorId(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadStatusChange_actorId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ActorID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadStatusChange_actorId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadStatusChange", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LeadStatusChange_actorRole(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadStatusChange_actorRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadStatusChange().ActorRole(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *access.Role) graphql.Marshaler {
+			return ec.marshalORole2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRole(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadStatusChange_actorRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadStatusChange", field, true, true, errors.New("field of type Role does not have child fields"))
+}
+
+func (ec *executionContext) _LeadStatusChange_at(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadStatusChange_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadStatusChange_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadStatusChange", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _Listing_id(ctx context.Context, field graphql.CollectedField, obj *store.Listing) (ret graphql.Marshaler) {
@@ -5960,6 +7876,130 @@ func (ec *executionContext) fieldContext_Mutation_updateLeadStatus(ctx context.C
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_resendNotification(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resendNotification(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResendNotification(ctx, fc.Args["leadId"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.ResendNotificationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ResendNotificationPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ResendNotificationPayload) graphql.Marshaler {
+			return ec.marshalNResendNotificationPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐResendNotificationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resendNotification(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ResendNotificationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resendNotification_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_importListings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_importListings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ImportListings(ctx, fc.Args["sellerId"].(string), fc.Args["file"].(graphql.Upload), fc.Args["mode"].(*store.ImportMode))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"SELLER"})
+				if err != nil {
+					var zeroVal *model.ImportListingsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.ImportListingsPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportListingsPayload) graphql.Marshaler {
+			return ec.marshalNImportListingsPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportListingsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_importListings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportListingsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_importListings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_reportListing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6542,6 +8582,94 @@ func (ec *executionContext) fieldContext_Query_reports(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_importBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_importBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ImportBatch(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ImportBatch) graphql.Marshaler {
+			return ec.marshalOImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_importBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_importBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_importBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_importBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ImportBatches(ctx, fc.Args["sellerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportBatchConnection) graphql.Marshaler {
+			return ec.marshalNImportBatchConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_importBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ImportBatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_importBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6703,6 +8831,38 @@ func (ec *executionContext) _ReportListingPayload_reportId(ctx context.Context, 
 }
 func (ec *executionContext) fieldContext_ReportListingPayload_reportId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("ReportListingPayload", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _ResendNotificationPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.ResendNotificationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ResendNotificationPayload_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lead, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ResendNotificationPayload_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ResendNotificationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ResolveReportPayload_report(ctx context.Context, field graphql.CollectedField, obj *model.ResolveReportPayload) (ret graphql.Marshaler) {
@@ -7634,6 +9794,50 @@ func (ec *executionContext) _SubmitLeadPayload_leadId(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_SubmitLeadPayload_leadId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SubmitLeadPayload", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _Subscription_leadReceived(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_leadReceived(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LeadReceived(ctx, fc.Args["sellerId"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Lead) graphql.Marshaler {
+			return ec.marshalNLead2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLead(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_leadReceived(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_leadReceived_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _UpdateLeadStatusPayload_lead(ctx context.Context, field graphql.CollectedField, obj *model.UpdateLeadStatusPayload) (ret graphql.Marshaler) {
@@ -8912,7 +11116,7 @@ func (ec *executionContext) unmarshalInputAddListingMediaInput(ctx context.Conte
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"listingId", "url", "altText", "position"}
+	fieldsInOrder := [...]string{"listingId", "url", "file", "altText", "position"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -8928,11 +11132,18 @@ func (ec *executionContext) unmarshalInputAddListingMediaInput(ctx context.Conte
 			it.ListingID = data
 		case "url":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("url"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
 			it.URL = data
+		case "file":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("file"))
+			data, err := ec.unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.File = data
 		case "altText":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("altText"))
 			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
@@ -9149,13 +11360,20 @@ func (ec *executionContext) unmarshalInputLeadFilter(ctx context.Context, obj an
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "listingId", "sellerId", "from", "to"}
+	fieldsInOrder := [...]string{"email", "status", "listingId", "sellerId", "from", "to"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
 			continue
 		}
 		switch k {
+		case "email":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Email = data
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOLeadStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx, v)
@@ -9908,6 +12126,486 @@ func (ec *executionContext) _CreateSellerPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var importBatchImplementors = []string{"ImportBatch"}
+
+func (ec *executionContext) _ImportBatch(ctx context.Context, sel ast.SelectionSet, obj *store.ImportBatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportBatch")
+		case "id":
+			out.Values[i] = ec._ImportBatch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "sellerId":
+			out.Values[i] = ec._ImportBatch_sellerId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mode":
+			out.Values[i] = ec._ImportBatch_mode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ImportBatch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "fileName":
+			out.Values[i] = ec._ImportBatch_fileName(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalRows":
+			out.Values[i] = ec._ImportBatch_totalRows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdCount":
+			out.Values[i] = ec._ImportBatch_createdCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedCount":
+			out.Values[i] = ec._ImportBatch_updatedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "unchangedCount":
+			out.Values[i] = ec._ImportBatch_unchangedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "failedCount":
+			out.Values[i] = ec._ImportBatch_failedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "startedAt":
+			out.Values[i] = ec._ImportBatch_startedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "finishedAt":
+			out.Values[i] = ec._ImportBatch_finishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ImportBatch_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "errors":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ImportBatch_errors(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importBatchConnectionImplementors = []string{"ImportBatchConnection"}
+
+func (ec *executionContext) _ImportBatchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ImportBatchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importBatchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportBatchConnection")
+		case "edges":
+			out.Values[i] = ec._ImportBatchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._ImportBatchConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ImportBatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ImportBatchConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importBatchEdgeImplementors = []string{"ImportBatchEdge"}
+
+func (ec *executionContext) _ImportBatchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ImportBatchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importBatchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportBatchEdge")
+		case "cursor":
+			out.Values[i] = ec._ImportBatchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ImportBatchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importListingsPayloadImplementors = []string{"ImportListingsPayload"}
+
+func (ec *executionContext) _ImportListingsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportListingsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importListingsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportListingsPayload")
+		case "batch":
+			out.Values[i] = ec._ImportListingsPayload_batch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importRowErrorImplementors = []string{"ImportRowError"}
+
+func (ec *executionContext) _ImportRowError(ctx context.Context, sel ast.SelectionSet, obj *store.ImportRowError) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importRowErrorImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportRowError")
+		case "row":
+			out.Values[i] = ec._ImportRowError_row(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "column":
+			out.Values[i] = ec._ImportRowError_column(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "message":
+			out.Values[i] = ec._ImportRowError_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importRowErrorConnectionImplementors = []string{"ImportRowErrorConnection"}
+
+func (ec *executionContext) _ImportRowErrorConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRowErrorConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importRowErrorConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportRowErrorConnection")
+		case "edges":
+			out.Values[i] = ec._ImportRowErrorConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._ImportRowErrorConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ImportRowErrorConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._ImportRowErrorConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var importRowErrorEdgeImplementors = []string{"ImportRowErrorEdge"}
+
+func (ec *executionContext) _ImportRowErrorEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRowErrorEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, importRowErrorEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ImportRowErrorEdge")
+		case "cursor":
+			out.Values[i] = ec._ImportRowErrorEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ImportRowErrorEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var leadImplementors = []string{"Lead"}
 
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *store.Lead) graphql.Marshaler {
@@ -10046,6 +12744,82 @@ func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "notification":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Lead_notification(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "statusHistory":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Lead_statusHistory(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Lead_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -10184,6 +12958,150 @@ func (ec *executionContext) _LeadEdge(ctx context.Context, sel ast.SelectionSet,
 			out.Values[i] = ec._LeadEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var leadNotificationImplementors = []string{"LeadNotification"}
+
+func (ec *executionContext) _LeadNotification(ctx context.Context, sel ast.SelectionSet, obj *store.LeadNotification) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadNotificationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadNotification")
+		case "status":
+			out.Values[i] = ec._LeadNotification_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attempts":
+			out.Values[i] = ec._LeadNotification_attempts(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "lastAttemptAt":
+			out.Values[i] = ec._LeadNotification_lastAttemptAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "lastError":
+			out.Values[i] = ec._LeadNotification_lastError(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var leadStatusChangeImplementors = []string{"LeadStatusChange"}
+
+func (ec *executionContext) _LeadStatusChange(ctx context.Context, sel ast.SelectionSet, obj *store.LeadStatusChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadStatusChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadStatusChange")
+		case "from":
+			out.Values[i] = ec._LeadStatusChange_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._LeadStatusChange_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorId":
+			out.Values[i] = ec._LeadStatusChange_actorId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "actorRole":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LeadStatusChange_actorRole(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "at":
+			out.Values[i] = ec._LeadStatusChange_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -11007,6 +13925,20 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "resendNotification":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resendNotification(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "importListings":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_importListings(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "reportListing":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_reportListing(ctx, field)
@@ -11313,6 +14245,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "importBatch":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_importBatch(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "importBatches":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_importBatches(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -11439,6 +14415,44 @@ func (ec *executionContext) _ReportListingPayload(ctx context.Context, sel ast.S
 		case "reportId":
 			out.Values[i] = ec._ReportListingPayload_reportId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var resendNotificationPayloadImplementors = []string{"ResendNotificationPayload"}
+
+func (ec *executionContext) _ResendNotificationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ResendNotificationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, resendNotificationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ResendNotificationPayload")
+		case "lead":
+			out.Values[i] = ec._ResendNotificationPayload_lead(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -12087,6 +15101,26 @@ func (ec *executionContext) _SubmitLeadPayload(ctx context.Context, sel ast.Sele
 	})
 
 	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "leadReceived":
+		return ec._Subscription_leadReceived(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var updateLeadStatusPayloadImplementors = []string{"UpdateLeadStatusPayload"}
@@ -12808,6 +15842,174 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNImportBatch2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ImportBatch) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx context.Context, sel ast.SelectionSet, v *store.ImportBatch) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportBatchConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchConnection(ctx context.Context, sel ast.SelectionSet, v *model.ImportBatchConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportBatchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportBatchEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImportBatchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImportBatchEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImportBatchEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportBatchEdge(ctx context.Context, sel ast.SelectionSet, v *model.ImportBatchEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportBatchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportListingsPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportListingsPayload(ctx context.Context, sel ast.SelectionSet, v *model.ImportListingsPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportListingsPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNImportMode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx context.Context, v any) (store.ImportMode, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.ImportMode(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportMode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx context.Context, sel ast.SelectionSet, v store.ImportMode) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
+func (ec *executionContext) marshalNImportRowError2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportRowErrorᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ImportRowError) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImportRowError2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportRowError(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImportRowError2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportRowError(ctx context.Context, sel ast.SelectionSet, v *store.ImportRowError) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportRowError(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportRowErrorConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorConnection(ctx context.Context, sel ast.SelectionSet, v *model.ImportRowErrorConnection) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportRowErrorConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNImportRowErrorEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ImportRowErrorEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNImportRowErrorEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNImportRowErrorEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐImportRowErrorEdge(ctx context.Context, sel ast.SelectionSet, v *model.ImportRowErrorEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ImportRowErrorEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNImportStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportStatus(ctx context.Context, v any) (store.ImportStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.ImportStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNImportStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportStatus(ctx context.Context, sel ast.SelectionSet, v store.ImportStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, error) {
 	res, err := graphql.UnmarshalInt(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -12901,6 +16103,32 @@ func (ec *executionContext) marshalNLeadStatus2githubᚗcomᚋpartsmarketᚋgate
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNLeadStatusChange2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatusChangeᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.LeadStatusChange) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadStatusChange2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatusChange(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadStatusChange2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatusChange(ctx context.Context, sel ast.SelectionSet, v *store.LeadStatusChange) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LeadStatusChange(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNListing2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐListingᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.Listing) graphql.Marshaler {
@@ -13087,6 +16315,23 @@ func (ec *executionContext) marshalNMedia2ᚖgithubᚗcomᚋpartsmarketᚋgatewa
 	return ec._Media(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNNotificationStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, v any) (store.NotificationStatus, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.NotificationStatus(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNNotificationStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, sel ast.SelectionSet, v store.NotificationStatus) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNPageInfo2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx context.Context, sel ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13191,6 +16436,16 @@ func (ec *executionContext) marshalNReportStatus2githubᚗcomᚋpartsmarketᚋga
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNResendNotificationPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐResendNotificationPayload(ctx context.Context, sel ast.SelectionSet, v *model.ResendNotificationPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._ResendNotificationPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalNResolveReportPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐResolveReportPayload(ctx context.Context, sel ast.SelectionSet, v *model.ResolveReportPayload) graphql.Marshaler {
@@ -13498,6 +16753,22 @@ func (ec *executionContext) marshalNUpdateSellerProfilePayload2ᚖgithubᚗcom�
 	return ec._UpdateSellerProfilePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (graphql.Upload, error) {
+	res, err := graphql.UnmarshalUpload(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNUpload2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v graphql.Upload) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalUpload(v)
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) marshalNVerifySellerPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐVerifySellerPayload(ctx context.Context, sel ast.SelectionSet, v *model.VerifySellerPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -13706,6 +16977,32 @@ func (ec *executionContext) marshalOID2ᚖstring(ctx context.Context, sel ast.Se
 	return res
 }
 
+func (ec *executionContext) marshalOImportBatch2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatch(ctx context.Context, sel ast.SelectionSet, v *store.ImportBatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ImportBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOImportMode2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx context.Context, v any) (*store.ImportMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.ImportMode(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOImportMode2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportMode(ctx context.Context, sel ast.SelectionSet, v *store.ImportMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOInt2ᚖint(ctx context.Context, v any) (*int, error) {
 	if v == nil {
 		return nil, nil
@@ -13744,6 +17041,13 @@ func (ec *executionContext) unmarshalOLeadFilter2ᚖgithubᚗcomᚋpartsmarket�
 	}
 	res, err := ec.unmarshalInputLeadFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadNotification2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotification(ctx context.Context, sel ast.SelectionSet, v *store.LeadNotification) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadNotification(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOLeadStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx context.Context, v any) (*store.LeadStatus, error) {
@@ -14072,6 +17376,24 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalTime(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, v any) (*graphql.Upload, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalUpload(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOUpload2ᚖgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚐUpload(ctx context.Context, sel ast.SelectionSet, v *graphql.Upload) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalUpload(*v)
 	return res
 }
 

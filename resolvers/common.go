@@ -69,7 +69,10 @@ func sellerLoader(l *loaders.Loaders) *loaders.Loader[*store.Seller]            
 func listingLoader(l *loaders.Loaders) *loaders.Loader[*store.Listing]            { return l.Listing }
 func contactsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerContact]   { return l.Contacts }
 func locationsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerLocation] { return l.Locations }
-func mediaLoader(l *loaders.Loaders) *loaders.Loader[[]*store.Media]              { return l.Media }
+func statusChangesLoader(l *loaders.Loaders) *loaders.Loader[[]*store.LeadStatusChange] {
+	return l.StatusChanges
+}
+func mediaLoader(l *loaders.Loaders) *loaders.Loader[[]*store.Media] { return l.Media }
 
 // fail returns err for a resolver; a list of invalid fields becomes one error
 // per field, all on the resolver's path.
@@ -114,3 +117,6 @@ func deref[T any](p *T) T {
 	}
 	return *p
 }
+
+// errNotBuilt answers fields whose capability is still being built.
+var errNotBuilt = store.Errorf(store.EINTERNAL, "not available yet")

@@ -76,18 +76,18 @@ func (r *mutationResolver) leadTarget(ctx context.Context, c *check, n *store.Ne
 	return nil
 }
 
-// UpdateLeadStatus moves a lead in its seller's workflow. Only an admin takes
-// a lead out of SPAM.
+// UpdateLeadStatus moves a lead in its seller's workflow (see leadMoves),
+// recording who moved it and when.
 func (r *mutationResolver) UpdateLeadStatus(ctx context.Context, id string, status store.LeadStatus) (*model.UpdateLeadStatusPayload, error) {
 	p := access.FromContext(ctx)
 	l, err := r.Store.Lead(ctx, p.Scope(), id)
 	if err != nil {
 		return nil, err
 	}
-	if l.Status == store.LeadSpam && status != store.LeadSpam && p.Role != access.RoleAdmin {
-		return nil, store.Errorf(store.EFORBIDDEN, "only an admin takes a lead out of SPAM")
+	if err := leadMove(p, l.Status, status); err != nil {
+		return nil, err
 	}
-	l, err = r.Store.SetLeadStatus(ctx, id, status)
+	l, err = r.Store.SetLeadStatus(ctx, id, status, store.Actor{ID: p.Subject, Role: string(p.Role)})
 	if err != nil {
 		return nil, err
 	}

@@ -123,40 +123,6 @@ func (r *mutationResolver) RemoveListing(ctx context.Context, id string, reason 
 	return &model.RemoveListingPayload{Listing: l}, nil
 }
 
-func (r *mutationResolver) AddListingMedia(ctx context.Context, input model.AddListingMediaInput) (*model.AddListingMediaPayload, error) {
-	l, err := r.managedListing(ctx, input.ListingID)
-	if err != nil {
-		return nil, err
-	}
-	var c check
-	n := store.NewMedia{ListingID: l.ID, URL: c.required("input.url", input.URL, 2048), AltText: c.optional("input.altText", input.AltText, 300), Position: input.Position}
-	c.webURL("input.url", &n.URL)
-	c.atLeast("input.position", n.Position, 0)
-	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
-	}
-	m, err := r.Store.AddMedia(ctx, n)
-	if err != nil {
-		return nil, inInput(err)
-	}
-	return &model.AddListingMediaPayload{Listing: l, Media: m}, nil
-}
-
-func (r *mutationResolver) RemoveListingMedia(ctx context.Context, id string) (*model.RemoveListingMediaPayload, error) {
-	m, err := r.Store.Media(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	l, err := r.managedListing(ctx, m.ListingID)
-	if err != nil {
-		return nil, store.NotFound("media")
-	}
-	if err := r.Store.RemoveMedia(ctx, id); err != nil {
-		return nil, err
-	}
-	return &model.RemoveListingMediaPayload{Listing: l}, nil
-}
-
 // managedListing returns listing id when the caller manages its seller, and
 // NOT_FOUND otherwise, whether or not it exists.
 func (r *Resolver) managedListing(ctx context.Context, id string) (*store.Listing, error) {

@@ -140,6 +140,9 @@ func prefetchLeads(ctx context.Context, sel selection, items []*store.Lead) {
 		}
 		p.run(func() { ld.Listing.Prefetch(ctx, distinct(ids, func(s string) string { return s })) })
 	}
+	if sel.has("notification") {
+		p.run(func() { ld.Notification.Prefetch(ctx, distinct(items, func(l *store.Lead) string { return l.ID })) })
+	}
 	p.wg.Wait()
 }
 

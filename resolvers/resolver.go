@@ -7,6 +7,7 @@ package resolvers
 import (
 	"github.com/partsmarket/gateway/graph"
 	"github.com/partsmarket/gateway/internal/abuse"
+	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -20,6 +21,14 @@ type Resolver struct {
 	Store    *store.Store
 	Searches SearchRecorder
 	Captcha  abuse.Captcha
+	// LiveLeads streams new leads to leadReceived subscribers.
+	LiveLeads *pubsub.Hub
+	// Imports queues inventory import files (see imports.go).
+	Imports Importer
+	// Media keeps uploaded listing images (see media.go); MediaMaxBytes
+	// bounds one image.
+	Media         MediaFiles
+	MediaMaxBytes int64
 }
 
 // Query returns the resolvers of the Query type.

@@ -4,7 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/lib/pq"
 )
 
 const leadColumns = `d.id, d.seller_id, d.listing_id, d.buyer_name, d.email, d.phone, d.company, d.message,
@@ -12,6 +15,8 @@ const leadColumns = `d.id, d.seller_id, d.listing_id, d.buyer_name, d.email, d.p
 
 // LeadFilter narrows a list of leads. Empty strings count as unset.
 type LeadFilter struct {
+	// Email matches the buyer's email exactly, ignoring case.
+	Email     *string
 	Status    *LeadStatus
 	ListingID *string
 	SellerID  *string
@@ -79,6 +84,9 @@ func (s *Store) CountLeads(ctx context.Context, lq LeadQuery) (int, error) {
 func (lq LeadQuery) where(q *query) {
 	ownedBy(q, "d.seller_id", lq.Scope)
 	f := lq.Filter
+	if v, ok := text(f.Email); ok {
+		q.and("lower(d.email) = lower(" + q.arg(strings.TrimSpace(v)) + ")")
+	}
 	if f.Status != nil {
 		q.and("d.status = " + q.arg(string(*f.Status)))
 	}
@@ -123,20 +131,35 @@ type NewLead struct {
 	Status        LeadStatus
 }
 
-// CreateLead stores a lead and returns its id once it is committed. The same
-// lead sent again (same email, ignoring case, same listing or seller, same
-// message) within 24 hours is not stored twice: the first one's id is
-// returned. Concurrent repeats are serialised by a transaction lock.
+// LeadReceivedChannel is the PostgreSQL NOTIFY channel on which every new
+// lead's id is announced when its transaction commits.
+const LeadReceivedChannel = "lead_received"
+
+// CreateLead stores a lead and returns its id once it is committed. In the
+// same transaction it queues the seller's notification (the outbox; not for
+// SPAM) and announces the lead id on LeadReceivedChannel. The same lead sent
+// again (same email, ignoring case, same listing or seller, same message)
+// within 24 hours is not stored twice: the first one's id is returned.
+// Concurrent repeats are serialised by a transaction lock.
 func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
+	if !ValidID(n.SellerID) {
+		return "", Invalid("sellerId", "no such seller")
+	}
+	if n.ListingID != nil && !ValidID(*n.ListingID) {
+		return "", Invalid("listingId", "no such listing")
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
 	var id string
+	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(lower($1) || '|' || $2::text || '|' || coalesce($3::text, '') || '|' || $4, 0))`,
+		n.Email, n.SellerID, n.ListingID, n.Message); err != nil {
+		return "", err
+	}
 	err = tx.GetContext(ctx, &id, `
-		WITH lock AS (SELECT pg_advisory_xact_lock(hashtextextended(lower($1) || '|' || $2::text || '|' || coalesce($3::text, '') || '|' || $4, 0)))
-		SELECT coalesce((SELECT id::text FROM leads, lock
+		SELECT coalesce((SELECT id::text FROM leads
 			WHERE lower(email) = lower($1) AND seller_id = $2::uuid AND listing_id IS NOT DISTINCT FROM $3::uuid
 				AND message = $4 AND created_at > now() - interval '24 hours'
 			ORDER BY created_at LIMIT 1), '')`, n.Email, n.SellerID, n.ListingID, n.Message)
@@ -148,22 +171,56 @@ func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
 		n.SellerID, n.ListingID, n.BuyerName, n.Email, n.Phone, n.Company, n.Message,
 		n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint == "leads_seller_id_fkey" {
+		return "", Invalid("sellerId", "no such seller")
+	}
+	if errors.As(err, &pqErr) && pqErr.Constraint == "leads_listing_id_fkey" {
+		return "", Invalid("listingId", "no such listing")
+	}
 	if err != nil {
 		return "", err
+	}
+	if n.Status != LeadSpam {
+		_, err = tx.ExecContext(ctx, `WITH outbox AS (INSERT INTO lead_notifications (lead_id) VALUES ($1::uuid))
+			SELECT pg_notify($2, $1::text)`, id, LeadReceivedChannel)
+		if err != nil {
+			return "", err
+		}
 	}
 	return id, tx.Commit()
 }
 
-// SetLeadStatus sets lead id's status; ENOTFOUND when there is none.
-func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus) (*Lead, error) {
+// Actor is who changes something: a token's subject and role.
+type Actor struct {
+	ID   string
+	Role string
+}
+
+// SetLeadStatus sets lead id's status and records the change and its actor
+// when the status changes; ENOTFOUND when there is no such lead.
+func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus, by Actor) (*Lead, error) {
 	if !ValidID(id) {
 		return nil, NotFound("lead")
 	}
 	var l Lead
-	err := s.db.GetContext(ctx, &l, `UPDATE leads d SET status = $2, updated_at = now()
-		WHERE d.id = $1 RETURNING `+leadColumns, id, status)
+	err := s.db.GetContext(ctx, &l, `WITH old AS (SELECT id, status FROM leads WHERE id = $1 FOR UPDATE),
+		changed AS (
+			INSERT INTO lead_status_changes (lead_id, from_status, to_status, actor_id, actor_role)
+			SELECT id, status, $2, nullif($3, ''), nullif($4, '') FROM old WHERE status <> $2)
+		UPDATE leads d SET status = $2, updated_at = CASE WHEN d.status = $2 THEN d.updated_at ELSE now() END
+		FROM old WHERE d.id = old.id RETURNING `+leadColumns, id, status, by.ID, by.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("lead")
 	}
 	return &l, err
+}
+
+// StatusChangesByLeadID returns the status changes of the given leads,
+// oldest first.
+func (s *Store) StatusChangesByLeadID(ctx context.Context, leadIDs []string) ([]*LeadStatusChange, error) {
+	var out []*LeadStatusChange
+	err := s.db.SelectContext(ctx, &out, `SELECT id, lead_id, from_status, to_status, actor_id, actor_role, created_at
+		FROM lead_status_changes WHERE lead_id = ANY($1::uuid[]) ORDER BY lead_id, created_at, id`, pq.Array(validIDs(leadIDs)))
+	return out, err
 }

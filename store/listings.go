@@ -142,16 +142,17 @@ func (lq ListingQuery) where(q *query) (rank string) {
 	if term == "" {
 		return ""
 	}
-	tsq := "websearch_to_tsquery('english', " + q.arg(term) + ")"
+	termArg := q.arg(term)
+	tsq := "websearch_to_tsquery('english', " + termArg + ")"
 	norm := NormalizePartNumber(term)
 	exact := "0"
 	if len(norm) >= 3 {
 		q.and("(l.search @@ " + tsq + " OR l.part_number_norm LIKE " + q.arg(norm+"%") + ")")
-		exact = "CASE WHEN l.part_number_norm = " + q.arg(norm) + " THEN 1 ELSE 0 END"
+		exact = "CASE WHEN l.part_number_norm = normalize_part_number(" + termArg + ") THEN 1 ELSE 0 END"
 	} else {
 		q.and("l.search @@ " + tsq)
 	}
-	return "(ts_rank_cd(l.search, " + tsq + ") + " + exact + ")::real"
+	return "(ts_rank_cd(l.search, " + tsq + ", 32) + " + exact + ")::real"
 }
 
 // keyset returns the ordering of q.
@@ -231,6 +232,12 @@ type NewListing struct {
 // CreateListing stores a new listing. Its location defaults to the seller's
 // first. EINVALID when the SKU is taken or the location is not the seller's.
 func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, error) {
+	if !ValidID(n.SellerID) {
+		return nil, NotFound("seller")
+	}
+	if n.LocationID != nil && !ValidID(*n.LocationID) {
+		return nil, Invalid("locationId", "not a location of this seller")
+	}
 	var l Listing
 	err := s.db.GetContext(ctx, &l, `
 		INSERT INTO listings AS l (seller_id, location_id, title, description, part_number, sku, brand,
@@ -296,6 +303,9 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	}
 	location := "NULL"
 	if c.LocationID != nil {
+		if *c.LocationID != "" && !ValidID(*c.LocationID) {
+			return nil, Invalid("locationId", "not a location of this seller")
+		}
 		location = q.arg(idOrNil(*c.LocationID)) + "::uuid"
 		sets = append(sets, "location_id = "+location)
 	}
@@ -339,6 +349,9 @@ func listingConflict(err error) error {
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "listings_seller_sku_key" {
 		return Invalid("sku", "another listing of this seller has this SKU")
+	}
+	if errors.As(err, &pqErr) && pqErr.Constraint == "listings_seller_id_fkey" {
+		return NotFound("seller")
 	}
 	return err
 }

@@ -43,11 +43,17 @@ type NewMedia struct {
 	AltText     *string
 	Position    *int
 	ContentType *string
+	// StorageKey is the key of an uploaded file in the media storage; nil
+	// for an image that lives at an outside URL.
+	StorageKey *string
 }
 
 // AddMedia adds an image to a listing, after its last one unless a position
 // is given. EINVALID when the listing already has MaxMediaPerListing images.
 func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
+	if !ValidID(n.ListingID) {
+		return nil, NotFound("listing")
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -67,9 +73,9 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 		return nil, Invalid("listingId", "a listing has at most 20 media")
 	}
 	var m Media
-	err = tx.GetContext(ctx, &m, `INSERT INTO media (listing_id, url, alt_text, position, content_type)
-		VALUES ($1, $2, $3, coalesce($4, (SELECT coalesce(max(position) + 1, 0) FROM media WHERE listing_id = $1)), $5)
-		RETURNING `+mediaColumns, n.ListingID, n.URL, n.AltText, n.Position, n.ContentType)
+	err = tx.GetContext(ctx, &m, `INSERT INTO media (listing_id, url, alt_text, position, content_type, storage_key)
+		VALUES ($1, $2, $3, coalesce($4, (SELECT coalesce(max(position) + 1, 0) FROM media WHERE listing_id = $1)), $5, $6)
+		RETURNING `+mediaColumns, n.ListingID, n.URL, n.AltText, n.Position, n.ContentType, n.StorageKey)
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +84,31 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 
 // RemoveMedia deletes media item id; ENOTFOUND when there is none.
 func (s *Store) RemoveMedia(ctx context.Context, id string) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM media WHERE id = $1`, id)
-	if err != nil {
-		return err
+	_, err := s.RemoveStoredMedia(ctx, id)
+	return err
+}
+
+// RemoveStoredMedia deletes media item id and returns the storage key of its
+// uploaded file ("" for an image at an outside URL), so the caller can delete
+// the file once the row is gone. ENOTFOUND when there is none.
+func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error) {
+	if !ValidID(id) {
+		return "", NotFound("media")
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return NotFound("media")
+	var key sql.NullString
+	err := s.db.GetContext(ctx, &key, `DELETE FROM media WHERE id = $1 RETURNING storage_key`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", NotFound("media")
 	}
-	return nil
+	return key.String, err
+}
+
+// MediaCount returns how many images listing listingID has.
+func (s *Store) MediaCount(ctx context.Context, listingID string) (int, error) {
+	var n int
+	if !ValidID(listingID) {
+		return 0, nil
+	}
+	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM media WHERE listing_id = $1`, listingID)
+	return n, err
 }

@@ -126,13 +126,17 @@ func (k keyset) validKey(key string) bool {
 	var err error
 	switch k.cast {
 	case "timestamptz":
-		_, err = time.Parse(time.RFC3339Nano, key)
+		var t time.Time
+		t, err = time.Parse(time.RFC3339Nano, key)
+		if _, off := t.Zone(); err == nil && (t.Year() < 1 || off <= -16*3600 || off >= 16*3600) {
+			return false
+		}
 	case "bigint":
 		_, err = strconv.ParseInt(key, 10, 64)
 	case "real":
 		_, err = strconv.ParseFloat(key, 32)
 	}
-	return err == nil
+	return err == nil && !strings.ContainsRune(key, 0)
 }
 
 // after adds the condition that keeps rows after cursor c.

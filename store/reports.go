@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+
+	"github.com/lib/pq"
 )
 
 const reportColumns = `r.id, r.listing_id, l.seller_id, r.reason, r.details, r.reporter_email, r.status,
@@ -104,9 +106,16 @@ type NewReport struct {
 
 // CreateReport stores a report and returns its id once it is committed.
 func (s *Store) CreateReport(ctx context.Context, n NewReport) (string, error) {
+	if !ValidID(n.ListingID) {
+		return "", Invalid("listingId", "no such listing")
+	}
 	var id string
 	err := s.db.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_email)
 		VALUES ($1, $2, $3, $4) RETURNING id`, n.ListingID, n.Reason, n.Details, n.ReporterEmail)
+	var pqErr *pq.Error
+	if errors.As(err, &pqErr) && pqErr.Constraint == "listing_reports_listing_id_fkey" {
+		return "", Invalid("listingId", "no such listing")
+	}
 	return id, err
 }
 

@@ -26,7 +26,11 @@ func (s *Store) RecordSearches(ctx context.Context, recs []SearchRecord) error {
 	terms, filters, counts := make([]string, len(recs)), make([]string, len(recs)), make([]int64, len(recs))
 	sessions, ats := make([]*string, len(recs)), make([]time.Time, len(recs))
 	for i, r := range recs {
-		f, err := json.Marshal(r.Filters)
+		fm := r.Filters
+		if fm == nil {
+			fm = map[string]string{}
+		}
+		f, err := json.Marshal(fm)
 		if err != nil {
 			return err
 		}

@@ -320,21 +320,28 @@ func replaceContacts(ctx context.Context, tx *sqlx.Tx, sellerID string, cs []New
 	return err
 }
 
+// replaceLocations replaces a seller's locations with ls. A listing whose
+// location has the same address in the new list keeps it; the others move to
+// the seller's (new) first location.
 func replaceLocations(ctx context.Context, tx *sqlx.Tx, sellerID string, ls []NewLocation) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM seller_locations WHERE seller_id = $1`, sellerID); err != nil {
-		return err
-	}
-	if len(ls) == 0 {
-		return nil
-	}
 	cities, countries := make([]string, len(ls)), make([]string, len(ls))
 	regions, postals := make([]sql.NullString, len(ls)), make([]sql.NullString, len(ls))
 	for i, l := range ls {
 		cities[i], countries[i] = l.City, l.Country
 		regions[i], postals[i] = nullString(l.Region), nullString(l.PostalCode)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO seller_locations (seller_id, city, region, country, postal_code, position)
-		SELECT $1, c, r, k, pc, p - 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS l(c, r, k, pc, p)`,
+	_, err := tx.ExecContext(ctx, `
+		WITH fresh AS (
+			INSERT INTO seller_locations (seller_id, city, region, country, postal_code, position)
+			SELECT $1, c, r, k, pc, p - 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS l(c, r, k, pc, p)
+			RETURNING id, city, region, country, postal_code, position),
+		moved AS (
+			UPDATE listings li SET location_id = (
+				SELECT f.id FROM fresh f WHERE f.city = o.city AND f.region IS NOT DISTINCT FROM o.region
+					AND f.country = o.country AND f.postal_code IS NOT DISTINCT FROM o.postal_code
+				ORDER BY f.position LIMIT 1)
+			FROM seller_locations o WHERE o.id = li.location_id AND li.seller_id = $1)
+		DELETE FROM seller_locations WHERE seller_id = $1 AND id NOT IN (SELECT id FROM fresh)`,
 		sellerID, pq.Array(cities), pq.Array(regions), pq.Array(countries), pq.Array(postals))
 	if err != nil {
 		return err

@@ -205,3 +205,94 @@ type ListingReport struct {
 
 // OwnerID returns the id of the seller of the reported listing.
 func (r *ListingReport) OwnerID() string { return r.SellerID }
+
+// ImportStatus is where an import batch is in its life.
+type ImportStatus string
+
+// Import statuses.
+const (
+	ImportQueued    ImportStatus = "QUEUED"
+	ImportRunning   ImportStatus = "RUNNING"
+	ImportSucceeded ImportStatus = "SUCCEEDED"
+	ImportPartial   ImportStatus = "PARTIAL"
+	ImportFailed    ImportStatus = "FAILED"
+)
+
+// ImportMode says what an import does with listings missing from its file.
+type ImportMode string
+
+// Import modes.
+const (
+	ImportUpsert  ImportMode = "UPSERT"
+	ImportReplace ImportMode = "REPLACE"
+)
+
+// ImportBatch is one uploaded file of listings and what became of its rows.
+type ImportBatch struct {
+	ID             string       `db:"id"`
+	SellerID       string       `db:"seller_id"`
+	Mode           ImportMode   `db:"mode"`
+	Status         ImportStatus `db:"status"`
+	FileKey        string       `db:"file_key"`
+	FileName       *string      `db:"file_name"`
+	TotalRows      int          `db:"total_rows"`
+	CreatedCount   int          `db:"created_count"`
+	UpdatedCount   int          `db:"updated_count"`
+	UnchangedCount int          `db:"unchanged_count"`
+	FailedCount    int          `db:"failed_count"`
+	Failure        *string      `db:"failure"`
+	StartedAt      *time.Time   `db:"started_at"`
+	FinishedAt     *time.Time   `db:"finished_at"`
+	CreatedAt      time.Time    `db:"created_at"`
+}
+
+// OwnerID returns the id of the seller the batch imports for.
+func (b *ImportBatch) OwnerID() string { return b.SellerID }
+
+// ImportRowError is why one row of an import was refused.
+type ImportRowError struct {
+	ID      int64   `db:"id"`
+	BatchID string  `db:"batch_id"`
+	Row     int     `db:"row_number"`
+	Column  *string `db:"column_name"`
+	Message string  `db:"message"`
+}
+
+// NotificationStatus is where a lead's email to its seller is.
+type NotificationStatus string
+
+// Notification statuses.
+const (
+	NotificationPending NotificationStatus = "PENDING"
+	NotificationSent    NotificationStatus = "SENT"
+	NotificationFailed  NotificationStatus = "FAILED"
+)
+
+// LeadNotification is the delivery record of a lead's email to its seller.
+type LeadNotification struct {
+	LeadID        string             `db:"lead_id"`
+	Status        NotificationStatus `db:"status"`
+	Attempts      int                `db:"attempts"`
+	NextAttemptAt time.Time          `db:"next_attempt_at"`
+	LastAttemptAt *time.Time         `db:"last_attempt_at"`
+	LastError     *string            `db:"last_error"`
+	SentAt        *time.Time         `db:"sent_at"`
+}
+
+// LeadStatusChange records one change of a lead's status.
+type LeadStatusChange struct {
+	ID        int64      `db:"id"`
+	LeadID    string     `db:"lead_id"`
+	From      LeadStatus `db:"from_status"`
+	To        LeadStatus `db:"to_status"`
+	ActorID   *string    `db:"actor_id"`
+	ActorRole *string    `db:"actor_role"`
+	At        time.Time  `db:"created_at"`
+}
+
+// ImportBatchQuery is a whole question about import batches, without its
+// page.
+type ImportBatchQuery struct {
+	Scope    Scope
+	SellerID *string
+}

@@ -8,15 +8,18 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/store"
 )
 
 type AddListingMediaInput struct {
 	ListingID string `json:"listingId"`
-	// An http or https URL.
-	URL     string  `json:"url"`
-	AltText *string `json:"altText,omitempty"`
+	// An http or https URL of an image; give this or file.
+	URL *string `json:"url,omitempty"`
+	// A JPEG, PNG or WebP image; give this or url. Metadata (EXIF, GPS) is stripped.
+	File    *graphql.Upload `json:"file,omitempty"`
+	AltText *string         `json:"altText,omitempty"`
 	// Display position; after the last when left out.
 	Position *int `json:"position,omitempty"`
 }
@@ -61,6 +64,38 @@ type CreateSellerInput struct {
 
 type CreateSellerPayload struct {
 	Seller *store.Seller `json:"seller,omitempty"`
+}
+
+type ImportBatchConnection struct {
+	Edges      []*ImportBatchEdge   `json:"edges"`
+	Nodes      []*store.ImportBatch `json:"nodes"`
+	PageInfo   *PageInfo            `json:"pageInfo"`
+	TotalCount int                  `json:"totalCount"`
+	// the question the page answers, for totalCount
+	Query store.ImportBatchQuery `json:"-"`
+}
+
+type ImportBatchEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *store.ImportBatch `json:"node"`
+}
+
+type ImportListingsPayload struct {
+	Batch *store.ImportBatch `json:"batch"`
+}
+
+type ImportRowErrorConnection struct {
+	Edges      []*ImportRowErrorEdge   `json:"edges"`
+	Nodes      []*store.ImportRowError `json:"nodes"`
+	PageInfo   *PageInfo               `json:"pageInfo"`
+	TotalCount int                     `json:"totalCount"`
+	// the batch whose errors the page lists, for totalCount
+	BatchID string `json:"-"`
+}
+
+type ImportRowErrorEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *store.ImportRowError `json:"node"`
 }
 
 type LeadConnection struct {
@@ -141,6 +176,10 @@ type ReportListingPayload struct {
 	ReportID string `json:"reportId"`
 }
 
+type ResendNotificationPayload struct {
+	Lead *store.Lead `json:"lead,omitempty"`
+}
+
 type ResolveReportPayload struct {
 	Report *store.ListingReport `json:"report,omitempty"`
 }
@@ -198,6 +237,9 @@ type SubmitLeadInput struct {
 
 type SubmitLeadPayload struct {
 	LeadID string `json:"leadId"`
+}
+
+type Subscription struct {
 }
 
 type UpdateLeadStatusPayload struct {

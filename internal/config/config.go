@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +38,40 @@ type Config struct {
 	SearchFlush     time.Duration
 	ShutdownGrace   time.Duration
 	DBMaxConns      int
+	// SMTPURL is where lead notifications are sent (SMTP_URL,
+	// smtp://user:pass@host:port or smtps://…); empty: the outbox worker
+	// does not run and notifications stay PENDING.
+	SMTPURL string
+	// MailFrom is the sender of lead notifications (MAIL_FROM).
+	MailFrom string
+	// NotifyPollInterval, NotifyRetryBase, NotifyRetryMax and
+	// NotifyMaxAttempts tune the outbox worker (NOTIFY_POLL_INTERVAL,
+	// NOTIFY_RETRY_BASE, NOTIFY_RETRY_MAX, NOTIFY_MAX_ATTEMPTS).
+	NotifyPollInterval time.Duration
+	NotifyRetryBase    time.Duration
+	NotifyRetryMax     time.Duration
+	NotifyMaxAttempts  int
+	// UploadMaxBytes bounds a multipart upload request (UPLOAD_MAX_BYTES,
+	// default 50 MiB).
+	UploadMaxBytes int64
+	// Storage chooses where uploaded media live (STORAGE): "local" (the
+	// default, a directory served at /media/…) or "s3".
+	Storage string
+	// MediaDir is the local storage's directory (MEDIA_DIR, default
+	// .data/media).
+	MediaDir string
+	// PublicBaseURL is the gateway's public address (PUBLIC_BASE_URL, default
+	// http://localhost:8080); local media URLs start with it.
+	PublicBaseURL string
+	// MediaMaxBytes bounds one uploaded image (MEDIA_MAX_BYTES, default
+	// 10 MiB).
+	MediaMaxBytes int64
+	// S3Endpoint, S3Bucket, S3Region, S3AccessKeyID, S3SecretAccessKey and
+	// S3PublicBaseURL set up the S3-compatible storage (S3_ENDPOINT, …).
+	// Without keys the AWS environment or instance role is used; without a
+	// public base URL media are served through the gateway.
+	S3Endpoint, S3Bucket, S3Region                    string
+	S3AccessKeyID, S3SecretAccessKey, S3PublicBaseURL string
 }
 
 // Production reports whether ENV is production.
@@ -99,6 +134,40 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
 	c.SearchFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.GraphiQL = flag("GRAPHIQL", dev)
+	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
+	if c.SMTPURL != "" && c.MailFrom == "" {
+		if c.Production() {
+			errs = append(errs, errors.New("MAIL_FROM is required when SMTP_URL is set in production"))
+		}
+		c.MailFrom = "PartsMarket <no-reply@localhost>"
+	}
+	c.NotifyPollInterval = dur("NOTIFY_POLL_INTERVAL", 5*time.Second)
+	c.NotifyRetryBase = dur("NOTIFY_RETRY_BASE", 30*time.Second)
+	c.NotifyRetryMax = dur("NOTIFY_RETRY_MAX", time.Hour)
+	c.NotifyMaxAttempts = num("NOTIFY_MAX_ATTEMPTS", 10)
+	c.UploadMaxBytes = int64(num("UPLOAD_MAX_BYTES", 50<<20))
+	c.Storage = or(getenv("STORAGE"), "local")
+	c.MediaDir = or(getenv("MEDIA_DIR"), ".data/media")
+	c.PublicBaseURL = strings.TrimRight(or(getenv("PUBLIC_BASE_URL"), "http://localhost:8080"), "/")
+	c.MediaMaxBytes = int64(num("MEDIA_MAX_BYTES", 10<<20))
+	c.S3Endpoint, c.S3Bucket, c.S3Region = getenv("S3_ENDPOINT"), getenv("S3_BUCKET"), getenv("S3_REGION")
+	c.S3AccessKeyID, c.S3SecretAccessKey = getenv("S3_ACCESS_KEY_ID"), getenv("S3_SECRET_ACCESS_KEY")
+	c.S3PublicBaseURL = getenv("S3_PUBLIC_BASE_URL")
+	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, errors.New("PUBLIC_BASE_URL must be an http or https URL"))
+	}
+	switch c.Storage {
+	case "local":
+	case "s3":
+		if c.S3Bucket == "" {
+			errs = append(errs, errors.New("S3_BUCKET is required when STORAGE is s3"))
+		}
+		if (c.S3AccessKeyID == "") != (c.S3SecretAccessKey == "") {
+			errs = append(errs, errors.New("S3_ACCESS_KEY_ID and S3_SECRET_ACCESS_KEY are set together or not at all"))
+		}
+	default:
+		errs = append(errs, errors.New("STORAGE must be local or s3"))
+	}
 	c.Introspection = flag("INTROSPECTION", dev)
 	if env != "development" && env != "production" {
 		errs = append(errs, errors.New("ENV must be development or production"))

@@ -53,7 +53,7 @@ func Open(ctx context.Context, databaseURL, app string, maxConns int) (*sqlx.DB,
 	if maxConns < 1 {
 		return nil, fmt.Errorf("database: maxConns is %d, want at least 1", maxConns)
 	}
-	dsn, err := withApplicationName(databaseURL, app)
+	dsn, err := WithApplicationName(databaseURL, app)
 	if err != nil {
 		return nil, err
 	}
@@ -73,10 +73,11 @@ func Open(ctx context.Context, databaseURL, app string, maxConns int) (*sqlx.DB,
 	return sqlx.NewDb(db, "postgres"), nil
 }
 
-// withApplicationName turns databaseURL into lib/pq's key=value form and sets
-// application_name to app; a later key wins in that form, so an
-// application_name already present is replaced.
-func withApplicationName(databaseURL, app string) (string, error) {
+// WithApplicationName returns databaseURL (URL or key=value form) as a
+// lib/pq key=value connection string tagged with application_name=app,
+// replacing any it had; lib/pq's Listener takes it as well as Open does.
+// Its error never quotes the URL, which may hold a password.
+func WithApplicationName(databaseURL, app string) (string, error) {
 	dsn := strings.TrimSpace(databaseURL)
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		var err error

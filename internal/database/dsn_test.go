@@ -16,13 +16,13 @@ func TestWithApplicationName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := withApplicationName(tt.in, tt.app)
+			got, err := WithApplicationName(tt.in, tt.app)
 			if err != nil || got != tt.want {
 				t.Errorf("got %q, %v; want %q", got, err, tt.want)
 			}
 		})
 	}
-	_, err := withApplicationName("postgres://u:s3cret-pw@%zz/db", "a")
+	_, err := WithApplicationName("postgres://u:s3cret-pw@%zz/db", "a")
 	if err == nil || strings.Contains(err.Error(), "s3cret-pw") {
 		t.Errorf("bad URL: got error %v, want one without the password", err)
 	}

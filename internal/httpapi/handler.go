@@ -33,6 +33,8 @@ type Options struct {
 	CORSOrigins []string
 	// MaxBodyBytes bounds a JSON request body.
 	MaxBodyBytes int64
+	// UploadMaxBytes bounds a multipart upload request.
+	UploadMaxBytes int64
 	// LoaderWait is how long the dataloaders collect keys.
 	LoaderWait time.Duration
 }
@@ -46,14 +48,18 @@ type Deps struct {
 	// Ready reports whether the gateway can serve: database reachable and
 	// migrations current.
 	Ready func(context.Context) error
+	// Media serves uploaded media at GET /media/{key}; nil: no route.
+	Media http.Handler
 }
 
 // New returns the gateway's HTTP handler.
 func New(o Options, d Deps) http.Handler {
 	gql := handler.New(d.Schema)
+	gql.AddTransport(newWebsocketTransport(d.Auth, d.Store, o.LoaderWait, d.Log))
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
+	gql.AddTransport(transport.MultipartForm{MaxUploadSize: o.UploadMaxBytes, MaxMemory: uploadMaxMemory})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
 	gql.SetRecoverFunc(recoverPanic(d.Log))
@@ -63,7 +69,7 @@ func New(o Options, d Deps) http.Handler {
 	} else {
 		gql.Use(noIntrospection{})
 	}
-	gql.Use(timeCheck{schema: d.Schema.Schema()})
+	gql.Use(scalarCheck{schema: d.Schema.Schema()})
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {
 			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)
@@ -72,7 +78,8 @@ func New(o Options, d Deps) http.Handler {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withRequestShape(o.MaxBodyBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql)))
+	mux.Handle("/graphql", withWebsocket(o.CORSOrigins, gql,
+		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -87,6 +94,9 @@ func New(o Options, d Deps) http.Handler {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	if d.Media != nil {
+		mux.Handle("GET /media/", d.Media)
+	}
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))
 	}

@@ -133,8 +133,9 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 // withRequestShape refuses what gqlgen would mishandle, before it sees the
 // request: bodies over maxBytes (413), content types other than JSON (415),
 // bodies that are not one JSON object (400: batched arrays included), and
-// mutations over GET (405 with Allow: POST).
-func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
+// mutations over GET (405 with Allow: POST). A multipart upload
+// (multipart/form-data) has its own limit, uploadMax: see uploadShape.
+func withRequestShape(maxBytes, uploadMax int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
 		case http.MethodGet:
@@ -152,6 +153,12 @@ func withRequestShape(maxBytes int64, next http.Handler) http.Handler {
 			}
 		case http.MethodPost:
 			mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+			if mediaType == "multipart/form-data" {
+				if !uploadShape(w, r, uploadMax) {
+					return
+				}
+				break
+			}
 			if mediaType != "application/json" {
 				writeError(w, r, http.StatusUnsupportedMediaType, codeBadRequest, "content type must be application/json")
 				return

@@ -10,30 +10,31 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
-// timeCheck refuses an operation whose Time arguments (literals or
-// variables, at any depth of input objects and lists) are not RFC 3339,
-// as GRAPHQL_VALIDATION_FAILED before anything runs. gqlparser validates
-// built-in scalars only; gqlgen would otherwise parse custom scalars in
-// the middle of execution.
-type timeCheck struct{ schema *ast.Schema }
+// scalarCheck refuses an operation whose custom scalar arguments (literals or
+// variables, at any depth of input objects and lists) are malformed, as
+// GRAPHQL_VALIDATION_FAILED before anything runs: a Time that is not
+// RFC 3339, or an Upload that is not a file of the multipart request.
+// gqlparser validates built-in scalars only; gqlgen would otherwise parse
+// custom scalars in the middle of execution.
+type scalarCheck struct{ schema *ast.Schema }
 
 var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationContextMutator
-} = timeCheck{}
+} = scalarCheck{}
 
 // ExtensionName names the extension for gqlgen.
-func (timeCheck) ExtensionName() string { return "TimeCheck" }
+func (scalarCheck) ExtensionName() string { return "TimeCheck" }
 
 // Validate accepts any schema.
-func (timeCheck) Validate(graphql.ExecutableSchema) error { return nil }
+func (scalarCheck) Validate(graphql.ExecutableSchema) error { return nil }
 
 // MutateOperationContext checks the operation's Time values.
-func (c timeCheck) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
+func (c scalarCheck) MutateOperationContext(_ context.Context, op *graphql.OperationContext) *gqlerror.Error {
 	if op.Operation == nil {
 		return nil
 	}
-	w := timeWalker{schema: c.schema, vars: op.Variables}
+	w := scalarWalker{schema: c.schema, vars: op.Variables}
 	eachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
 		for _, a := range f.Arguments {
 			w.literal(a.Value)
@@ -61,7 +62,7 @@ func eachField(set ast.SelectionSet, seen map[string]bool, visit func(*ast.Field
 	}
 }
 
-type timeWalker struct {
+type scalarWalker struct {
 	schema *ast.Schema
 	vars   map[string]any
 	err    *gqlerror.Error
@@ -69,7 +70,7 @@ type timeWalker struct {
 
 // literal checks a value of the document; variables are checked by their
 // JSON value against their declared type.
-func (w *timeWalker) literal(v *ast.Value) {
+func (w *scalarWalker) literal(v *ast.Value) {
 	if v == nil || w.err != nil {
 		return
 	}
@@ -79,8 +80,12 @@ func (w *timeWalker) literal(v *ast.Value) {
 		}
 		return
 	}
-	if v.Definition != nil && v.Definition.Name == "Time" && v.Kind == ast.StringValue {
+	switch {
+	case v.Definition == nil:
+	case v.Definition.Name == "Time" && v.Kind == ast.StringValue:
 		w.check(v.Raw)
+	case v.Definition.Name == "Upload" && v.Kind != ast.NullValue:
+		w.fail("an Upload must be a file of a multipart request")
 	}
 	for _, c := range v.Children {
 		w.literal(c.Value)
@@ -88,7 +93,7 @@ func (w *timeWalker) literal(v *ast.Value) {
 }
 
 // json checks a variable's value of type t.
-func (w *timeWalker) json(t *ast.Type, v any) {
+func (w *scalarWalker) json(t *ast.Type, v any) {
 	if t == nil || v == nil || w.err != nil {
 		return
 	}
@@ -107,6 +112,10 @@ func (w *timeWalker) json(t *ast.Type, v any) {
 	case def.Name == "Time":
 		s, _ := v.(string)
 		w.check(s)
+	case def.Name == "Upload":
+		if _, ok := v.(graphql.Upload); !ok {
+			w.fail("an Upload must be a file of a multipart request")
+		}
 	case def.Kind == ast.InputObject:
 		obj, _ := v.(map[string]any)
 		for _, f := range def.Fields {
@@ -115,9 +124,15 @@ func (w *timeWalker) json(t *ast.Type, v any) {
 	}
 }
 
-func (w *timeWalker) check(s string) {
+func (w *scalarWalker) check(s string) {
 	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-		w.err = gqlerror.Errorf("a Time must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z")
+		w.fail("a Time must be an RFC 3339 timestamp such as 2026-01-02T15:04:05Z")
+	}
+}
+
+func (w *scalarWalker) fail(message string) {
+	if w.err == nil {
+		w.err = gqlerror.Errorf("%s", message)
 		errcode.Set(w.err, errcode.ValidationFailed)
 	}
 }

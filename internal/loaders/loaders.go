@@ -29,6 +29,11 @@ type Loaders struct {
 	Locations *Loader[[]*store.SellerLocation]
 	// Media loads a listing's media by listing id.
 	Media *Loader[[]*store.Media]
+	// StatusChanges loads a lead's status history by lead id.
+	StatusChanges *Loader[[]*store.LeadStatusChange]
+	// Notification loads a lead's notification by lead id; nil for a lead
+	// without one (a SPAM lead). Only for leads the caller may see.
+	Notification *Loader[*store.LeadNotification]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -66,6 +71,10 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
 		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
 		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
+		StatusChanges: newLoader(wait, grouped(st.StatusChangesByLeadID,
+			func(c *store.LeadStatusChange) string { return c.LeadID })),
+		Notification: newLoader(wait, optional(st.NotificationsByLeadID,
+			func(n *store.LeadNotification) string { return n.LeadID })),
 	}
 }
 
@@ -93,6 +102,23 @@ func byID[V any](kind string, fetch func(context.Context, []string) ([]V, error)
 			default:
 				out[i] = &dataloader.Result[V]{Data: v}
 			}
+		}
+		return out
+	}
+}
+
+// optional makes a batch function that returns one row per key, in key
+// order, and nil for keys without a row.
+func optional[V any](fetch func(context.Context, []string) ([]V, error), id func(V) string) dataloader.BatchFunc[string, V] {
+	return func(ctx context.Context, keys []string) []*dataloader.Result[V] {
+		rows, err := fetch(ctx, keys)
+		found := make(map[string]V, len(rows))
+		for _, r := range rows {
+			found[id(r)] = r
+		}
+		out := make([]*dataloader.Result[V], len(keys))
+		for i, k := range keys {
+			out[i] = &dataloader.Result[V]{Data: found[k], Error: err}
 		}
 		return out
 	}

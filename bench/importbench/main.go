@@ -1,0 +1,151 @@
+// Command importbench measures an inventory import: it writes a CSV of
+// -rows listings, imports it for a new seller through the same worker code
+// the gateway runs (internal/imports), then imports it again (every row
+// unchanged), and prints rows per second and the process's peak RSS
+// (VmHWM).
+//
+//	DATABASE_URL=postgres://… go run ./bench/importbench [-rows 100000]
+//
+// The database is migrated first; each run adds one seller and its
+// listings.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/partsmarket/gateway/internal/database"
+	"github.com/partsmarket/gateway/internal/imports"
+	"github.com/partsmarket/gateway/internal/storage"
+	"github.com/partsmarket/gateway/store"
+)
+
+func main() {
+	rows := flag.Int("rows", 100_000, "data rows in the generated CSV")
+	flag.Parse()
+	if err := run(context.Background(), *rows); err != nil {
+		fmt.Fprintln(os.Stderr, "importbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, rows int) error {
+	url := os.Getenv("DATABASE_URL")
+	if url == "" {
+		return errors.New("DATABASE_URL is required")
+	}
+	db, err := database.Open(ctx, url, "gateway-worker", 2)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := database.MigrateUp(ctx, db.DB); err != nil {
+		return err
+	}
+	st := store.New(db)
+	region := "TX"
+	seller, err := st.CreateSeller(ctx, store.NewSeller{
+		Slug: "importbench-" + uuid.NewString()[:8], CompanyName: "Import Bench",
+		Locations: []store.NewLocation{{City: "Houston", Region: &region, Country: "US"}},
+	})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "importbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	csvPath := filepath.Join(dir, "stock.csv")
+	size, err := writeCSV(csvPath, rows)
+	if err != nil {
+		return err
+	}
+	local, err := storage.NewLocal(filepath.Join(dir, "store"), "http://localhost:8080")
+	if err != nil {
+		return err
+	}
+	im := imports.New(imports.Options{Files: imports.Files(local), Store: st, WorkerStore: st})
+	fmt.Printf("rows=%d file=%.1f MB\n", rows, float64(size)/1e6)
+	for _, label := range []string{"first import (all created)", "second import (all unchanged)"} {
+		if err := importOnce(ctx, im, st, seller.ID, csvPath, label); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("peak RSS (VmHWM): %s\n", vmHWM())
+	return nil
+}
+
+// importOnce queues the file and runs the worker on it, timing the worker.
+func importOnce(ctx context.Context, im *imports.Importer, st *store.Store, sellerID, csvPath, label string) error {
+	f, err := os.Open(csvPath)
+	if err != nil {
+		return err
+	}
+	b, err := im.Enqueue(ctx, imports.Upload{SellerID: sellerID, Mode: store.ImportUpsert, FileName: "stock.csv", File: f})
+	f.Close()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if _, err := im.RunOnce(ctx, ctx); err != nil {
+		return err
+	}
+	elapsed := time.Since(start)
+	b, err = st.ImportBatch(ctx, store.Scope{All: true}, b.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s: status=%s rows=%d created=%d updated=%d unchanged=%d failed=%d in %.2fs = %.0f rows/s\n",
+		label, b.Status, b.TotalRows, b.CreatedCount, b.UpdatedCount, b.UnchangedCount, b.FailedCount,
+		elapsed.Seconds(), float64(b.TotalRows)/elapsed.Seconds())
+	return nil
+}
+
+// writeCSV streams a realistic file of n listings to path.
+func writeCSV(path string, n int) (int64, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	w := bufio.NewWriter(f)
+	conditions := []string{"NEW", "USED", "REMANUFACTURED", "FOR_PARTS"}
+	brands := []string{"Caterpillar", "John Deere", "Komatsu", "Volvo", "Bosch"}
+	fmt.Fprintln(w, "sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status")
+	for i := range n {
+		brand := brands[i%len(brands)]
+		fmt.Fprintf(w, "SKU-%07d,%s hydraulic pump %d,\"Rebuilt unit, tested; fits %s series %d\",%dR-%04d,%s,Hydraulics,%s,%d,,%d,USD,ACTIVE\n",
+			i, brand, i, strings.ToUpper(brand[:3]), i%40, i%9, i%10000, brand, conditions[i%4], i%50, 1000+i*7)
+	}
+	if err := w.Flush(); err != nil {
+		return 0, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), f.Close()
+}
+
+// vmHWM returns the peak resident set size from /proc/self/status.
+func vmHWM() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,39 @@
+package resolvers
+
+import (
+	"context"
+
+	"github.com/partsmarket/gateway/graph/model"
+	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/loaders"
+	"github.com/partsmarket/gateway/store"
+)
+
+// Notification is the delivery record of the lead's email to its seller;
+// null for a lead without one (a SPAM lead). lastError is admin-only in the
+// schema.
+func (r *leadResolver) Notification(ctx context.Context, obj *store.Lead) (*store.LeadNotification, error) {
+	return load(ctx, notificationLoader, obj.ID)
+}
+
+// ResendNotification queues the lead's notification again (admin only, by
+// the schema): PENDING, due now, attempts reset to 0; a lead without one
+// gets one. NOT_FOUND for an unknown lead.
+func (r *mutationResolver) ResendNotification(ctx context.Context, leadID string) (*model.ResendNotificationPayload, error) {
+	n, err := r.Store.ResendNotification(ctx, leadID)
+	if err != nil {
+		return nil, err
+	}
+	l, err := r.Store.Lead(ctx, access.FromContext(ctx).Scope(), leadID)
+	if err != nil {
+		return nil, err
+	}
+	if ld, err := loaders.For(ctx); err == nil {
+		ld.Notification.Clear(ctx, leadID).Prime(ctx, leadID, n)
+	}
+	return &model.ResendNotificationPayload{Lead: l}, nil
+}
+
+func notificationLoader(l *loaders.Loaders) *loaders.Loader[*store.LeadNotification] {
+	return l.Notification
+}
