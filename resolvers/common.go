@@ -118,5 +118,6 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-// errNotBuilt answers fields whose capability is still being built.
-var errNotBuilt = store.Errorf(store.EINTERNAL, "not available yet")
+// errNotConfigured answers a field whose dependency (live updates, media
+// storage) this gateway was wired without.
+var errNotConfigured = store.Errorf(store.EINTERNAL, "not configured on this gateway")

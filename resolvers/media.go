@@ -68,7 +68,7 @@ func (r *mutationResolver) AddListingMedia(ctx context.Context, input model.AddL
 // again when the row cannot be written.
 func (r *mutationResolver) addUploadedMedia(ctx context.Context, n store.NewMedia, file *graphql.Upload) (*store.Media, error) {
 	if r.Media == nil {
-		return nil, errNotBuilt
+		return nil, errNotConfigured
 	}
 	max := r.MediaMaxBytes
 	if max <= 0 {

@@ -35,7 +35,7 @@ func (r *subscriptionResolver) LeadReceived(ctx context.Context, sellerID string
 		return nil, store.Invalid("sellerId", "no such seller")
 	}
 	if r.LiveLeads == nil {
-		return nil, errNotBuilt
+		return nil, errNotConfigured
 	}
 	sub, err := r.LiveLeads.Subscribe(id)
 	if err != nil {
