@@ -23,6 +23,9 @@ func notifyEnv(sink *notifytest.Server) map[string]string {
 		"NOTIFY_RETRY_BASE":    "50ms",
 		"NOTIFY_RETRY_MAX":     "200ms",
 		"NOTIFY_POLL_INTERVAL": "100ms",
+		// Tests here send many leads from one address.
+		"RATE_LIMIT_LEADS_PER_IP_PER_HOUR":   "10000",
+		"RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY": "10000",
 	}
 }
 
@@ -258,7 +261,7 @@ func TestNotificationsStayPendingWithoutSMTP(t *testing.T) {
 // TestLeadsPageNotificationsInOneStatement: notifications of a page of leads
 // are read with one statement, whatever the page size.
 func TestLeadsPageNotificationsInOneStatement(t *testing.T) {
-	api := newTestAPI(t, nil)
+	api := newTestAPI(t, mutGenerousLimits)
 	f := api.newFixture()
 	_, listing := api.emailSeller()
 	for i := range 30 {

@@ -35,8 +35,10 @@ import (
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/httpapi"
 	"github.com/partsmarket/gateway/internal/imports"
+	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/notify"
 	"github.com/partsmarket/gateway/internal/pubsub"
+	"github.com/partsmarket/gateway/internal/ratelimit"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
 	"github.com/partsmarket/gateway/internal/storage"
@@ -87,6 +89,7 @@ type app struct {
 	live     *pubsub.Hub
 	imports  *imports.Importer
 	media    storage.Storage
+	budget   *ratelimit.Limiter
 }
 
 // newApp connects to the database and wires the gateway.
@@ -101,11 +104,21 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
-	captcha, err := abuse.NewCaptcha(cfg.CaptchaProvider, cfg.CaptchaSecret)
+	captcha, err := abuse.NewCaptcha(abuse.CaptchaOptions{Provider: cfg.CaptchaProvider, Secret: cfg.CaptchaSecret,
+		VerifyURL: cfg.CaptchaVerifyURL, Hostname: cfg.CaptchaHostname, Action: cfg.CaptchaAction,
+		MinScore: cfg.CaptchaMinScore, Timeout: cfg.CaptchaTimeout, Log: log})
 	if err != nil {
 		a.close(ctx)
 		return nil, err
 	}
+	trustedProxies, err := httpapi.ParseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	abuseLimits := abuse.NewLimiter(httpDB, abuse.LimitOptions{LeadsPerIPPerHour: cfg.RateLimitLeadsPerIPPerHour,
+		ReportsPerIPPerHour: cfg.RateLimitReportsPerIPPerHour, LeadsPerEmailPerDay: cfg.RateLimitLeadsPerEmailPerDay,
+		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), OnLimited: httpapi.MarkRateLimited})
 	st := store.New(httpDB)
 	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
 	a.searches.Start()
@@ -127,8 +140,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: store.New(workerDB), Log: log})
 	a.imports.Start()
+	a.budget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitPointsPerMinute, SyncInterval: cfg.RateLimitSync,
+		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
+	a.budget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers: &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha, LiveLeads: a.live, Imports: a.imports,
+		Resolvers: &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
 			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
@@ -140,11 +156,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		UploadMaxBytes: cfg.UploadMaxBytes,
 		LoaderWait:     cfg.LoaderWait,
+		TrustedProxies: trustedProxies,
+		Limits: limits.Config{Depth: cfg.LimitDepth, Cost: cfg.LimitCost, CostAnalyst: cfg.LimitCostAnalyst,
+			Aliases: cfg.LimitAliases, Tokens: cfg.LimitTokens, RestoreRate: (cfg.RateLimitPointsPerMinute + 30) / 60},
 	}, httpapi.Deps{
 		Schema: schema,
 		Store:  st,
 		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
 		Media:  storage.Handler(a.media, log),
+		Budget: httpapi.NewBudget(a.budget),
 		Log:    log,
 		Ready: func(ctx context.Context) error {
 			current, err := database.MigrationsCurrent(ctx, httpDB.DB)
@@ -176,6 +196,9 @@ func (a *app) close(ctx context.Context) {
 	a.notifier.Close()
 	if a.imports != nil {
 		a.imports.Close(ctx) // puts a running import back in the queue
+	}
+	if a.budget != nil {
+		a.budget.Close(ctx) // pushes this instance's last spend
 	}
 	if a.searches != nil {
 		a.searches.Close(ctx)

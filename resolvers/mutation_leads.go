@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/partsmarket/gateway/graph/model"
+	"github.com/partsmarket/gateway/internal/abuse"
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/store"
 )
@@ -37,7 +38,16 @@ func (r *mutationResolver) SubmitLead(ctx context.Context, input model.SubmitLea
 	if err := c.errs.Err(); err != nil {
 		return nil, fail(ctx, err)
 	}
-	if err := r.Captcha.Verify(ctx, deref(input.CaptchaToken), ""); err != nil {
+	// Abuse checks, cheapest first: the rate limits (after validation, so
+	// bad input costs nothing; before the CAPTCHA, so a bot over its limit
+	// costs no provider call), then the CAPTCHA. Every attempt that gets
+	// here counts, honeypot hits and repeats of a stored lead included.
+	if r.Limiter != nil {
+		if err := r.Limiter.Lead(ctx, abuse.ClientIP(ctx), n.Email); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.Captcha.Verify(ctx, deref(input.CaptchaToken), abuse.ClientIP(ctx)); err != nil {
 		return nil, err
 	}
 	if strings.TrimSpace(deref(input.Website)) != "" {
@@ -114,7 +124,14 @@ func (r *mutationResolver) ReportListing(ctx context.Context, input model.Report
 	if err := c.errs.Err(); err != nil {
 		return nil, fail(ctx, err)
 	}
-	if err := r.Captcha.Verify(ctx, deref(input.CaptchaToken), ""); err != nil {
+	// Abuse checks as in SubmitLead: the per-IP report limit, then the
+	// CAPTCHA.
+	if r.Limiter != nil {
+		if err := r.Limiter.Report(ctx, abuse.ClientIP(ctx)); err != nil {
+			return nil, err
+		}
+	}
+	if err := r.Captcha.Verify(ctx, deref(input.CaptchaToken), abuse.ClientIP(ctx)); err != nil {
 		return nil, err
 	}
 	id, err := r.Store.CreateReport(ctx, n)

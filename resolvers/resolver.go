@@ -5,6 +5,8 @@
 package resolvers
 
 import (
+	"context"
+
 	"github.com/partsmarket/gateway/graph"
 	"github.com/partsmarket/gateway/internal/abuse"
 	"github.com/partsmarket/gateway/internal/pubsub"
@@ -16,11 +18,22 @@ type SearchRecorder interface {
 	Record(store.SearchRecord)
 }
 
+// AbuseLimiter is the rate limit of the anonymous write paths (see
+// abuse.Limiter): each call counts one attempt and returns RATE_LIMITED when
+// a limit is spent.
+type AbuseLimiter interface {
+	Lead(ctx context.Context, ip, email string) error
+	Report(ctx context.Context, ip string) error
+}
+
 // Resolver is the root of every resolver; it holds their dependencies.
 type Resolver struct {
 	Store    *store.Store
 	Searches SearchRecorder
 	Captcha  abuse.Captcha
+	// Limiter counts submitLead and reportListing attempts per client IP
+	// and email (abuse.Limiter); nil: no limits.
+	Limiter AbuseLimiter
 	// LiveLeads streams new leads to leadReceived subscribers.
 	LiveLeads *pubsub.Hub
 	// Imports queues inventory import files (see imports.go).

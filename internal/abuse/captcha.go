@@ -1,10 +1,16 @@
 // Package abuse guards the anonymous write paths (submitLead, reportListing)
-// against bots: CAPTCHA verification behind one interface.
+// against bots: CAPTCHA verification behind one interface (captcha.go,
+// siteverify.go), rate limits shared by every gateway instance through
+// PostgreSQL (limits.go), and the client IP address of a request
+// (WithClientIP/ClientIP, clientip.go), which the HTTP layer sets.
 package abuse
 
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -16,14 +22,44 @@ type Captcha interface {
 	Verify(ctx context.Context, token, remoteIP string) error
 }
 
-// NewCaptcha returns the provider named by CAPTCHA_PROVIDER. Only "test" is
-// built so far; the others are refused rather than silently accepted.
-func NewCaptcha(provider, secret string) (Captcha, error) {
-	switch provider {
+// CaptchaOptions configure the CAPTCHA provider (CAPTCHA_* settings).
+type CaptchaOptions struct {
+	// Provider is turnstile, hcaptcha, recaptcha or test ("" is test).
+	Provider string
+	// Secret is the provider's secret key; required but for test.
+	Secret string
+	// VerifyURL overrides the provider's siteverify URL (tests point it at a
+	// local fake server).
+	VerifyURL string
+	// Hostname, when set, is the hostname the provider must report the
+	// challenge was solved on.
+	Hostname string
+	// Action, when set, is the action the token must carry (Turnstile and
+	// reCAPTCHA v3; hCaptcha reports none and is not checked).
+	Action string
+	// MinScore is the lowest reCAPTCHA v3 score accepted (0 accepts any).
+	MinScore float64
+	// Timeout bounds one siteverify call (default 5 s); a timeout is
+	// CAPTCHA_FAILED.
+	Timeout time.Duration
+	// Client sends siteverify calls; nil: a client of its own.
+	Client *http.Client
+	// Log records provider failures (never a token or an address); nil:
+	// none.
+	Log *slog.Logger
+}
+
+// NewCaptcha returns the provider named by CAPTCHA_PROVIDER: test, or a
+// siteverify provider (turnstile, hcaptcha, recaptcha), which needs a secret.
+// Unknown providers are refused rather than silently accepted.
+func NewCaptcha(o CaptchaOptions) (Captcha, error) {
+	switch o.Provider {
 	case "", "test":
 		return TestCaptcha{}, nil
+	case "turnstile", "hcaptcha", "recaptcha":
+		return newSiteVerify(o)
 	default:
-		return nil, fmt.Errorf("CAPTCHA_PROVIDER %q is not supported yet", provider)
+		return nil, fmt.Errorf("CAPTCHA_PROVIDER %q is not supported (turnstile, hcaptcha, recaptcha, test)", o.Provider)
 	}
 }
 

@@ -72,6 +72,42 @@ type Config struct {
 	// public base URL media are served through the gateway.
 	S3Endpoint, S3Bucket, S3Region                    string
 	S3AccessKeyID, S3SecretAccessKey, S3PublicBaseURL string
+	// CaptchaVerifyURL overrides the provider's siteverify URL
+	// (CAPTCHA_VERIFY_URL; tests point it at a local fake).
+	CaptchaVerifyURL string
+	// CaptchaHostname and CaptchaAction, when set, are the hostname and
+	// action a CAPTCHA answer must carry (CAPTCHA_HOSTNAME, CAPTCHA_ACTION).
+	CaptchaHostname, CaptchaAction string
+	// CaptchaMinScore is the lowest reCAPTCHA v3 score accepted
+	// (CAPTCHA_MIN_SCORE, default 0.5).
+	CaptchaMinScore float64
+	// CaptchaTimeout bounds one siteverify call (CAPTCHA_TIMEOUT, default
+	// 5s); a timeout is CAPTCHA_FAILED.
+	CaptchaTimeout time.Duration
+	// TrustedProxies are the CIDRs of proxies whose X-Forwarded-For is
+	// believed (TRUSTED_PROXIES, comma-separated; default none).
+	TrustedProxies []string
+	// RateLimitLeadsPerIPPerHour, RateLimitReportsPerIPPerHour and
+	// RateLimitLeadsPerEmailPerDay bound submitLead and reportListing
+	// (RATE_LIMIT_LEADS_PER_IP_PER_HOUR 20, RATE_LIMIT_REPORTS_PER_IP_PER_HOUR
+	// 10, RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY 10).
+	RateLimitLeadsPerIPPerHour   int
+	RateLimitReportsPerIPPerHour int
+	RateLimitLeadsPerEmailPerDay int
+	// RateLimitPointsPerMinute is each principal's query-cost budget
+	// (RATE_LIMIT_POINTS_PER_MINUTE, default 20000), restored continuously
+	// at a sixtieth of it per second; anonymous callers have one per client
+	// IP.
+	RateLimitPointsPerMinute int
+	// RateLimitSync is how often the budgets are synchronised between
+	// gateway instances through PostgreSQL (RATE_LIMIT_SYNC_INTERVAL,
+	// default 1s).
+	RateLimitSync time.Duration
+	// LimitDepth, LimitCost, LimitCostAnalyst, LimitAliases and LimitTokens
+	// bound one operation (LIMIT_DEPTH 12, LIMIT_COST 10000,
+	// LIMIT_COST_ANALYST 50000, LIMIT_ALIASES 30, LIMIT_TOKENS 5000; see
+	// internal/limits).
+	LimitDepth, LimitCost, LimitCostAnalyst, LimitAliases, LimitTokens int
 }
 
 // Production reports whether ENV is production.
@@ -169,6 +205,32 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("STORAGE must be local or s3"))
 	}
 	c.Introspection = flag("INTROSPECTION", dev)
+	c.CaptchaVerifyURL = getenv("CAPTCHA_VERIFY_URL")
+	c.CaptchaHostname, c.CaptchaAction = getenv("CAPTCHA_HOSTNAME"), getenv("CAPTCHA_ACTION")
+	c.CaptchaTimeout = dur("CAPTCHA_TIMEOUT", 5*time.Second)
+	c.CaptchaMinScore = 0.5
+	if v := getenv("CAPTCHA_MIN_SCORE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f > 1 {
+			errs = append(errs, errors.New("CAPTCHA_MIN_SCORE must be a number from 0 to 1"))
+		}
+		c.CaptchaMinScore = f
+	}
+	if c.CaptchaProvider != "test" && c.CaptchaSecret == "" {
+		errs = append(errs, fmt.Errorf("CAPTCHA_SECRET is required with CAPTCHA_PROVIDER %s", c.CaptchaProvider))
+	}
+	c.TrustedProxies = list(getenv("TRUSTED_PROXIES"))
+	c.RateLimitLeadsPerIPPerHour = num("RATE_LIMIT_LEADS_PER_IP_PER_HOUR", 20)
+	c.RateLimitReportsPerIPPerHour = num("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", 10)
+	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
+	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
+	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
+	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
+	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)
+	c.LimitTokens = num("LIMIT_TOKENS", 5000)
+	if c.RateLimitSync == 0 {
+		errs = append(errs, errors.New("RATE_LIMIT_SYNC_INTERVAL must be positive"))
+	}
 	if env != "development" && env != "production" {
 		errs = append(errs, errors.New("ENV must be development or production"))
 	}

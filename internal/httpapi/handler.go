@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -20,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -37,6 +39,12 @@ type Options struct {
 	UploadMaxBytes int64
 	// LoaderWait is how long the dataloaders collect keys.
 	LoaderWait time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-For gives the client
+	// IP (see withClientIP and ParseTrustedProxies).
+	TrustedProxies []netip.Prefix
+	// Limits are the per-operation limits (depth, aliases, tokens, cost) and
+	// extensions.cost's restoreRate; zero: limits.Defaults().
+	Limits limits.Config
 }
 
 // Deps are what the HTTP layer calls.
@@ -50,6 +58,8 @@ type Deps struct {
 	Ready func(context.Context) error
 	// Media serves uploaded media at GET /media/{key}; nil: no route.
 	Media http.Handler
+	// Budget is the per-principal cost budget (see budget.go); nil: none.
+	Budget *Budget
 }
 
 // New returns the gateway's HTTP handler.
@@ -70,6 +80,11 @@ func New(o Options, d Deps) http.Handler {
 		gql.Use(noIntrospection{})
 	}
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
+	var budget limits.BudgetFunc
+	if d.Budget != nil {
+		budget = d.Budget.Charge
+	}
+	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {
 			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)
@@ -108,5 +123,5 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, c.Handler(mux))
+	return withRequestLog(d.Log, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
 }

@@ -1,0 +1,184 @@
+package abuse
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// Limit kinds: the counters of the abuse limits, separate for leads and
+// reports.
+const (
+	KindLeadIP    = "lead-ip"
+	KindLeadEmail = "lead-email"
+	KindReportIP  = "report-ip"
+)
+
+// LimitOptions configure the abuse rate limits (RATE_LIMIT_* settings). A
+// maximum of 0 disables that limit.
+type LimitOptions struct {
+	// LeadsPerIPPerHour bounds submitLead per client IP per hour.
+	LeadsPerIPPerHour int
+	// ReportsPerIPPerHour bounds reportListing per client IP per hour.
+	ReportsPerIPPerHour int
+	// LeadsPerEmailPerDay bounds submitLead per buyer email per day.
+	LeadsPerEmailPerDay int
+	// HashKey keys the HMAC that stands for an IP address or an email in
+	// the counters table; every instance sharing a database must use the
+	// same key.
+	HashKey []byte
+	// OnLimited is told when a request goes over a limit and how long until
+	// it may retry (httpapi.MarkRateLimited: the response becomes 429 with
+	// Retry-After); nil: nobody is told.
+	OnLimited func(ctx context.Context, retryAfter time.Duration)
+}
+
+// Limiter counts submitLead and reportListing attempts per client IP and per
+// email in PostgreSQL (table abuse_counters), so that every gateway instance
+// on one database shares the counts. Windows are fixed (the clock hour, the
+// UTC day), taken from the database's clock.
+//
+// What counts: every attempt that reaches the check, which the resolvers
+// make after input validation and before the CAPTCHA, so a bot over its
+// limit costs no provider call, and failed CAPTCHAs, honeypot hits and
+// de-duplicated repeats of a lead all count: they are attempts all the same.
+type Limiter struct {
+	db    *sqlx.DB
+	o     LimitOptions
+	calls atomic.Uint64
+}
+
+// NewLimiter returns a Limiter over db.
+func NewLimiter(db *sqlx.DB, o LimitOptions) *Limiter {
+	return &Limiter{db: db, o: o}
+}
+
+// limit is one counter to increment and its bound.
+type limit struct {
+	kind   string
+	key    string
+	max    int
+	window time.Duration
+}
+
+// Lead counts a submitLead attempt from ip with email; over a limit it
+// returns RATE_LIMITED (and calls OnLimited).
+func (l *Limiter) Lead(ctx context.Context, ip, email string) error {
+	return l.hit(ctx,
+		limit{KindLeadIP, l.hash(KindLeadIP, ipKey(ip)), l.o.LeadsPerIPPerHour, time.Hour},
+		limit{KindLeadEmail, l.hash(KindLeadEmail, strings.ToLower(strings.TrimSpace(email))), l.o.LeadsPerEmailPerDay, 24 * time.Hour},
+	)
+}
+
+// Report counts a reportListing attempt from ip; over the limit it returns
+// RATE_LIMITED (and calls OnLimited).
+func (l *Limiter) Report(ctx context.Context, ip string) error {
+	return l.hit(ctx, limit{KindReportIP, l.hash(KindReportIP, ipKey(ip)), l.o.ReportsPerIPPerHour, time.Hour})
+}
+
+// hit increments every enabled counter in one statement and refuses when
+// any is over its maximum, with the longest wait.
+func (l *Limiter) hit(ctx context.Context, limits ...limit) error {
+	var kinds, keys []string
+	var secs []int64
+	max := map[string]int{}
+	for _, li := range limits {
+		if li.max <= 0 {
+			continue
+		}
+		kinds, keys, secs = append(kinds, li.kind), append(keys, li.key), append(secs, int64(li.window/time.Second))
+		max[li.kind] = li.max
+	}
+	if len(kinds) == 0 {
+		return nil
+	}
+	var rows []struct {
+		Kind  string  `db:"kind"`
+		Count int     `db:"count"`
+		Retry float64 `db:"retry"`
+	}
+	err := l.db.SelectContext(ctx, &rows, `
+		WITH hits AS (
+			SELECT kind, key, secs,
+				to_timestamp(floor(extract(epoch FROM now()) / secs) * secs) AS window_start
+			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(kind, key, secs)
+		)
+		INSERT INTO abuse_counters AS c (kind, key, window_start, expires_at, count)
+		SELECT kind, key, window_start, window_start + secs * interval '1 second', 1 FROM hits
+		ON CONFLICT (kind, key, window_start) DO UPDATE SET count = c.count + 1
+		RETURNING c.kind, c.count, extract(epoch FROM c.expires_at - now())::float8 AS retry`,
+		pq.Array(kinds), pq.Array(keys), pq.Array(secs))
+	if err != nil {
+		return fmt.Errorf("abuse: count attempt: %w", err)
+	}
+	if l.calls.Add(1)%256 == 0 {
+		l.sweep(ctx)
+	}
+	var retry time.Duration
+	limited := false
+	for _, r := range rows {
+		if r.Count > max[r.Kind] {
+			limited = true
+			if d := time.Duration(r.Retry * float64(time.Second)); d > retry {
+				retry = d
+			}
+		}
+	}
+	if !limited {
+		return nil
+	}
+	if retry < time.Second {
+		retry = time.Second
+	}
+	if l.o.OnLimited != nil {
+		l.o.OnLimited(ctx, retry)
+	}
+	return store.Errorf(store.ERATELIMITED, "too many attempts; retry in %d seconds", int64((retry+time.Second-1)/time.Second))
+}
+
+// sweep deletes expired counters; a failure is left for the next sweep.
+func (l *Limiter) sweep(ctx context.Context) {
+	_, _ = l.db.ExecContext(ctx, `DELETE FROM abuse_counters WHERE expires_at < now() - interval '1 hour'`)
+}
+
+// hash returns the HMAC that stands for value in the counters table.
+func (l *Limiter) hash(kind, value string) string {
+	m := hmac.New(sha256.New, l.o.HashKey)
+	m.Write([]byte(kind + ":" + value))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// ipKey is the unit an IP limit counts: the address for IPv4, its /64 for
+// IPv6 (one subscriber's usual allocation); "unknown" when there is none.
+func ipKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return "unknown"
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// HashKeyFrom derives the key of the counters' HMAC from a secret every
+// instance shares (the gateway passes JWT_SECRET), so no raw IP address or
+// email is stored and instances agree on the keys.
+func HashKeyFrom(secret string) []byte {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte("partsmarket abuse rate limit keys v1"))
+	return m.Sum(nil)
+}

@@ -1,0 +1,150 @@
+package ratelimit
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/testdb"
+)
+
+// fakeClock is a settable clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func TestChargeRefusesAndRefills(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(Options{PointsPerMinute: 600, Now: clock.Now}) // 10 points/s
+	if d := l.Charge("a", 500); !d.Allowed || d.Remaining != 100 || d.Limit != 600 || d.RestoreRate != 10 {
+		t.Fatalf("first charge: %+v", d)
+	}
+	d := l.Charge("a", 150)
+	if d.Allowed || d.Remaining != 100 {
+		t.Fatalf("over budget: %+v, want refused with 100 left", d)
+	}
+	if d.RetryAfter != 5*time.Second {
+		t.Fatalf("retry after %v, want 5s (50 points at 10/s)", d.RetryAfter)
+	}
+	if d := l.Charge("b", 600); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("another key: %+v", d)
+	}
+	if d := l.Peek("a"); d.Remaining != 100 {
+		t.Fatalf("refused charge was charged: %+v", d)
+	}
+	clock.Advance(5 * time.Second)
+	if d := l.Charge("a", 150); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("after the wait: %+v", d)
+	}
+	clock.Advance(time.Hour)
+	if d := l.Peek("a"); d.Remaining != 600 {
+		t.Fatalf("refill caps at the budget: %+v", d)
+	}
+}
+
+func TestCostAboveBudgetNeedsFullBucket(t *testing.T) {
+	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	l := New(Options{PointsPerMinute: 60, Now: clock.Now}) // 1 point/s
+	if d := l.Charge("a", 100); !d.Allowed || d.Remaining != 0 {
+		t.Fatalf("full bucket pays a big cost: %+v", d)
+	}
+	clock.Advance(30 * time.Second) // debt 70 of 60: still nothing left
+	d := l.Charge("a", 1)
+	if d.Allowed || d.RetryAfter != 11*time.Second {
+		t.Fatalf("in debt: %+v, want refused for 11s", d)
+	}
+}
+
+func newDB(t *testing.T) *sqlx.DB {
+	t.Helper()
+	db := sqlx.MustConnect("postgres", testdb.New(t))
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestSharedThroughDatabase checks that two limiters on one database share
+// a budget once they have synced, and that a key's stored form is a hash.
+func TestSharedThroughDatabase(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	key := HashKeyFrom("test secret")
+	a := New(Options{PointsPerMinute: 6000, DB: db, HashKey: key}) // 100/s
+	b := New(Options{PointsPerMinute: 6000, DB: db, HashKey: key})
+	if d := a.Charge("203.0.113.9", 5000); !d.Allowed {
+		t.Fatalf("charge on a: %+v", d)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// b has not seen the key: it learns the shared debt at its sync.
+	if d := b.Peek("203.0.113.9"); d.Remaining != 6000 {
+		t.Fatalf("b before any charge: %+v", d)
+	}
+	if d := b.Charge("203.0.113.9", 1); !d.Allowed {
+		t.Fatalf("b's first charge (optimistic until its sync): %+v", d)
+	}
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The bucket refills 100 points a second, so allow a slow machine some
+	// refill; without the shared debt b would have about 5,999 left.
+	if d := b.Peek("203.0.113.9"); d.Remaining < 900 || d.Remaining > 2000 {
+		t.Fatalf("b after sync: %d left, want about 6000-5001", d.Remaining)
+	}
+	if d := b.Charge("203.0.113.9", 2000); d.Allowed {
+		t.Fatalf("b overspent the shared budget: %+v", d)
+	}
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if d := a.Peek("203.0.113.9"); d.Remaining < 900 || d.Remaining > 2000 {
+		t.Fatalf("a after sync: %d left, want about 999", d.Remaining)
+	}
+	var stored []string
+	if err := db.SelectContext(ctx, &stored, `SELECT key FROM rate_limit_buckets`); err != nil {
+		t.Fatal(err)
+	}
+	if len(stored) != 1 || stored[0] == "203.0.113.9" || len(stored[0]) != 32 {
+		t.Fatalf("stored keys %q, want one hash", stored)
+	}
+}
+
+// TestCloseAndLoop checks the sync loop: a kicked sync spreads spend without
+// an explicit Sync, and Close pushes what is left.
+func TestCloseAndLoop(t *testing.T) {
+	db := newDB(t)
+	key := HashKeyFrom("test secret")
+	a := New(Options{PointsPerMinute: 600, DB: db, HashKey: key, SyncInterval: 100 * time.Millisecond})
+	b := New(Options{PointsPerMinute: 600, DB: db, HashKey: key, SyncInterval: 100 * time.Millisecond})
+	a.Start()
+	b.Start()
+	defer b.Close(context.Background())
+	b.Charge("k", 1) // b knows the key
+	a.Charge("k", 590)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Peek("k").Remaining > 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("b never saw a's spend: %+v", b.Peek("k"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	a.Close(context.Background())
+	a.Close(context.Background()) // twice is fine
+	c := New(Options{PointsPerMinute: 600, DB: db, HashKey: key})
+	c.Charge("k", 0)
+	if err := c.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Peek("k"); d.Remaining > 100 {
+		t.Fatalf("a fresh instance sees %d left, want the shared spend", d.Remaining)
+	}
+}
