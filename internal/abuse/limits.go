@@ -76,7 +76,7 @@ type limit struct {
 // returns RATE_LIMITED (and calls OnLimited).
 func (l *Limiter) Lead(ctx context.Context, ip, email string) error {
 	return l.hit(ctx,
-		limit{KindLeadIP, l.hash(KindLeadIP, ipKey(ip)), l.o.LeadsPerIPPerHour, time.Hour},
+		limit{KindLeadIP, l.hash(KindLeadIP, IPUnit(ip)), l.o.LeadsPerIPPerHour, time.Hour},
 		limit{KindLeadEmail, l.hash(KindLeadEmail, strings.ToLower(strings.TrimSpace(email))), l.o.LeadsPerEmailPerDay, 24 * time.Hour},
 	)
 }
@@ -84,7 +84,7 @@ func (l *Limiter) Lead(ctx context.Context, ip, email string) error {
 // Report counts a reportListing attempt from ip; over the limit it returns
 // RATE_LIMITED (and calls OnLimited).
 func (l *Limiter) Report(ctx context.Context, ip string) error {
-	return l.hit(ctx, limit{KindReportIP, l.hash(KindReportIP, ipKey(ip)), l.o.ReportsPerIPPerHour, time.Hour})
+	return l.hit(ctx, limit{KindReportIP, l.hash(KindReportIP, IPUnit(ip)), l.o.ReportsPerIPPerHour, time.Hour})
 }
 
 // hit increments every enabled counter in one statement and refuses when
@@ -159,9 +159,9 @@ func (l *Limiter) hash(kind, value string) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// ipKey is the unit an IP limit counts: the address for IPv4, its /64 for
-// IPv6 (one subscriber's usual allocation); "unknown" when there is none.
-func ipKey(ip string) string {
+// IPUnit is the unit a per-IP limit counts: the address for IPv4, its /64
+// for IPv6 (one subscriber's usual allocation); "unknown" when there is none.
+func IPUnit(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return "unknown"

@@ -122,8 +122,8 @@ func TestLimiterDisabledAndConcurrent(t *testing.T) {
 func TestIPKey(t *testing.T) {
 	for in, want := range map[string]string{"192.0.2.1": "192.0.2.1", "::ffff:192.0.2.1": "192.0.2.1",
 		"2001:db8::1": "2001:db8::/64", "": "unknown", "junk": "unknown"} {
-		if got := ipKey(in); got != want {
-			t.Errorf("ipKey(%q) = %q, want %q", in, got, want)
+		if got := IPUnit(in); got != want {
+			t.Errorf("IPUnit(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

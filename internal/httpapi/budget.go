@@ -3,10 +3,10 @@ package httpapi
 import (
 	"context"
 	"fmt"
-	"net/netip"
 
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/partsmarket/gateway/internal/abuse"
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/ratelimit"
 	"github.com/partsmarket/gateway/store"
@@ -91,20 +91,5 @@ func budgetKey(ctx context.Context) string {
 	case access.RoleAdmin, access.RoleAnalyst:
 		return string(p.Role) + ":" + p.Subject
 	}
-	return "ip:" + budgetIP(ClientIP(ctx))
-}
-
-// budgetIP is the unit an anonymous budget counts: the address for IPv4, its
-// /64 for IPv6; "unknown" when there is none.
-func budgetIP(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return "unknown"
-	}
-	a = a.Unmap()
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
+	return "ip:" + abuse.IPUnit(ClientIP(ctx))
 }

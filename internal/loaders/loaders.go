@@ -85,6 +85,18 @@ func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V])
 // byID makes a batch function that returns one row per key, in key order,
 // and NOT_FOUND for keys without a row.
 func byID[V any](kind string, fetch func(context.Context, []string) ([]V, error), id func(V) string) dataloader.BatchFunc[string, V] {
+	return keyed(fetch, id, store.NotFound(kind))
+}
+
+// optional makes a batch function that returns one row per key, in key
+// order, and nil for keys without a row.
+func optional[V any](fetch func(context.Context, []string) ([]V, error), id func(V) string) dataloader.BatchFunc[string, V] {
+	return keyed(fetch, id, nil)
+}
+
+// keyed makes a batch function that returns one row per key, in key order,
+// and missing (an error, or nil for a nil row) for keys without a row.
+func keyed[V any](fetch func(context.Context, []string) ([]V, error), id func(V) string, missing error) dataloader.BatchFunc[string, V] {
 	return func(ctx context.Context, keys []string) []*dataloader.Result[V] {
 		rows, err := fetch(ctx, keys)
 		found := make(map[string]V, len(rows))
@@ -98,27 +110,10 @@ func byID[V any](kind string, fetch func(context.Context, []string) ([]V, error)
 			case err != nil:
 				out[i] = &dataloader.Result[V]{Error: err}
 			case !ok:
-				out[i] = &dataloader.Result[V]{Error: store.NotFound(kind)}
+				out[i] = &dataloader.Result[V]{Error: missing}
 			default:
 				out[i] = &dataloader.Result[V]{Data: v}
 			}
-		}
-		return out
-	}
-}
-
-// optional makes a batch function that returns one row per key, in key
-// order, and nil for keys without a row.
-func optional[V any](fetch func(context.Context, []string) ([]V, error), id func(V) string) dataloader.BatchFunc[string, V] {
-	return func(ctx context.Context, keys []string) []*dataloader.Result[V] {
-		rows, err := fetch(ctx, keys)
-		found := make(map[string]V, len(rows))
-		for _, r := range rows {
-			found[id(r)] = r
-		}
-		out := make([]*dataloader.Result[V], len(keys))
-		for i, k := range keys {
-			out[i] = &dataloader.Result[V]{Data: found[k], Error: err}
 		}
 		return out
 	}
