@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -36,6 +37,7 @@ import (
 	"github.com/partsmarket/gateway/internal/httpapi"
 	"github.com/partsmarket/gateway/internal/imports"
 	"github.com/partsmarket/gateway/internal/limits"
+	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/internal/notify"
 	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/internal/ratelimit"
@@ -90,6 +92,9 @@ type app struct {
 	imports  *imports.Importer
 	media    storage.Storage
 	budget   *ratelimit.Limiter
+	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
+	// the public port.
+	metrics http.Handler
 }
 
 // newApp connects to the database and wires the gateway.
@@ -104,6 +109,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
+	m := metrics.New(metrics.Options{})
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", m.Handler())
+	a.metrics = metricsMux
 	captcha, err := abuse.NewCaptcha(abuse.CaptchaOptions{Provider: cfg.CaptchaProvider, Secret: cfg.CaptchaSecret,
 		VerifyURL: cfg.CaptchaVerifyURL, Hostname: cfg.CaptchaHostname, Action: cfg.CaptchaAction,
 		MinScore: cfg.CaptchaMinScore, Timeout: cfg.CaptchaTimeout, Log: log})
@@ -118,9 +127,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	abuseLimits := abuse.NewLimiter(httpDB, abuse.LimitOptions{LeadsPerIPPerHour: cfg.RateLimitLeadsPerIPPerHour,
 		ReportsPerIPPerHour: cfg.RateLimitReportsPerIPPerHour, LeadsPerEmailPerDay: cfg.RateLimitLeadsPerEmailPerDay,
-		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), OnLimited: httpapi.MarkRateLimited})
+		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), OnLimited: httpapi.MarkRateLimited,
+		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
 	st := store.New(httpDB)
 	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
+	a.searches.SetObserver(m)
 	a.searches.Start()
 	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
 		a.close(ctx)
@@ -173,6 +184,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			}
 			return err
 		},
+		Metrics: m,
 	})
 	return a, nil
 }
@@ -225,6 +237,16 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	failed := make(chan error, 1)
 	go func() { failed <- srv.ListenAndServe() }()
 	log.Info("serving", "addr", srv.Addr, "env", cfg.Env, "graphiql", cfg.GraphiQL)
+	// The metrics listener is best effort: when METRICS_ADDR cannot be
+	// bound the API is served all the same, and the failure is logged.
+	metricsSrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	if ml, err := net.Listen("tcp", cfg.MetricsAddr); err != nil {
+		log.Error("metrics listener failed; serving without /metrics", "addr", cfg.MetricsAddr, "error", err.Error())
+	} else {
+		go func() { _ = metricsSrv.Serve(ml) }()
+		defer metricsSrv.Close()
+		log.Info("serving metrics", "addr", ml.Addr().String())
+	}
 	select {
 	case err = <-failed:
 	case <-ctx.Done():

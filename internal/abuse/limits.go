@@ -42,6 +42,9 @@ type LimitOptions struct {
 	// it may retry (httpapi.MarkRateLimited: the response becomes 429 with
 	// Retry-After); nil: nobody is told.
 	OnLimited func(ctx context.Context, retryAfter time.Duration)
+	// OnLimitedKind, when set, is told the kind (KindLeadIP, KindLeadEmail,
+	// KindReportIP) of every limit a refused request went over (metrics).
+	OnLimitedKind func(ctx context.Context, kind string)
 }
 
 // Limiter counts submitLead and reportListing attempts per client IP and per
@@ -130,6 +133,9 @@ func (l *Limiter) hit(ctx context.Context, limits ...limit) error {
 	for _, r := range rows {
 		if r.Count > max[r.Kind] {
 			limited = true
+			if l.o.OnLimitedKind != nil {
+				l.o.OnLimitedKind(ctx, r.Kind)
+			}
 			if d := time.Duration(r.Retry * float64(time.Second)); d > retry {
 				retry = d
 			}

@@ -108,6 +108,9 @@ type Config struct {
 	// LIMIT_COST_ANALYST 50000, LIMIT_ALIASES 30, LIMIT_TOKENS 5000; see
 	// internal/limits).
 	LimitDepth, LimitCost, LimitCostAnalyst, LimitAliases, LimitTokens int
+	// MetricsAddr is the address of the Prometheus /metrics listener
+	// (METRICS_ADDR, default 127.0.0.1:9090), apart from the public port.
+	MetricsAddr string
 }
 
 // Production reports whether ENV is production.
@@ -228,6 +231,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
 	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)
 	c.LimitTokens = num("LIMIT_TOKENS", 5000)
+	c.MetricsAddr = or(getenv("METRICS_ADDR"), "127.0.0.1:9090")
 	if c.RateLimitSync == 0 {
 		errs = append(errs, errors.New("RATE_LIMIT_SYNC_INTERVAL must be positive"))
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/limits"
+	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -60,11 +61,19 @@ type Deps struct {
 	Media http.Handler
 	// Budget is the per-principal cost budget (see budget.go); nil: none.
 	Budget *Budget
+	// Metrics receives request, cost and rate-limit observations; nil:
+	// none.
+	Metrics *metrics.Metrics
 }
 
 // New returns the gateway's HTTP handler.
 func New(o Options, d Deps) http.Handler {
 	gql := handler.New(d.Schema)
+	gql.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		resp := next(ctx) // the outermost interceptor: it sees the response as sent
+		observeResponse(ctx, d.Metrics, resp)
+		return resp
+	})
 	gql.AddTransport(newWebsocketTransport(d.Auth, d.Store, o.LoaderWait, d.Log))
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
@@ -82,7 +91,13 @@ func New(o Options, d Deps) http.Handler {
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
 	var budget limits.BudgetFunc
 	if d.Budget != nil {
-		budget = d.Budget.Charge
+		budget = func(ctx context.Context, cost int) (int, error) {
+			remaining, err := d.Budget.Charge(ctx, cost)
+			if err != nil {
+				d.Metrics.RateLimited(metrics.KindBudget)
+			}
+			return remaining, err
+		}
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
@@ -123,5 +138,30 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+	return withRequestLog(d.Log, d.Metrics, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+}
+
+// observeResponse notes for the request's metrics the first error's code,
+// the operation's name and (once per request) its requested cost.
+func observeResponse(ctx context.Context, m *metrics.Metrics, resp *graphql.Response) {
+	info := infoFrom(ctx)
+	if info == nil || resp == nil {
+		return
+	}
+	if len(resp.Errors) > 0 {
+		code, _ := resp.Errors[0].Extensions["code"].(string)
+		if code == "" {
+			code = "error"
+		}
+		setCode(ctx, code)
+	}
+	if !graphql.HasOperationContext(ctx) {
+		return
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op != nil {
+		info.metricOp.CompareAndSwap(nil, op.Name)
+		if c, ok := resp.Extensions["cost"].(limits.Cost); ok && info.costSeen.CompareAndSwap(false, true) {
+			m.ObserveCost(c.RequestedQueryCost)
+		}
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/loaders"
+	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -30,6 +31,16 @@ type requestInfo struct {
 	id        string
 	operation atomic.Value // string
 	role      atomic.Value // access.Role
+	code      atomic.Value // string: the first error's extensions.code, for metrics
+	metricOp  atomic.Value // string: the operation's name in the document, for metrics
+	costSeen  atomic.Bool  // the operation's cost went to the metrics
+}
+
+// setCode remembers the first error code of the request ctx belongs to.
+func setCode(ctx context.Context, code string) {
+	if info := infoFrom(ctx); info != nil && code != "" {
+		info.code.CompareAndSwap(nil, code)
+	}
 }
 
 type infoKey struct{}
@@ -75,7 +86,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // withRequestLog gives each request an id (the caller's X-Request-Id when it
 // is sane), counts its SQL statements, and logs one line when it ends: never
 // a body, a variable, a header value or a token.
-func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
+func withRequestLog(log *slog.Logger, m *metrics.Metrics, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		info := &requestInfo{id: r.Header.Get("X-Request-Id")}
@@ -88,6 +99,10 @@ func withRequestLog(log *slog.Logger, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		op, _ := info.operation.Load().(string)
 		role, _ := info.role.Load().(access.Role)
+		code, _ := info.code.Load().(string)
+		metricOp, hasOp := info.metricOp.Load().(string)
+		m.ObserveRequest(metrics.Request{Operation: metricOp, NoOperation: !hasOp, Code: code, Status: rec.status,
+			Duration: time.Since(start), Statements: database.StatementCount(ctx)})
 		log.InfoContext(ctx, "request",
 			"request_id", info.id,
 			"method", r.Method,
@@ -215,6 +230,7 @@ func isMutation(query, operationName string) bool {
 
 // writeError writes a GraphQL-shaped error response with an HTTP status.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
+	setCode(r.Context(), code)
 	ct := "application/json"
 	if accepts(r, "application/graphql-response+json") {
 		ct = "application/graphql-response+json"

@@ -17,11 +17,20 @@ import (
 // Writer stores a batch of searches (the store's RecordSearches).
 type Writer func(ctx context.Context, recs []store.SearchRecord) error
 
+// Observer is told the buffer's depth whenever it changes and how long each
+// flush's write took (metrics). Its methods must be quick and safe for
+// concurrent use.
+type Observer interface {
+	SearchBufferDepth(n int)
+	SearchFlushed(d time.Duration)
+}
+
 // Recorder buffers searches and writes them every interval.
 type Recorder struct {
 	write    Writer
 	interval time.Duration
 	log      *slog.Logger
+	observer Observer
 
 	mu      sync.Mutex
 	pending []store.SearchRecord
@@ -40,6 +49,17 @@ func New(write Writer, interval time.Duration, log *slog.Logger) *Recorder {
 	return &Recorder{write: write, interval: interval, log: log, stop: make(chan struct{}), done: make(chan struct{})}
 }
 
+// SetObserver sets the Recorder's observer; call it before Start and before
+// the first Record.
+func (r *Recorder) SetObserver(o Observer) { r.observer = o }
+
+// depthChanged tells the observer the buffer's depth; r.mu is held.
+func (r *Recorder) depthChanged() {
+	if r.observer != nil {
+		r.observer.SearchBufferDepth(len(r.pending))
+	}
+}
+
 // Record queues one search; its term is normalised and redacted first.
 func (r *Recorder) Record(rec store.SearchRecord) {
 	rec.Term = Redact(rec.Term)
@@ -50,6 +70,7 @@ func (r *Recorder) Record(rec store.SearchRecord) {
 		r.log.Warn("search log buffer full; dropping oldest search")
 	}
 	r.pending = append(r.pending, rec)
+	r.depthChanged()
 }
 
 // Start runs the flush loop in the background until Close.
@@ -75,14 +96,21 @@ func (r *Recorder) Flush(ctx context.Context) {
 	r.mu.Lock()
 	batch := r.pending
 	r.pending = nil
+	r.depthChanged()
 	r.mu.Unlock()
 	if len(batch) == 0 {
 		return
 	}
-	if err := r.write(ctx, batch); err != nil {
+	start := time.Now()
+	err := r.write(ctx, batch)
+	if r.observer != nil {
+		r.observer.SearchFlushed(time.Since(start))
+	}
+	if err != nil {
 		r.log.Error("search log flush failed; will retry", "searches", len(batch), "error", err)
 		r.mu.Lock()
 		r.pending = append(batch, r.pending...)
+		r.depthChanged()
 		r.mu.Unlock()
 	}
 }
