@@ -94,17 +94,11 @@ func notifyWaitFor(t *testing.T, within time.Duration, what string, cond func() 
 // leadIDInMail returns the lead id a notification email is about.
 func leadIDInMail(t *testing.T, m notifytest.Received) string {
 	t.Helper()
-	p, err := m.Parse()
+	id, err := m.LeadID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(p.Body, "\n") {
-		if id, ok := strings.CutPrefix(line, "Lead: "); ok {
-			return strings.TrimSpace(id)
-		}
-	}
-	t.Fatalf("no lead id in %q", p.Body)
-	return ""
+	return id
 }
 
 // TestLeadNotificationLifecycle follows one lead's email through a mail

@@ -146,17 +146,11 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 // leadIDOf returns the lead id a message is about.
 func leadIDOf(t *testing.T, m notifytest.Received) string {
 	t.Helper()
-	p, err := m.Parse()
+	id, err := m.LeadID()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(p.Body, "\n") {
-		if id, ok := strings.CutPrefix(line, "Lead: "); ok {
-			return strings.TrimSpace(id)
-		}
-	}
-	t.Fatalf("no lead id in %q", p.Body)
-	return ""
+	return id
 }
 
 func startSink(t *testing.T, addr string) *notifytest.Server {

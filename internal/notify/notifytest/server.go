@@ -187,3 +187,18 @@ func (r Received) Parse() (Parsed, error) {
 	}
 	return Parsed{Header: m.Header, Subject: subject, Body: strings.ReplaceAll(string(text), "\r\n", "\n")}, nil
 }
+
+// LeadID returns the id of the lead a notification email is about (its
+// "Lead: <id>" line).
+func (r Received) LeadID() (string, error) {
+	p, err := r.Parse()
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(p.Body, "\n") {
+		if id, ok := strings.CutPrefix(line, "Lead: "); ok {
+			return strings.TrimSpace(id), nil
+		}
+	}
+	return "", errors.New("notifytest: no lead id in the message")
+}
