@@ -400,9 +400,9 @@ func TestSetSellerStatusAndVerify(t *testing.T) {
 		})
 	}
 	t.Run("verify keeps earlier notes when given none", func(t *testing.T) {
-		v, err := st.VerifySeller(t.Context(), s.ID, ptr("first"))
+		_, err := st.VerifySeller(t.Context(), s.ID, ptr("first"))
 		mustOK(t, err, "VerifySeller")
-		v, err = st.VerifySeller(t.Context(), s.ID, nil)
+		v, err := st.VerifySeller(t.Context(), s.ID, nil)
 		mustOK(t, err, "VerifySeller")
 		if !v.Verified || deref(v.VerificationNotes) != "first" {
 			t.Errorf("got verified %t notes %s, want true, first", v.Verified, deref(v.VerificationNotes))

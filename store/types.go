@@ -246,9 +246,6 @@ type ImportBatch struct {
 	CreatedAt      time.Time    `db:"created_at"`
 }
 
-// OwnerID returns the id of the seller the batch imports for.
-func (b *ImportBatch) OwnerID() string { return b.SellerID }
-
 // ImportRowError is why one row of an import was refused.
 type ImportRowError struct {
 	ID      int64   `db:"id"`

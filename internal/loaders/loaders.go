@@ -14,9 +14,6 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// DefaultWait is how long a loader collects keys before it runs its batch.
-const DefaultWait = time.Millisecond
-
 // Loaders are one request's batching readers.
 type Loaders struct {
 	// Seller loads sellers the caller may see by id; NOT_FOUND for others.
