@@ -40,6 +40,9 @@ type syncBuffer struct {
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
+	if b != &suiteLog {
+		_, _ = suiteLog.Write(p) // for TestMain's scan of the whole suite's logs
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
@@ -150,6 +153,7 @@ func (r gqlResponse) Get(path string) any {
 // post sends a GraphQL request with an optional bearer token.
 func (a *testAPI) post(token, query string, vars map[string]any) gqlResponse {
 	a.t.Helper()
+	notePersonalData(vars)
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, a.URL+"/graphql", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")

@@ -12,6 +12,7 @@ package main
 //go:generate go tool gqlgen generate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -99,7 +100,8 @@ type app struct {
 
 // newApp connects to the database and wires the gateway.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
-	httpDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-http", cfg.DBMaxConns)
+	httpDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-http", cfg.DBMaxConns,
+		database.StatementTimeout(cfg.StatementTimeout))
 	if err != nil {
 		return nil, err
 	}
@@ -109,6 +111,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
+	// Analysts' requests have their own pool: the replica when there is
+	// one, read-only and with the analyst's statement timeout either way.
+	analystDB, err := database.Open(ctx, cmp.Or(cfg.DatabaseReadURL, cfg.DatabaseURL), "gateway-http", max(2, cfg.DBMaxConns/4),
+		database.StatementTimeout(cfg.StatementTimeoutAnalyst), database.ReadOnly())
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
+	a.pools = append(a.pools, analystDB)
 	m := metrics.New(metrics.Options{})
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
@@ -129,7 +140,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		ReportsPerIPPerHour: cfg.RateLimitReportsPerIPPerHour, LeadsPerEmailPerDay: cfg.RateLimitLeadsPerEmailPerDay,
 		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), OnLimited: httpapi.MarkRateLimited,
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
-	st := store.New(httpDB)
+	st := store.New(httpDB).WithAnalystPool(analystDB)
 	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()

@@ -9,16 +9,16 @@ import (
 
 // Store reads and writes the marketplace's rows on one connection pool.
 type Store struct {
-	db *sqlx.DB
+	db routedDB
 }
 
 // New returns a Store on db.
 func New(db *sqlx.DB) *Store {
-	return &Store{db: db}
+	return &Store{db: routedDB{primary: db}}
 }
 
-// DB returns the pool the store uses.
-func (s *Store) DB() *sqlx.DB { return s.db }
+// DB returns the primary pool the store uses.
+func (s *Store) DB() *sqlx.DB { return s.db.primary }
 
 // Scope says which non-public rows a caller may see. The zero Scope is the
 // public's: ACTIVE listings of ACTIVE sellers, ACTIVE sellers, no leads and

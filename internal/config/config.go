@@ -111,6 +111,15 @@ type Config struct {
 	// MetricsAddr is the address of the Prometheus /metrics listener
 	// (METRICS_ADDR, default 127.0.0.1:9090), apart from the public port.
 	MetricsAddr string
+	// DatabaseReadURL is a read replica for analysts' queries
+	// (DATABASE_READ_URL); empty: the primary, through read-only
+	// connections.
+	DatabaseReadURL string
+	// StatementTimeout and StatementTimeoutAnalyst bound one SQL statement
+	// of a request (STATEMENT_TIMEOUT, default 5s) and of an analyst's
+	// request (STATEMENT_TIMEOUT_ANALYST, default 30s); each role's pool
+	// carries its own.
+	StatementTimeout, StatementTimeoutAnalyst time.Duration
 }
 
 // Production reports whether ENV is production.
@@ -232,6 +241,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)
 	c.LimitTokens = num("LIMIT_TOKENS", 5000)
 	c.MetricsAddr = or(getenv("METRICS_ADDR"), "127.0.0.1:9090")
+	c.DatabaseReadURL = getenv("DATABASE_READ_URL")
+	c.StatementTimeout = dur("STATEMENT_TIMEOUT", 5*time.Second)
+	c.StatementTimeoutAnalyst = dur("STATEMENT_TIMEOUT_ANALYST", 30*time.Second)
 	if c.RateLimitSync == 0 {
 		errs = append(errs, errors.New("RATE_LIMIT_SYNC_INTERVAL must be positive"))
 	}

@@ -43,19 +43,38 @@ const connMaxIdleTime = 5 * time.Minute
 // the server and a failed-over primary are picked up.
 const connMaxLifetime = time.Hour
 
+// Setting is a session setting every connection of a pool starts with
+// (sent in the startup message, so it holds for the connection's life).
+type Setting struct{ name, value string }
+
+// StatementTimeout bounds every statement of the pool's connections: the
+// server cancels one that runs longer.
+func StatementTimeout(d time.Duration) Setting {
+	return Setting{"statement_timeout", fmt.Sprint(d.Milliseconds())}
+}
+
+// ReadOnly makes every transaction of the pool's connections read-only, so
+// the server refuses any write sent through it.
+func ReadOnly() Setting { return Setting{"default_transaction_read_only", "on"} }
+
 // Open opens a pool of at most maxConns connections to databaseURL, which may
 // be in URL form (postgres://…) or key=value form, and pings it. Every
 // connection carries application_name=app (replacing one in databaseURL), so
-// operators can tell pools apart in pg_stat_activity. Statements sent through
-// the pool are counted; see WithStatementCounter. Errors never include
-// databaseURL, which may hold a password.
-func Open(ctx context.Context, databaseURL, app string, maxConns int) (*sqlx.DB, error) {
+// operators can tell pools apart in pg_stat_activity, and the settings given.
+// Statements sent through the pool are counted; see WithStatementCounter.
+// Errors never include databaseURL, which may hold a password.
+func Open(ctx context.Context, databaseURL, app string, maxConns int, settings ...Setting) (*sqlx.DB, error) {
 	if maxConns < 1 {
 		return nil, fmt.Errorf("database: maxConns is %d, want at least 1", maxConns)
 	}
 	dsn, err := WithApplicationName(databaseURL, app)
 	if err != nil {
 		return nil, err
+	}
+	for _, s := range settings {
+		// lib/pq sends parameters it does not know to the server as
+		// run-time parameters of the session.
+		dsn += " " + s.name + "=" + quoteValue(s.value)
 	}
 	connector, err := pq.NewConnector(dsn)
 	if err != nil {

@@ -140,6 +140,9 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 			info.role.Store(p.Role)
 		}
 		ctx := access.WithPrincipal(r.Context(), p)
+		if p.Role == access.RoleAnalyst {
+			ctx = store.ForAnalyst(ctx)
+		}
 		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
