@@ -79,6 +79,14 @@ var reaches = map[string]reach{
 		func(f *fixture) string { return f.ListingA.ID }, "reports.nodes.0", ownerAdminAnalyst},
 	"LeadNotification": {`query($id: ID!) { lead(id: $id) { notification { %s } } }`,
 		func(f *fixture) string { return f.LeadA }, "lead.notification", ownerAdminAnalyst},
+	// Root fields are reached at the root ("" path); $id is not used.
+	"Query": {`query { %s }`, func(*fixture) string { return "" }, "", everyone},
+}
+
+// rootArgs are well-formed arguments of the protected root fields that
+// require some.
+var rootArgs = map[string]string{
+	"marketplaceMetrics": `(from: "2026-01-01T00:00:00Z", to: "2026-02-01T00:00:00Z", groupBy: [])`,
 }
 
 // allowed decides from a field's directives whether p may read it, and
@@ -148,7 +156,7 @@ func TestAccessMatrix(t *testing.T) {
 			if !ok {
 				t.Fatalf("the matrix cannot reach type %s: add it to reaches", typeName)
 			}
-			query := fmt.Sprintf(r.query, "__typename "+selection(schema, field))
+			query := fmt.Sprintf(r.query, "__typename "+strings.Replace(selection(schema, field), fieldName, fieldName+rootArgs[fieldName], 1))
 			vars := map[string]any{"id": r.id(f)}
 			truth := api.mustPost(f.Admin, query, vars).Get(r.path + "." + fieldName)
 			if truth == nil {

@@ -131,6 +131,9 @@ func (r gqlResponse) Codes() []string {
 func (r gqlResponse) Get(path string) any {
 	var cur any = r.Data
 	for _, p := range strings.Split(path, ".") {
+		if p == "" {
+			continue // the root: "" or ".field"
+		}
 		switch c := cur.(type) {
 		case map[string]any:
 			cur = c[p]

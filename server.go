@@ -5,6 +5,8 @@
 //	gateway migrate up|down|status       change or show the database schema
 //	gateway seed                         load demo data (idempotent)
 //	gateway token --role R [--seller-id ID] [--subject S] [--ttl 1h]
+//	gateway keys rotate                  re-encrypt personal data under the first key
+//	gateway retention run                anonymise old leads and reports, delete old events
 //
 // Configuration is environment variables only (see API.md).
 package main
@@ -35,6 +37,7 @@ import (
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/config"
 	"github.com/partsmarket/gateway/internal/database"
+	"github.com/partsmarket/gateway/internal/events"
 	"github.com/partsmarket/gateway/internal/httpapi"
 	"github.com/partsmarket/gateway/internal/imports"
 	"github.com/partsmarket/gateway/internal/limits"
@@ -78,8 +81,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return seedDemo(ctx, cfg, stdout)
 	case "token":
 		return mintToken(cfg, args, stdout)
+	case "keys":
+		return rotateKeys(ctx, cfg, args, stdout)
+	case "retention":
+		return runRetention(ctx, cfg, args, stdout)
 	default:
-		return fmt.Errorf("unknown command %q (serve, migrate, seed, token)", cmd)
+		return fmt.Errorf("unknown command %q (serve, migrate, seed, token, keys, retention)", cmd)
 	}
 }
 
@@ -87,6 +94,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 type app struct {
 	handler  http.Handler
 	searches *searchlog.Recorder
+	events   *events.Buffer
 	pools    []*sqlx.DB
 	notifier *notify.Service // nil without SMTP_URL
 	live     *pubsub.Hub
@@ -138,17 +146,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	abuseLimits := abuse.NewLimiter(httpDB, abuse.LimitOptions{LeadsPerIPPerHour: cfg.RateLimitLeadsPerIPPerHour,
 		ReportsPerIPPerHour: cfg.RateLimitReportsPerIPPerHour, LeadsPerEmailPerDay: cfg.RateLimitLeadsPerEmailPerDay,
-		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), OnLimited: httpapi.MarkRateLimited,
+		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), Keys: cfg.Keyring, OnLimited: httpapi.MarkRateLimited,
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
-	st := store.New(httpDB).WithAnalystPool(analystDB)
-	a.searches = searchlog.New(store.New(workerDB).RecordSearches, cfg.SearchFlush, log)
+	keys := store.WithKeyring(cfg.Keyring)
+	st := store.New(httpDB, keys).WithAnalystPool(analystDB)
+	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()
+	a.events = events.New(events.Options{Write: store.New(workerDB).RecordEvents, Interval: cfg.EventFlush,
+		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
+	a.events.Start()
+	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, HashKey: events.HashKeyFrom(cfg.JWTSecret)})
 	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
 		a.close(ctx)
 		return nil, err
 	}
-	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB), Log: log})
+	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()
@@ -160,14 +173,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close(ctx)
 		return nil, err
 	}
-	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: store.New(workerDB), Log: log})
+	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: store.New(workerDB, keys), Log: log})
 	a.imports.Start()
 	a.budget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitPointsPerMinute, SyncInterval: cfg.RateLimitSync,
 		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
 	a.budget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
-			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes},
+			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
 	tokens := access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
@@ -196,6 +209,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			return err
 		},
 		Metrics: m,
+		Events:  ingest,
 	})
 	return a, nil
 }
@@ -225,6 +239,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	if a.searches != nil {
 		a.searches.Close(ctx)
+	}
+	if a.events != nil {
+		_ = a.events.Close(ctx) // writes every accepted event; a failure is logged with the count
 	}
 	for _, db := range a.pools {
 		db.Close()
@@ -302,7 +319,7 @@ func seedDemo(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	stats, err := seed.Run(ctx, db)
+	stats, err := seed.Run(ctx, db, cfg.Keyring)
 	if err != nil {
 		return err
 	}

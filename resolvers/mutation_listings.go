@@ -116,7 +116,7 @@ func (r *mutationResolver) RemoveListing(ctx context.Context, id string, reason 
 	if err := c.errs.Err(); err != nil {
 		return nil, fail(ctx, err)
 	}
-	l, err := r.Store.SetListingStatus(ctx, id, store.ListingRemoved, &why)
+	l, err := r.Store.RemoveListing(ctx, id, why)
 	if err != nil {
 		return nil, err
 	}

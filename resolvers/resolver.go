@@ -42,6 +42,8 @@ type Resolver struct {
 	// bounds one image.
 	Media         MediaFiles
 	MediaMaxBytes int64
+	// Events checks and queues recordEvent's events (events.Ingestor).
+	Events EventRecorder
 }
 
 // Query returns the resolvers of the Query type.

@@ -38,14 +38,19 @@ type NewImportBatch struct {
 	CreatedBy *string
 }
 
-// CreateImportBatch stores a QUEUED batch and returns it once committed.
-// ENOTFOUND when the seller does not exist.
+// CreateImportBatch stores a QUEUED batch, audits it ("import.create") and
+// returns it once committed. ENOTFOUND when the seller does not exist.
 func (s *Store) CreateImportBatch(ctx context.Context, n NewImportBatch) (*ImportBatch, error) {
 	if !ValidID(n.SellerID) {
 		return nil, NotFound("seller")
 	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	var b ImportBatch
-	err := s.db.GetContext(ctx, &b, `INSERT INTO import_batches AS b (id, seller_id, mode, file_key, file_name, created_by)
+	err = tx.GetContext(ctx, &b, `INSERT INTO import_batches AS b (id, seller_id, mode, file_key, file_name, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+importBatchColumns,
 		n.ID, n.SellerID, n.Mode, n.FileKey, n.FileName, n.CreatedBy)
 	var pqErr *pq.Error
@@ -55,7 +60,12 @@ func (s *Store) CreateImportBatch(ctx context.Context, n NewImportBatch) (*Impor
 	if err != nil {
 		return nil, err
 	}
-	return &b, nil
+	e := AuditEntry{Action: "import.create", TargetType: "import_batch", TargetID: b.ID, Changes: diff(nil, map[string]any{
+		"sellerId": b.SellerID, "mode": b.Mode, "status": b.Status, "fileName": val(b.FileName)})}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return &b, tx.Commit()
 }
 
 // ImportBatch returns batch id if scope may see it (a seller its own, admins
@@ -237,11 +247,29 @@ type ImportCounts struct {
 // row errors and adds its counts to the batch, in one transaction.
 // ErrImportClaimLost when c no longer holds the batch.
 func (s *Store) ApplyImportChunk(ctx context.Context, c ImportClaim, chunk ImportChunk) (ImportCounts, error) {
+	return s.ApplyImportChunkInTurn(ctx, c, chunk, nil)
+}
+
+// ApplyImportChunkInTurn is ApplyImportChunk for a worker that writes
+// several chunks of a batch at once, each in its own transaction. It upserts
+// the chunk's listings, then calls turn (unless nil), which returns once the
+// batch's earlier chunks are committed, or an error, which rolls this chunk
+// back and is returned. Only then does it lock the batch, check c, store the
+// row errors, add the counts and commit. So chunks are written in parallel
+// but commit in file order: the committed rows of a batch are always its
+// first total_rows rows, and the batch row is locked only at the end.
+// turn must not wait for anything that waits for this chunk's row locks:
+// the chunks of a file have distinct SKUs.
+func (s *Store) ApplyImportChunkInTurn(ctx context.Context, c ImportClaim, chunk ImportChunk, turn func(context.Context) error) (ImportCounts, error) {
 	var counts ImportCounts
 	err := s.importTx(ctx, c, func(tx *sqlx.Tx) error {
 		var err error
-		counts, err = applyChunk(ctx, tx, c, chunk)
-		return err
+		if counts, err = upsertChunk(ctx, tx, c.SellerID, chunk); err != nil || turn == nil {
+			return err
+		}
+		return turn(ctx)
+	}, func(tx *sqlx.Tx) error {
+		return recordChunk(ctx, tx, c, chunk, counts)
 	})
 	return counts, err
 }
@@ -263,7 +291,7 @@ type ImportFinish struct {
 func (s *Store) FinishImportBatch(ctx context.Context, c ImportClaim, chunk ImportChunk, f ImportFinish) (ImportCounts, int, error) {
 	var counts ImportCounts
 	var paused int
-	err := s.importTx(ctx, c, func(tx *sqlx.Tx) error {
+	err := s.importTx(ctx, c, nil, func(tx *sqlx.Tx) error {
 		var err error
 		if counts, err = applyChunk(ctx, tx, c, chunk); err != nil {
 			return err
@@ -285,15 +313,16 @@ func (s *Store) FinishImportBatch(ctx context.Context, c ImportClaim, chunk Impo
 // down); its progress is kept and the next worker resumes after it.
 // ErrImportClaimLost when c no longer holds the batch.
 func (s *Store) ReleaseImportBatch(ctx context.Context, c ImportClaim) error {
-	return s.importTx(ctx, c, func(tx *sqlx.Tx) error {
+	return s.importTx(ctx, c, nil, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, `UPDATE import_batches SET status = 'QUEUED', updated_at = now() WHERE id = $1`, c.BatchID)
 		return err
 	})
 }
 
-// importTx runs fn in a transaction that first locks the batch and checks
-// that c still holds it.
-func (s *Store) importTx(ctx context.Context, c ImportClaim, fn func(*sqlx.Tx) error) error {
+// importTx runs before (unless nil), then locks the batch, checks that c
+// still holds it and runs fn, in one transaction. Work done in before does
+// not hold the batch row, so other chunks of the batch can commit meanwhile.
+func (s *Store) importTx(ctx context.Context, c ImportClaim, before, fn func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return err
@@ -304,6 +333,11 @@ func (s *Store) importTx(ctx context.Context, c ImportClaim, fn func(*sqlx.Tx) e
 	// resumed: no need to wait for the WAL flush.
 	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
 		return err
+	}
+	if before != nil {
+		if err := before(tx); err != nil {
+			return err
+		}
 	}
 	var held bool
 	err = tx.GetContext(ctx, &held, `SELECT true FROM import_batches
@@ -322,6 +356,15 @@ func (s *Store) importTx(ctx context.Context, c ImportClaim, fn func(*sqlx.Tx) e
 
 // applyChunk writes one chunk inside tx.
 func applyChunk(ctx context.Context, tx *sqlx.Tx, c ImportClaim, chunk ImportChunk) (ImportCounts, error) {
+	counts, err := upsertChunk(ctx, tx, c.SellerID, chunk)
+	if err != nil {
+		return counts, err
+	}
+	return counts, recordChunk(ctx, tx, c, chunk, counts)
+}
+
+// upsertChunk upserts the valid rows of a chunk inside tx.
+func upsertChunk(ctx context.Context, tx *sqlx.Tx, sellerID string, chunk ImportChunk) (ImportCounts, error) {
 	var counts ImportCounts
 	withStatus, withoutStatus := splitByStatus(chunk.Rows)
 	for _, part := range []struct {
@@ -331,7 +374,7 @@ func applyChunk(ctx context.Context, tx *sqlx.Tx, c ImportClaim, chunk ImportChu
 		if len(part.rows) == 0 {
 			continue
 		}
-		created, updated, err := upsertListings(ctx, tx, c.SellerID, part.cols, part.rows)
+		created, updated, err := upsertListings(ctx, tx, sellerID, part.cols, part.rows)
 		if err != nil {
 			return counts, err
 		}
@@ -339,14 +382,20 @@ func applyChunk(ctx context.Context, tx *sqlx.Tx, c ImportClaim, chunk ImportChu
 		counts.Updated += updated
 		counts.Unchanged += len(part.rows) - created - updated
 	}
+	return counts, nil
+}
+
+// recordChunk stores the row errors of a chunk and adds its counts to the
+// batch, inside tx.
+func recordChunk(ctx context.Context, tx *sqlx.Tx, c ImportClaim, chunk ImportChunk, counts ImportCounts) error {
 	if err := insertRowErrors(ctx, tx, c.BatchID, chunk.Errors); err != nil {
-		return counts, err
+		return err
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE import_batches SET total_rows = total_rows + $2,
 		created_count = created_count + $3, updated_count = updated_count + $4,
 		unchanged_count = unchanged_count + $5, failed_count = failed_count + $6, updated_at = now()
 		WHERE id = $1`, c.BatchID, chunk.Read, counts.Created, counts.Updated, counts.Unchanged, chunk.Failed)
-	return counts, err
+	return err
 }
 
 // splitByStatus separates rows that set a status from rows that keep it.

@@ -4,18 +4,23 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/pii"
 )
 
-const leadColumns = `d.id, d.seller_id, d.listing_id, d.buyer_name, d.email, d.phone, d.company, d.message,
-	d.buyer_location, d.timeline, d.source_page, d.status, d.created_at, d.updated_at`
+// leadColumns are read into a sealedLead, whose open decrypts the buyer's
+// personal data.
+const leadColumns = `d.id, d.seller_id, d.listing_id, d.pii, d.pii_key_id,
+	d.buyer_location, d.timeline, d.source_page, d.status, d.created_at, d.updated_at, d.anonymized_at`
 
 // LeadFilter narrows a list of leads. Empty strings count as unset.
 type LeadFilter struct {
-	// Email matches the buyer's email exactly, ignoring case.
+	// Email matches the buyer's email exactly, ignoring case and
+	// surrounding space (through its blind index; anonymised leads have none).
 	Email     *string
 	Status    *LeadStatus
 	ListingID *string
@@ -40,18 +45,21 @@ func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error)
 	var q query
 	q.and("d.id = " + q.arg(id))
 	ownedBy(&q, "d.seller_id", scope)
-	var l Lead
+	var l sealedLead
 	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("lead")
 	}
-	return &l, err
+	if err != nil {
+		return nil, err
+	}
+	return l.open(s.keys)
 }
 
 // Leads returns one page of the leads that match lq, newest first.
 func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead], error) {
 	var q query
-	lq.where(&q)
+	lq.where(&q, s.keys)
 	if err := leadsNewest.after(&q, p.After); err != nil {
 		return Page[*Lead]{}, err
 	}
@@ -61,12 +69,17 @@ func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead
 	if err != nil {
 		return Page[*Lead]{}, err
 	}
+	for _, r := range rows {
+		if _, err := r.open(s.keys); err != nil {
+			return Page[*Lead]{}, err
+		}
+	}
 	return unwrap(page(leadsNewest, rows, p.Limit, (*leadRow).cursorKey),
 		func(r *leadRow) *Lead { return &r.Lead }), nil
 }
 
 type leadRow struct {
-	Lead
+	sealedLead
 	SortKey string `db:"sort_key"`
 }
 
@@ -75,17 +88,18 @@ func (r *leadRow) cursorKey() (string, string) { return r.SortKey, r.ID }
 // CountLeads returns how many leads match lq.
 func (s *Store) CountLeads(ctx context.Context, lq LeadQuery) (int, error) {
 	var q query
-	lq.where(&q)
+	lq.where(&q, s.keys)
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM leads d`+q.sql(), q.args...)
 	return n, err
 }
 
-func (lq LeadQuery) where(q *query) {
+// where adds lq's conditions to q; keys give the email's blind index.
+func (lq LeadQuery) where(q *query, keys *pii.Keyring) {
 	ownedBy(q, "d.seller_id", lq.Scope)
 	f := lq.Filter
 	if v, ok := text(f.Email); ok {
-		q.and("lower(d.email) = lower(" + q.arg(strings.TrimSpace(v)) + ")")
+		q.and("d.email_bidx = " + q.arg(keys.BlindIndex(v)))
 	}
 	if f.Status != nil {
 		q.and("d.status = " + q.arg(string(*f.Status)))
@@ -148,29 +162,32 @@ func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if n.ListingID != nil && !ValidID(*n.ListingID) {
 		return "", Invalid("listingId", "no such listing")
 	}
+	blob, keyID, bidx, err := SealLeadPII(s.keys, LeadPII{BuyerName: n.BuyerName, Email: n.Email, Phone: n.Phone,
+		Company: n.Company, Message: n.Message})
+	if err != nil {
+		return "", err
+	}
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback()
-	var id string
-	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(lower($1) || '|' || $2::text || '|' || coalesce($3::text, '') || '|' || $4, 0))`,
-		n.Email, n.SellerID, n.ListingID, n.Message); err != nil {
+	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(encode($1, 'hex') || '|' || $2::text || '|' || coalesce($3::text, ''), 0))`,
+		bidx, n.SellerID, n.ListingID); err != nil {
 		return "", err
 	}
-	err = tx.GetContext(ctx, &id, `
-		SELECT coalesce((SELECT id::text FROM leads
-			WHERE lower(email) = lower($1) AND seller_id = $2::uuid AND listing_id IS NOT DISTINCT FROM $3::uuid
-				AND message = $4 AND created_at > now() - interval '24 hours'
-			ORDER BY created_at LIMIT 1), '')`, n.Email, n.SellerID, n.ListingID, n.Message)
+	id, err := s.repeatedLead(ctx, tx, bidx, n)
 	if err != nil || id != "" {
 		return id, err
 	}
-	err = tx.GetContext(ctx, &id, `INSERT INTO leads (seller_id, listing_id, buyer_name, email, phone, company,
-			message, buyer_location, timeline, source_page, status)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
-		n.SellerID, n.ListingID, n.BuyerName, n.Email, n.Phone, n.Company, n.Message,
-		n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
+	// The lead and its outbox row in one statement; a SPAM lead notifies
+	// no one.
+	err = tx.GetContext(ctx, &id, `WITH lead AS (
+			INSERT INTO leads (seller_id, listing_id, pii, pii_key_id, email_bidx, buyer_location, timeline, source_page, status)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
+		outbox AS (INSERT INTO lead_notifications (lead_id) SELECT id FROM lead WHERE $9 <> 'SPAM')
+		SELECT id FROM lead`,
+		n.SellerID, n.ListingID, blob, keyID, bidx, n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "leads_seller_id_fkey" {
 		return "", Invalid("sellerId", "no such seller")
@@ -181,39 +198,83 @@ func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := tx.Commit(); err != nil {
+		return "", err
+	}
 	if n.Status != LeadSpam {
-		_, err = tx.ExecContext(ctx, `WITH outbox AS (INSERT INTO lead_notifications (lead_id) VALUES ($1::uuid))
-			SELECT pg_notify($2, $1::text)`, id, LeadReceivedChannel)
+		// Live inboxes hear of the lead after the commit: a NOTIFY inside
+		// the transaction would hold PostgreSQL's global notify lock across
+		// the commit's disk flush and serialise every lead. A NOTIFY that
+		// fails (or a process that dies right here) loses nothing: the lead
+		// is stored and the outbox mails it; only a live inbox misses it
+		// until it reloads.
+		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, LeadReceivedChannel, id)
+	}
+	return id, nil
+}
+
+// repeatedLead returns the id of the first lead in the last 24 hours with
+// n's email (blind index bidx), seller, listing and message; "" when there is
+// none. Messages are sealed, so the few leads of that email, seller and
+// listing are opened and compared here.
+func (s *Store) repeatedLead(ctx context.Context, tx *sqlx.Tx, bidx []byte, n NewLead) (string, error) {
+	var rows []*sealedLead
+	err := tx.SelectContext(ctx, &rows, `SELECT `+leadColumns+` FROM leads d
+		WHERE d.email_bidx = $1 AND d.seller_id = $2::uuid AND d.listing_id IS NOT DISTINCT FROM $3::uuid
+			AND d.created_at > now() - interval '24 hours'
+		ORDER BY d.created_at, d.id`, bidx, n.SellerID, n.ListingID)
+	if err != nil {
+		return "", err
+	}
+	for _, r := range rows {
+		l, err := r.open(s.keys)
 		if err != nil {
 			return "", err
 		}
+		if l.Message == n.Message {
+			return l.ID, nil
+		}
 	}
-	return id, tx.Commit()
-}
-
-// Actor is who changes something: a token's subject and role.
-type Actor struct {
-	ID   string
-	Role string
+	return "", nil
 }
 
 // SetLeadStatus sets lead id's status and records the change and its actor
-// when the status changes; ENOTFOUND when there is no such lead.
+// when the status changes, and audits it ("lead.status"); ENOTFOUND when
+// there is no such lead.
 func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus, by Actor) (*Lead, error) {
 	if !ValidID(id) {
 		return nil, NotFound("lead")
 	}
-	var l Lead
-	err := s.db.GetContext(ctx, &l, `WITH old AS (SELECT id, status FROM leads WHERE id = $1 FOR UPDATE),
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	var l struct {
+		sealedLead
+		From LeadStatus `db:"from_status"`
+	}
+	err = tx.GetContext(ctx, &l, `WITH old AS (SELECT id, status FROM leads WHERE id = $1 FOR UPDATE),
 		changed AS (
 			INSERT INTO lead_status_changes (lead_id, from_status, to_status, actor_id, actor_role)
 			SELECT id, status, $2, nullif($3, ''), nullif($4, '') FROM old WHERE status <> $2)
 		UPDATE leads d SET status = $2, updated_at = CASE WHEN d.status = $2 THEN d.updated_at ELSE now() END
-		FROM old WHERE d.id = old.id RETURNING `+leadColumns, id, status, by.ID, by.Role)
+		FROM old WHERE d.id = old.id RETURNING `+leadColumns+`, old.status AS from_status`, id, status, by.ID, by.Role)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("lead")
 	}
-	return &l, err
+	if err != nil {
+		return nil, err
+	}
+	e := AuditEntry{Action: "lead.status", TargetType: "lead", TargetID: id,
+		Changes: diff(map[string]any{"status": l.From}, map[string]any{"status": l.Status})}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return l.open(s.keys)
 }
 
 // StatusChangesByLeadID returns the status changes of the given leads,

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -229,8 +230,9 @@ type NewListing struct {
 	Status     ListingStatus
 }
 
-// CreateListing stores a new listing. Its location defaults to the seller's
-// first. EINVALID when the SKU is taken or the location is not the seller's.
+// CreateListing stores a new listing and audits it ("listing.create"). Its
+// location defaults to the seller's first. EINVALID when the SKU is taken or
+// the location is not the seller's.
 func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, error) {
 	if !ValidID(n.SellerID) {
 		return nil, NotFound("seller")
@@ -238,8 +240,13 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if n.LocationID != nil && !ValidID(*n.LocationID) {
 		return nil, Invalid("locationId", "not a location of this seller")
 	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
 	var l Listing
-	err := s.db.GetContext(ctx, &l, `
+	err = tx.GetContext(ctx, &l, `
 		INSERT INTO listings AS l (seller_id, location_id, title, description, part_number, sku, brand,
 			category, condition, quantity, price_label, price_cents, currency, status)
 		SELECT $1, coalesce($2::uuid, (SELECT id FROM seller_locations WHERE seller_id = $1 ORDER BY position, created_at LIMIT 1)),
@@ -254,7 +261,11 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err != nil {
 		return nil, listingConflict(err)
 	}
-	return &l, nil
+	e := AuditEntry{Action: "listing.create", TargetType: "listing", TargetID: l.ID, Changes: diff(nil, listingAudit(&l))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return &l, tx.Commit()
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -267,9 +278,9 @@ type ListingChanges struct {
 	PriceCents *int
 }
 
-// UpdateListing changes the given fields of listing id. ENOTFOUND when it
-// does not exist; EINVALID when the SKU is taken or the location is not the
-// seller's.
+// UpdateListing changes the given fields of listing id and audits the change
+// ("listing.update"). ENOTFOUND when it does not exist; EINVALID when the SKU
+// is taken or the location is not the seller's.
 func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) (*Listing, error) {
 	if !ValidID(id) {
 		return nil, NotFound("listing")
@@ -310,38 +321,84 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 		sets = append(sets, "location_id = "+location)
 	}
 	sets = append(sets, "updated_at = now()")
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	before, err := lockListing(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
 	var l Listing
-	err := s.db.GetContext(ctx, &l, `UPDATE listings l SET `+strings.Join(sets, ", ")+`
+	err = tx.GetContext(ctx, &l, `UPDATE listings l SET `+strings.Join(sets, ", ")+`
 		WHERE l.id = `+q.arg(id)+` AND (`+location+` IS NULL OR EXISTS (
 			SELECT 1 FROM seller_locations WHERE id = `+location+` AND seller_id = l.seller_id))
 		RETURNING `+listingColumns, q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
-		if _, err := s.Listing(ctx, Scope{All: true}, id); err != nil {
-			return nil, err
-		}
 		return nil, Invalid("locationId", "not a location of this seller")
 	}
 	if err != nil {
 		return nil, listingConflict(err)
 	}
-	return &l, nil
+	e := AuditEntry{Action: "listing.update", TargetType: "listing", TargetID: id, Changes: diff(listingAudit(before), listingAudit(&l))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return &l, tx.Commit()
 }
 
-// SetListingStatus sets listing id's status. Setting REMOVED records reason
-// as its removal reason; any other status clears it. ENOTFOUND when the
-// listing does not exist.
-func (s *Store) SetListingStatus(ctx context.Context, id string, status ListingStatus, reason *string) (*Listing, error) {
-	if !ValidID(id) {
-		return nil, NotFound("listing")
-	}
+// lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
+// when there is no such listing.
+func lockListing(ctx context.Context, tx *sqlx.Tx, id string) (*Listing, error) {
 	var l Listing
-	err := s.db.GetContext(ctx, &l, `UPDATE listings l
-		SET status = $2, removal_reason = CASE WHEN $2 = 'REMOVED' THEN $3 END, updated_at = now()
-		WHERE l.id = $1 RETURNING `+listingColumns, id, status, reason)
+	err := tx.GetContext(ctx, &l, `SELECT `+listingColumns+` FROM listings l WHERE l.id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("listing")
 	}
 	return &l, err
+}
+
+// SetListingStatus sets listing id's status and audits it
+// ("listing.status"). Setting REMOVED records reason as its removal reason;
+// any other status clears it. ENOTFOUND when the listing does not exist.
+func (s *Store) SetListingStatus(ctx context.Context, id string, status ListingStatus, reason *string) (*Listing, error) {
+	return s.setListingStatus(ctx, "listing.status", id, status, reason)
+}
+
+// RemoveListing sets listing id REMOVED with reason, which its seller sees,
+// and audits it ("listing.remove"). ENOTFOUND when the listing does not
+// exist.
+func (s *Store) RemoveListing(ctx context.Context, id, reason string) (*Listing, error) {
+	return s.setListingStatus(ctx, "listing.remove", id, ListingRemoved, &reason)
+}
+
+// setListingStatus is SetListingStatus audited as action.
+func (s *Store) setListingStatus(ctx context.Context, action, id string, status ListingStatus, reason *string) (*Listing, error) {
+	if !ValidID(id) {
+		return nil, NotFound("listing")
+	}
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	before, err := lockListing(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var l Listing
+	err = tx.GetContext(ctx, &l, `UPDATE listings l
+		SET status = $2, removal_reason = CASE WHEN $2 = 'REMOVED' THEN $3 END, updated_at = now()
+		WHERE l.id = $1 RETURNING `+listingColumns, id, status, reason)
+	if err != nil {
+		return nil, err
+	}
+	e := AuditEntry{Action: action, TargetType: "listing", TargetID: id, Changes: diff(listingAudit(before), listingAudit(&l))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return &l, tx.Commit()
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -49,7 +49,8 @@ type NewMedia struct {
 }
 
 // AddMedia adds an image to a listing, after its last one unless a position
-// is given. EINVALID when the listing already has MaxMediaPerListing images.
+// is given, and audits it ("media.add"). EINVALID when the listing already
+// has MaxMediaPerListing images.
 func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 	if !ValidID(n.ListingID) {
 		return nil, NotFound("listing")
@@ -79,28 +80,55 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 	if err != nil {
 		return nil, err
 	}
+	e := AuditEntry{Action: "media.add", TargetType: "media", TargetID: m.ID, Changes: diff(nil, mediaAudit(&m))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
 	return &m, tx.Commit()
 }
 
-// RemoveMedia deletes media item id; ENOTFOUND when there is none.
+// RemoveMedia deletes media item id and audits it; ENOTFOUND when there is
+// none.
 func (s *Store) RemoveMedia(ctx context.Context, id string) error {
 	_, err := s.RemoveStoredMedia(ctx, id)
 	return err
 }
 
-// RemoveStoredMedia deletes media item id and returns the storage key of its
-// uploaded file ("" for an image at an outside URL), so the caller can delete
-// the file once the row is gone. ENOTFOUND when there is none.
+// RemoveStoredMedia deletes media item id, audits it ("media.remove") and
+// returns the storage key of its uploaded file ("" for an image at an outside
+// URL), so the caller can delete the file once the row is gone. ENOTFOUND
+// when there is none.
 func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error) {
 	if !ValidID(id) {
 		return "", NotFound("media")
 	}
-	var key sql.NullString
-	err := s.db.GetContext(ctx, &key, `DELETE FROM media WHERE id = $1 RETURNING storage_key`, id)
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	var gone struct {
+		Media
+		StorageKey sql.NullString `db:"storage_key"`
+	}
+	err = tx.GetContext(ctx, &gone, `DELETE FROM media WHERE id = $1 RETURNING `+mediaColumns+`, storage_key`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", NotFound("media")
 	}
-	return key.String, err
+	if err != nil {
+		return "", err
+	}
+	e := AuditEntry{Action: "media.remove", TargetType: "media", TargetID: id, Changes: diff(mediaAudit(&gone.Media), nil)}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return "", err
+	}
+	return gone.StorageKey.String, tx.Commit()
+}
+
+// mediaAudit is the snapshot of a media item's audited fields.
+func mediaAudit(m *Media) map[string]any {
+	return map[string]any{"listingId": m.ListingID, "url": m.URL, "altText": val(m.AltText), "position": m.Position,
+		"contentType": val(m.ContentType)}
 }
 
 // MediaCount returns how many images listing listingID has.

@@ -45,7 +45,8 @@ func (s *Store) Notification(ctx context.Context, leadID string) (*LeadNotificat
 // now, its attempts reset to 0 so that it gets the whole retry budget again
 // (last_attempt_at and last_error keep describing the last attempt made). A
 // lead without a notification (a SPAM lead) gets one. Workers are woken on
-// NotificationDueChannel. ENOTFOUND when there is no such lead.
+// NotificationDueChannel. The resend is audited ("notification.resend", on
+// the lead). ENOTFOUND when there is no such lead.
 func (s *Store) ResendNotification(ctx context.Context, leadID string) (*LeadNotification, error) {
 	if !ValidID(leadID) {
 		return nil, NotFound("lead")
@@ -55,6 +56,11 @@ func (s *Store) ResendNotification(ctx context.Context, leadID string) (*LeadNot
 		return nil, err
 	}
 	defer tx.Rollback()
+	var before []*LeadNotification
+	err = tx.SelectContext(ctx, &before, `SELECT `+notificationColumns+` FROM lead_notifications n WHERE n.lead_id = $1 FOR UPDATE`, leadID)
+	if err != nil {
+		return nil, err
+	}
 	var n LeadNotification
 	err = tx.GetContext(ctx, &n, `INSERT INTO lead_notifications AS n (lead_id) SELECT id FROM leads WHERE id = $1
 		ON CONFLICT (lead_id) DO UPDATE SET status = 'PENDING', attempts = 0, next_attempt_at = now(), sent_at = NULL
@@ -68,7 +74,20 @@ func (s *Store) ResendNotification(ctx context.Context, leadID string) (*LeadNot
 	if _, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, NotificationDueChannel, leadID); err != nil {
 		return nil, err
 	}
+	var old map[string]any
+	if len(before) == 1 {
+		old = notificationAudit(before[0])
+	}
+	e := AuditEntry{Action: "notification.resend", TargetType: "lead", TargetID: leadID, Changes: diff(old, notificationAudit(&n))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
 	return &n, tx.Commit()
+}
+
+// notificationAudit is the snapshot of a notification's audited fields.
+func notificationAudit(n *LeadNotification) map[string]any {
+	return map[string]any{"notificationStatus": n.Status, "attempts": n.Attempts}
 }
 
 // NotificationJob is a claimed notification and what its email needs: the
@@ -115,7 +134,7 @@ func (s *Store) DeliverNotifications(ctx context.Context, limit int, deliver fun
 		return 0, err
 	}
 	defer tx.Rollback()
-	jobs, err := claimNotifications(ctx, tx, limit)
+	jobs, err := s.claimNotifications(ctx, tx, limit)
 	if err != nil || len(jobs) == 0 {
 		return 0, err
 	}
@@ -153,7 +172,7 @@ func (s *Store) DeliverNotifications(ctx context.Context, limit int, deliver fun
 
 // claimNotifications locks up to limit due notifications in tx and reads what
 // their emails need.
-func claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) ([]*NotificationJob, error) {
+func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) ([]*NotificationJob, error) {
 	var claimed []struct {
 		LeadID   string `db:"lead_id"`
 		Attempts int    `db:"attempts"`
@@ -169,7 +188,7 @@ func claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) ([]*Notific
 		ids[i] = c.LeadID
 	}
 	var leads []*struct {
-		Lead
+		sealedLead
 		ListingTitle *string `db:"listing_title"`
 		SellerName   string  `db:"seller_name"`
 	}
@@ -198,8 +217,11 @@ func claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) ([]*Notific
 	}
 	byID := make(map[string]*NotificationJob, len(leads))
 	for _, l := range leads {
-		lead := l.Lead
-		byID[l.ID] = &NotificationJob{Lead: &lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
+		lead, err := l.open(s.keys)
+		if err != nil {
+			return nil, err
+		}
+		byID[l.ID] = &NotificationJob{Lead: lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
 	}
 	jobs := make([]*NotificationJob, 0, len(claimed))
 	for _, c := range claimed {

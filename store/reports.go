@@ -8,8 +8,10 @@ import (
 	"github.com/lib/pq"
 )
 
-const reportColumns = `r.id, r.listing_id, l.seller_id, r.reason, r.details, r.reporter_email, r.status,
-	r.resolution_note, r.created_at, r.resolved_at`
+// reportColumns are read into a sealedReport, whose open decrypts the
+// reporter's email.
+const reportColumns = `r.id, r.listing_id, l.seller_id, r.reason, r.details, r.reporter_pii, r.reporter_key_id, r.status,
+	r.resolution_note, r.created_at, r.resolved_at, r.anonymized_at`
 
 const reportFrom = ` FROM listing_reports r JOIN listings l ON l.id = r.listing_id`
 
@@ -38,12 +40,15 @@ func (s *Store) Report(ctx context.Context, scope Scope, id string) (*ListingRep
 	var q query
 	q.and("r.id = " + q.arg(id))
 	ownedBy(&q, "l.seller_id", scope)
-	var r ListingReport
+	var r sealedReport
 	err := s.db.GetContext(ctx, &r, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("report")
 	}
-	return &r, err
+	if err != nil {
+		return nil, err
+	}
+	return r.open(s.keys)
 }
 
 // Reports returns one page of the reports that match rq, newest first.
@@ -59,12 +64,17 @@ func (s *Store) Reports(ctx context.Context, rq ReportQuery, p PageArgs) (Page[*
 	if err != nil {
 		return Page[*ListingReport]{}, err
 	}
+	for _, r := range rows {
+		if _, err := r.open(s.keys); err != nil {
+			return Page[*ListingReport]{}, err
+		}
+	}
 	return unwrap(page(reportsNewest, rows, p.Limit, (*reportRow).cursorKey),
 		func(r *reportRow) *ListingReport { return &r.ListingReport }), nil
 }
 
 type reportRow struct {
-	ListingReport
+	sealedReport
 	SortKey string `db:"sort_key"`
 }
 
@@ -109,9 +119,13 @@ func (s *Store) CreateReport(ctx context.Context, n NewReport) (string, error) {
 	if !ValidID(n.ListingID) {
 		return "", Invalid("listingId", "no such listing")
 	}
+	blob, keyID, bidx, err := sealReporter(s.keys, n.ReporterEmail)
+	if err != nil {
+		return "", err
+	}
 	var id string
-	err := s.db.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_email)
-		VALUES ($1, $2, $3, $4) RETURNING id`, n.ListingID, n.Reason, n.Details, n.ReporterEmail)
+	err = s.db.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_pii, reporter_key_id, reporter_email_bidx)
+		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, n.ListingID, n.Reason, n.Details, blob, keyID, bidx)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "listing_reports_listing_id_fkey" {
 		return "", Invalid("listingId", "no such listing")
@@ -121,8 +135,11 @@ func (s *Store) CreateReport(ctx context.Context, n NewReport) (string, error) {
 
 // ResolveReport closes report id as DISMISSED or ACTIONED with a note, by
 // an admin (resolvedBy). With removeListing, the listing is set REMOVED with
-// the note as its removal reason, in the same transaction. ENOTFOUND when
-// there is no such report; EINVALID when it is already resolved.
+// the note as its removal reason (without a note, one naming the report's
+// reason, so that its seller always learns why), in the same transaction,
+// which also audits the whole resolution ("report.resolve", on the report).
+// ENOTFOUND when there is no such report; EINVALID when it is already
+// resolved.
 func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool, note *string, resolvedBy string) (*ListingReport, error) {
 	if !ValidID(id) {
 		return nil, NotFound("report")
@@ -136,8 +153,8 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 	if removeListing {
 		status = ReportActioned
 	}
-	var r ListingReport
-	err = tx.GetContext(ctx, &r, `UPDATE listing_reports r SET status = $2, resolution_note = $3, resolved_by = $4, resolved_at = now()
+	var sr sealedReport
+	err = tx.GetContext(ctx, &sr, `UPDATE listing_reports r SET status = $2, resolution_note = $3, resolved_by = $4, resolved_at = now()
 		FROM listings l WHERE r.id = $1 AND l.id = r.listing_id AND r.status = 'OPEN' RETURNING `+reportColumns,
 		id, status, note, resolvedBy)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -149,13 +166,29 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 	if err != nil {
 		return nil, err
 	}
+	r, err := sr.open(s.keys)
+	if err != nil {
+		return nil, err
+	}
+	changes := map[string]any{"status": Change(ReportOpen, r.Status)}
 	if removeListing {
-		_, err = tx.ExecContext(ctx, `UPDATE listings SET status = 'REMOVED', removal_reason = $2,
-			moderation_note = coalesce(moderation_note || E'\n', '') || 'Report ' || $3 || ' actioned', updated_at = now()
-			WHERE id = $1`, r.ListingID, note, r.ID)
+		why := "Removed after a report (" + string(r.Reason) + ")"
+		if note != nil && *note != "" {
+			why = *note
+		}
+		var was ListingStatus
+		err = tx.GetContext(ctx, &was, `UPDATE listings l SET status = 'REMOVED', removal_reason = $2,
+			moderation_note = coalesce(l.moderation_note || E'\n', '') || 'Report ' || $3 || ' actioned', updated_at = now()
+			FROM (SELECT id, status FROM listings WHERE id = $1 FOR UPDATE) old WHERE l.id = old.id
+			RETURNING old.status`, r.ListingID, why, r.ID)
 		if err != nil {
 			return nil, err
 		}
+		changes["listingStatus"] = Change(was, ListingRemoved)
 	}
-	return &r, tx.Commit()
+	e := AuditEntry{Action: "report.resolve", TargetType: "report", TargetID: r.ID, Changes: changes}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return r, tx.Commit()
 }

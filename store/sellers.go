@@ -179,8 +179,8 @@ type NewSeller struct {
 	Locations   []NewLocation
 }
 
-// CreateSeller stores a new seller with its contacts and locations.
-// EINVALID on "slug" when the slug is taken.
+// CreateSeller stores a new seller with its contacts and locations and
+// audits it ("seller.create"). EINVALID on "slug" when the slug is taken.
 func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
@@ -197,10 +197,15 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := replaceContacts(ctx, tx, out.ID, n.Contacts); err != nil {
+	if _, err := replaceContacts(ctx, tx, out.ID, n.Contacts); err != nil {
 		return nil, err
 	}
-	if err := replaceLocations(ctx, tx, out.ID, n.Locations); err != nil {
+	if _, err := replaceLocations(ctx, tx, out.ID, n.Locations); err != nil {
+		return nil, err
+	}
+	changes := diff(nil, sellerAudit(&out))
+	changes["contacts"], changes["locations"] = Change(nil, len(n.Contacts)), Change(nil, len(n.Locations))
+	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
 	return &out, tx.Commit()
@@ -236,9 +241,11 @@ type SellerProfile struct {
 	Locations   *[]NewLocation
 }
 
-// UpdateSellerProfile changes seller id's profile. ENOTFOUND when there is
-// no such seller. Replacing the locations resets listings that pointed at an
-// old one to the seller's first location.
+// UpdateSellerProfile changes seller id's profile and audits the change
+// ("seller.update"; replaced contacts and locations are recorded as their
+// counts, since they may name a person). ENOTFOUND when there is no such
+// seller. Replacing the locations resets listings that pointed at an old one
+// to the seller's first location.
 func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProfile) (*Seller, error) {
 	if !ValidID(id) {
 		return nil, NotFound("seller")
@@ -248,6 +255,10 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 		return nil, err
 	}
 	defer tx.Rollback()
+	before, err := lockSeller(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
 	var out Seller
 	err = tx.GetContext(ctx, &out, `UPDATE sellers s SET
 			company_name = coalesce($2, company_name),
@@ -261,51 +272,86 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err != nil {
 		return nil, err
 	}
+	changes := diff(sellerAudit(before), sellerAudit(&out))
 	if p.Contacts != nil {
-		if err := replaceContacts(ctx, tx, id, *p.Contacts); err != nil {
+		old, err := replaceContacts(ctx, tx, id, *p.Contacts)
+		if err != nil {
 			return nil, err
 		}
+		changes["contacts"] = Change(old, len(*p.Contacts))
 	}
 	if p.Locations != nil {
-		if err := replaceLocations(ctx, tx, id, *p.Locations); err != nil {
+		old, err := replaceLocations(ctx, tx, id, *p.Locations)
+		if err != nil {
 			return nil, err
 		}
+		changes["locations"] = Change(old, len(*p.Locations))
+	}
+	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
+		return nil, err
 	}
 	return &out, tx.Commit()
 }
 
-// SetSellerStatus sets seller id's status; ENOTFOUND when there is no such
-// seller.
-func (s *Store) SetSellerStatus(ctx context.Context, id string, status SellerStatus) (*Seller, error) {
-	return s.updateSeller(ctx, `status = $2`, id, status)
-}
-
-// VerifySeller marks seller id verified with the admin's notes; ENOTFOUND
+// lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
 // when there is no such seller.
-func (s *Store) VerifySeller(ctx context.Context, id string, notes *string) (*Seller, error) {
-	return s.updateSeller(ctx, `verified = true, verification_notes = coalesce($2, verification_notes)`, id, notes)
-}
-
-// updateSeller runs one constant SET clause on seller id with argument v.
-func (s *Store) updateSeller(ctx context.Context, set, id string, v any) (*Seller, error) {
-	if !ValidID(id) {
-		return nil, NotFound("seller")
-	}
+func lockSeller(ctx context.Context, tx *sqlx.Tx, id string) (*Seller, error) {
 	var out Seller
-	err := s.db.GetContext(ctx, &out, `UPDATE sellers s SET `+set+`, updated_at = now()
-		WHERE s.id = $1 RETURNING `+sellerColumns, id, v)
+	err := tx.GetContext(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s WHERE s.id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("seller")
 	}
 	return &out, err
 }
 
-func replaceContacts(ctx context.Context, tx *sqlx.Tx, sellerID string, cs []NewContact) error {
-	if _, err := tx.ExecContext(ctx, `DELETE FROM seller_contacts WHERE seller_id = $1`, sellerID); err != nil {
-		return err
+// SetSellerStatus sets seller id's status and audits it ("seller.status");
+// ENOTFOUND when there is no such seller.
+func (s *Store) SetSellerStatus(ctx context.Context, id string, status SellerStatus) (*Seller, error) {
+	return s.updateSeller(ctx, "seller.status", `status = $2`, id, status)
+}
+
+// VerifySeller marks seller id verified with the admin's notes and audits it
+// ("seller.verify"); ENOTFOUND when there is no such seller.
+func (s *Store) VerifySeller(ctx context.Context, id string, notes *string) (*Seller, error) {
+	return s.updateSeller(ctx, "seller.verify", `verified = true, verification_notes = coalesce($2, verification_notes)`, id, notes)
+}
+
+// updateSeller runs one constant SET clause on seller id with argument v and
+// audits it as action, in one transaction.
+func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any) (*Seller, error) {
+	if !ValidID(id) {
+		return nil, NotFound("seller")
 	}
-	if len(cs) == 0 {
-		return nil
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	before, err := lockSeller(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	var out Seller
+	err = tx.GetContext(ctx, &out, `UPDATE sellers s SET `+set+`, updated_at = now()
+		WHERE s.id = $1 RETURNING `+sellerColumns, id, v)
+	if err != nil {
+		return nil, err
+	}
+	e := AuditEntry{Action: action, TargetType: "seller", TargetID: id, Changes: diff(sellerAudit(before), sellerAudit(&out))}
+	if err := s.Audit(ctx, tx, e); err != nil {
+		return nil, err
+	}
+	return &out, tx.Commit()
+}
+
+// replaceContacts replaces a seller's contacts with cs and returns how many
+// it had.
+func replaceContacts(ctx context.Context, tx *sqlx.Tx, sellerID string, cs []NewContact) (int, error) {
+	var old int
+	err := tx.GetContext(ctx, &old, `WITH gone AS (DELETE FROM seller_contacts WHERE seller_id = $1 RETURNING 1)
+		SELECT count(*) FROM gone`, sellerID)
+	if err != nil || len(cs) == 0 {
+		return old, err
 	}
 	kinds, values, labels := make([]string, len(cs)), make([]string, len(cs)), make([]sql.NullString, len(cs))
 	for i, c := range cs {
@@ -314,23 +360,24 @@ func replaceContacts(ctx context.Context, tx *sqlx.Tx, sellerID string, cs []New
 			labels[i] = sql.NullString{String: *c.Label, Valid: true}
 		}
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO seller_contacts (seller_id, kind, value, label, position)
+	_, err = tx.ExecContext(ctx, `INSERT INTO seller_contacts (seller_id, kind, value, label, position)
 		SELECT $1, k, v, l, p - 1 FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS c(k, v, l, p)`,
 		sellerID, pq.Array(kinds), pq.Array(values), pq.Array(labels))
-	return err
+	return old, err
 }
 
-// replaceLocations replaces a seller's locations with ls. A listing whose
-// location has the same address in the new list keeps it; the others move to
-// the seller's (new) first location.
-func replaceLocations(ctx context.Context, tx *sqlx.Tx, sellerID string, ls []NewLocation) error {
+// replaceLocations replaces a seller's locations with ls and returns how
+// many it had. A listing whose location has the same address in the new list
+// keeps it; the others move to the seller's (new) first location.
+func replaceLocations(ctx context.Context, tx *sqlx.Tx, sellerID string, ls []NewLocation) (int, error) {
 	cities, countries := make([]string, len(ls)), make([]string, len(ls))
 	regions, postals := make([]sql.NullString, len(ls)), make([]sql.NullString, len(ls))
 	for i, l := range ls {
 		cities[i], countries[i] = l.City, l.Country
 		regions[i], postals[i] = nullString(l.Region), nullString(l.PostalCode)
 	}
-	_, err := tx.ExecContext(ctx, `
+	var old int
+	err := tx.GetContext(ctx, &old, `
 		WITH fresh AS (
 			INSERT INTO seller_locations (seller_id, city, region, country, postal_code, position)
 			SELECT $1, c, r, k, pc, p - 1 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY AS l(c, r, k, pc, p)
@@ -340,15 +387,16 @@ func replaceLocations(ctx context.Context, tx *sqlx.Tx, sellerID string, ls []Ne
 				SELECT f.id FROM fresh f WHERE f.city = o.city AND f.region IS NOT DISTINCT FROM o.region
 					AND f.country = o.country AND f.postal_code IS NOT DISTINCT FROM o.postal_code
 				ORDER BY f.position LIMIT 1)
-			FROM seller_locations o WHERE o.id = li.location_id AND li.seller_id = $1)
-		DELETE FROM seller_locations WHERE seller_id = $1 AND id NOT IN (SELECT id FROM fresh)`,
+			FROM seller_locations o WHERE o.id = li.location_id AND li.seller_id = $1),
+		gone AS (DELETE FROM seller_locations WHERE seller_id = $1 AND id NOT IN (SELECT id FROM fresh) RETURNING 1)
+		SELECT count(*) FROM gone`,
 		sellerID, pq.Array(cities), pq.Array(regions), pq.Array(countries), pq.Array(postals))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE listings SET location_id = (SELECT id FROM seller_locations
 		WHERE seller_id = $1 ORDER BY position LIMIT 1) WHERE seller_id = $1 AND location_id IS NULL`, sellerID)
-	return err
+	return old, err
 }
 
 // nullString returns a NULL for nil or "" and the string otherwise.

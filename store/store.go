@@ -5,16 +5,36 @@ package store
 
 import (
 	"github.com/jmoiron/sqlx"
+
+	"github.com/partsmarket/gateway/internal/pii"
 )
 
 // Store reads and writes the marketplace's rows on one connection pool.
 type Store struct {
 	db routedDB
+	// keys seal and open buyers' and reporters' personal data and compute
+	// the email blind index.
+	keys *pii.Keyring
 }
 
-// New returns a Store on db.
-func New(db *sqlx.DB) *Store {
-	return &Store{db: routedDB{primary: db}}
+// Option configures a Store made by New.
+type Option func(*Store)
+
+// WithKeyring makes the store seal and open personal data with k (the
+// keyring of ENCRYPTION_KEYS and BLIND_INDEX_KEY). Without it the store
+// uses the development keyring, pii.Dev(): fine for tests and development,
+// never for production, so the binary always passes its configured one.
+func WithKeyring(k *pii.Keyring) Option {
+	return func(s *Store) { s.keys = k }
+}
+
+// New returns a Store on db, configured by opts.
+func New(db *sqlx.DB, opts ...Option) *Store {
+	s := &Store{db: routedDB{primary: db}, keys: pii.Dev()}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // DB returns the primary pool the store uses.

@@ -167,40 +167,49 @@ type Media struct {
 }
 
 // Lead is a buyer's inquiry to a seller, about a listing or in general.
-// BuyerName, Email, Phone, Company and Message are the buyer's personal data.
+// BuyerName, Email, Phone, Company and Message are the buyer's personal data,
+// stored encrypted (see LeadPII) and decrypted by the store as it reads; an
+// anonymised lead shows Erased for the name, email and message.
 type Lead struct {
 	ID            string     `db:"id"`
 	SellerID      string     `db:"seller_id"`
 	ListingID     *string    `db:"listing_id"`
-	BuyerName     string     `db:"buyer_name"`
-	Email         string     `db:"email"`
-	Phone         *string    `db:"phone"`
-	Company       *string    `db:"company"`
-	Message       string     `db:"message"`
+	BuyerName     string     `db:"-"`
+	Email         string     `db:"-"`
+	Phone         *string    `db:"-"`
+	Company       *string    `db:"-"`
+	Message       string     `db:"-"`
 	BuyerLocation *string    `db:"buyer_location"`
 	Timeline      *string    `db:"timeline"`
 	SourcePage    *string    `db:"source_page"`
 	Status        LeadStatus `db:"status"`
 	CreatedAt     time.Time  `db:"created_at"`
 	UpdatedAt     time.Time  `db:"updated_at"`
+	// AnonymizedAt is when the buyer's personal data were erased (a privacy
+	// request or retention); nil while they are kept.
+	AnonymizedAt *time.Time `db:"anonymized_at"`
 }
 
 // OwnerID returns the id of the seller the lead was sent to.
 func (l *Lead) OwnerID() string { return l.SellerID }
 
 // ListingReport is someone's report that a listing is wrong or abusive.
-// ReporterEmail is the reporter's personal data.
+// ReporterEmail is the reporter's personal data, stored encrypted and
+// decrypted by the store as it reads; Erased once anonymised.
 type ListingReport struct {
 	ID             string       `db:"id"`
 	ListingID      string       `db:"listing_id"`
 	SellerID       string       `db:"seller_id"`
 	Reason         ReportReason `db:"reason"`
 	Details        *string      `db:"details"`
-	ReporterEmail  *string      `db:"reporter_email"`
+	ReporterEmail  *string      `db:"-"`
 	Status         ReportStatus `db:"status"`
 	ResolutionNote *string      `db:"resolution_note"`
 	CreatedAt      time.Time    `db:"created_at"`
 	ResolvedAt     *time.Time   `db:"resolved_at"`
+	// AnonymizedAt is when the reporter's email was erased (a privacy
+	// request or retention); nil while it is kept or there was none.
+	AnonymizedAt *time.Time `db:"anonymized_at"`
 }
 
 // OwnerID returns the id of the seller of the reported listing.

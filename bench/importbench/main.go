@@ -1,10 +1,14 @@
 // Command importbench measures an inventory import: it writes a CSV of
 // -rows listings, imports it for a new seller through the same worker code
 // the gateway runs (internal/imports), then imports it again (every row
-// unchanged), and prints rows per second and the process's peak RSS
-// (VmHWM).
+// unchanged), and prints rows per second, the CPU time the import cost in
+// the PostgreSQL backends and in this process (less noisy than rows per
+// second on a shared machine; PostgreSQL must run on the same machine), and
+// the process's peak RSS (VmHWM).
 //
-//	DATABASE_URL=postgres://… go run ./bench/importbench [-rows 100000]
+//	DATABASE_URL=postgres://… go run ./bench/importbench [-rows 100000] [-writers 2]
+//
+// -writers sets imports.Options.Writers (0: the gateway's default).
 //
 // The database is migrated first; each run adds one seller and its
 // listings.
@@ -12,13 +16,16 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,19 +38,20 @@ import (
 
 func main() {
 	rows := flag.Int("rows", 100_000, "data rows in the generated CSV")
+	writers := flag.Int("writers", 0, "chunks written at once (0: the gateway's default)")
 	flag.Parse()
-	if err := run(context.Background(), *rows); err != nil {
+	if err := run(context.Background(), *rows, *writers); err != nil {
 		fmt.Fprintln(os.Stderr, "importbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows int) error {
+func run(ctx context.Context, rows, writers int) error {
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
 		return errors.New("DATABASE_URL is required")
 	}
-	db, err := database.Open(ctx, url, "gateway-worker", 2)
+	db, err := database.Open(ctx, url, "gateway-worker", max(2, writers))
 	if err != nil {
 		return err
 	}
@@ -74,8 +82,8 @@ func run(ctx context.Context, rows int) error {
 	if err != nil {
 		return err
 	}
-	im := imports.New(imports.Options{Files: imports.Files(local), Store: st, WorkerStore: st})
-	fmt.Printf("rows=%d file=%.1f MB\n", rows, float64(size)/1e6)
+	im := imports.New(imports.Options{Files: imports.Files(local), Store: st, WorkerStore: st, Writers: writers})
+	fmt.Printf("rows=%d file=%.1f MB writers=%d\n", rows, float64(size)/1e6, writers)
 	for _, label := range []string{"first import (all created)", "second import (all unchanged)"} {
 		if err := importOnce(ctx, im, st, seller.ID, csvPath, label); err != nil {
 			return err
@@ -96,19 +104,61 @@ func importOnce(ctx context.Context, im *imports.Importer, st *store.Store, sell
 	if err != nil {
 		return err
 	}
+	before, goBefore := backendCPU(ctx, st), processCPU()
 	start := time.Now()
 	if _, err := im.RunOnce(ctx, ctx); err != nil {
 		return err
 	}
 	elapsed := time.Since(start)
+	after, goAfter := backendCPU(ctx, st), processCPU()
+	var pgCPU time.Duration
+	for pid, t := range after {
+		pgCPU += t - before[pid]
+	}
 	b, err = st.ImportBatch(ctx, store.Scope{All: true}, b.ID)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("%s: status=%s rows=%d created=%d updated=%d unchanged=%d failed=%d in %.2fs = %.0f rows/s\n",
+	fmt.Printf("%s: status=%s rows=%d created=%d updated=%d unchanged=%d failed=%d in %.2fs = %.0f rows/s (CPU: PostgreSQL %.2fs, importbench %.2fs)\n",
 		label, b.Status, b.TotalRows, b.CreatedCount, b.UpdatedCount, b.UnchangedCount, b.FailedCount,
-		elapsed.Seconds(), float64(b.TotalRows)/elapsed.Seconds())
+		elapsed.Seconds(), float64(b.TotalRows)/elapsed.Seconds(), pgCPU.Seconds(), (goAfter - goBefore).Seconds())
 	return nil
+}
+
+// backendCPU returns the CPU time used so far by each PostgreSQL backend
+// serving this benchmark's pool, by process id, read from /proc.
+func backendCPU(ctx context.Context, st *store.Store) map[int]time.Duration {
+	var pids []int
+	if err := st.DB().SelectContext(ctx, &pids, `SELECT pid FROM pg_stat_activity
+		WHERE datname = current_database() AND application_name = 'gateway-worker'`); err != nil {
+		return nil
+	}
+	out := map[int]time.Duration{}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command's closing parenthesis; utime and stime
+		// are the 14th and 15th fields of the line, in clock ticks (100/s).
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.Atoi(f[11])
+		s, _ := strconv.Atoi(f[12])
+		out[pid] = time.Duration(u+s) * 10 * time.Millisecond
+	}
+	return out
+}
+
+// processCPU returns the CPU time this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // writeCSV streams a realistic file of n listings to path.

@@ -29,6 +29,25 @@ type AddListingMediaPayload struct {
 	Media   *store.Media   `json:"media,omitempty"`
 }
 
+type AuditEventConnection struct {
+	Edges      []*AuditEventEdge   `json:"edges"`
+	Nodes      []*store.AuditEvent `json:"nodes"`
+	PageInfo   *PageInfo           `json:"pageInfo"`
+	TotalCount int                 `json:"totalCount"`
+	// the question the page answers, for totalCount
+	Query store.AuditQuery `json:"-"`
+}
+
+type AuditEventEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *store.AuditEvent `json:"node"`
+}
+
+type CorrectPersonalDataPayload struct {
+	UpdatedLeads   int `json:"updatedLeads"`
+	UpdatedReports int `json:"updatedReports"`
+}
+
 type CreateListingInput struct {
 	SellerID    string                 `json:"sellerId"`
 	Title       string                 `json:"title"`
@@ -64,6 +83,25 @@ type CreateSellerInput struct {
 
 type CreateSellerPayload struct {
 	Seller *store.Seller `json:"seller,omitempty"`
+}
+
+type ErasePersonalDataPayload struct {
+	AnonymizedLeads   int `json:"anonymizedLeads"`
+	AnonymizedReports int `json:"anonymizedReports"`
+}
+
+type EventConnection struct {
+	Edges      []*EventEdge   `json:"edges"`
+	Nodes      []*store.Event `json:"nodes"`
+	PageInfo   *PageInfo      `json:"pageInfo"`
+	TotalCount int            `json:"totalCount"`
+	// the question the page answers, for totalCount
+	Query store.EventQuery `json:"-"`
+}
+
+type EventEdge struct {
+	Cursor string       `json:"cursor"`
+	Node   *store.Event `json:"node"`
 }
 
 type ImportBatchConnection struct {
@@ -153,7 +191,36 @@ type PageInfo struct {
 	EndCursor       *string `json:"endCursor,omitempty"`
 }
 
+// Corrections to the personal data held under one email; fields left out are kept.
+type PersonalDataChanges struct {
+	BuyerName *string `json:"buyerName,omitempty"`
+	Email     *string `json:"email,omitempty"`
+	Phone     *string `json:"phone,omitempty"`
+	Company   *string `json:"company,omitempty"`
+}
+
+// Everything held about one email (GDPR Art. 15 and 20).
+type PersonalDataExport struct {
+	Email    string     `json:"email"`
+	Document store.JSON `json:"document"`
+}
+
 type Query struct {
+}
+
+type RecordEventInput struct {
+	Type store.EventType `json:"type"`
+	// The listing concerned; its seller is implied.
+	ListingID *string `json:"listingId,omitempty"`
+	// The seller concerned when no listing is (e.g. a click on a seller page).
+	SellerID   *string `json:"sellerId,omitempty"`
+	SessionID  *string `json:"sessionId,omitempty"`
+	SourcePage *string `json:"sourcePage,omitempty"`
+}
+
+type RecordEventPayload struct {
+	// True once the event is queued; it is stored within EVENT_FLUSH_INTERVAL.
+	Accepted bool `json:"accepted"`
 }
 
 type RemoveListingMediaPayload struct {

@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
-	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/pii"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -34,10 +34,13 @@ type LimitOptions struct {
 	ReportsPerIPPerHour int
 	// LeadsPerEmailPerDay bounds submitLead per buyer email per day.
 	LeadsPerEmailPerDay int
-	// HashKey keys the HMAC that stands for an IP address or an email in
-	// the counters table; every instance sharing a database must use the
-	// same key.
+	// HashKey keys the HMAC that stands for an IP address in the counters
+	// table; every instance sharing a database must use the same key.
 	HashKey []byte
+	// Keys give the blind index that stands for an email in the counters
+	// table: the one the leads' email lookups use (BLIND_INDEX_KEY); nil:
+	// the development keyring.
+	Keys *pii.Keyring
 	// OnLimited is told when a request goes over a limit and how long until
 	// it may retry (httpapi.MarkRateLimited: the response becomes 429 with
 	// Retry-After); nil: nobody is told.
@@ -47,8 +50,8 @@ type LimitOptions struct {
 	OnLimitedKind func(ctx context.Context, kind string)
 }
 
-// Limiter counts submitLead and reportListing attempts per client IP and per
-// email in PostgreSQL (table abuse_counters), so that every gateway instance
+// Limiter counts submitLead and reportListing attempts per client IP (an
+// HMAC) and per email (its blind index) in PostgreSQL (table abuse_counters), so that every gateway instance
 // on one database shares the counts. Windows are fixed (the clock hour, the
 // UTC day), taken from the database's clock.
 //
@@ -64,6 +67,9 @@ type Limiter struct {
 
 // NewLimiter returns a Limiter over db.
 func NewLimiter(db *sqlx.DB, o LimitOptions) *Limiter {
+	if o.Keys == nil {
+		o.Keys = pii.Dev()
+	}
 	return &Limiter{db: db, o: o}
 }
 
@@ -80,7 +86,7 @@ type limit struct {
 func (l *Limiter) Lead(ctx context.Context, ip, email string) error {
 	return l.hit(ctx,
 		limit{KindLeadIP, l.hash(KindLeadIP, IPUnit(ip)), l.o.LeadsPerIPPerHour, time.Hour},
-		limit{KindLeadEmail, l.hash(KindLeadEmail, strings.ToLower(strings.TrimSpace(email))), l.o.LeadsPerEmailPerDay, 24 * time.Hour},
+		limit{KindLeadEmail, hex.EncodeToString(l.o.Keys.BlindIndex(email)), l.o.LeadsPerEmailPerDay, 24 * time.Hour},
 	)
 }
 
@@ -180,9 +186,9 @@ func IPUnit(ip string) string {
 	return a.String()
 }
 
-// HashKeyFrom derives the key of the counters' HMAC from a secret every
-// instance shares (the gateway passes JWT_SECRET), so no raw IP address or
-// email is stored and instances agree on the keys.
+// HashKeyFrom derives the key of the counters' IP HMAC from a secret every
+// instance shares (the gateway passes JWT_SECRET), so no raw IP address is
+// stored and instances agree on the keys.
 func HashKeyFrom(secret string) []byte {
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write([]byte("partsmarket abuse rate limit keys v1"))

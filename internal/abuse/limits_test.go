@@ -2,6 +2,8 @@ package abuse
 
 import (
 	"context"
+	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/pii"
 	"github.com/partsmarket/gateway/internal/testdb"
 	"github.com/partsmarket/gateway/store"
 )
@@ -90,6 +93,10 @@ func TestLimiterCounts(t *testing.T) {
 		if strings.Contains(k, "example.com") || strings.Contains(k, "198.51.100") {
 			t.Errorf("raw value stored: %s", k)
 		}
+	}
+	// An email is counted under its blind index, the leads' own.
+	if want := KindLeadEmail + ":" + hex.EncodeToString(pii.Dev().BlindIndex("jane@example.com")); !slices.Contains(keys, want) {
+		t.Errorf("no counter keyed by the email's blind index %s in %v", want, keys)
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/partsmarket/gateway/internal/pii"
 )
 
 // DevJWTSecret is the development default of JWT_SECRET; production
@@ -35,7 +37,6 @@ type Config struct {
 	Introspection   bool
 	MaxBodyBytes    int64
 	LoaderWait      time.Duration
-	SearchFlush     time.Duration
 	ShutdownGrace   time.Duration
 	DBMaxConns      int
 	// SMTPURL is where lead notifications are sent (SMTP_URL,
@@ -111,6 +112,18 @@ type Config struct {
 	// MetricsAddr is the address of the Prometheus /metrics listener
 	// (METRICS_ADDR, default 127.0.0.1:9090), apart from the public port.
 	MetricsAddr string
+	// EncryptionKeys is ENCRYPTION_KEYS ("id:base64key,…", 32-byte AES
+	// keys; the first encrypts, all decrypt) and BlindIndexKey is
+	// BLIND_INDEX_KEY (base64, 32 bytes; the HMAC key of email lookups), as
+	// set; unset in development they are pii.DevEncryptionKeys and
+	// pii.DevBlindIndexKey. Keyring is the keyring they make.
+	EncryptionKeys, BlindIndexKey string
+	Keyring                       *pii.Keyring
+	// LeadRetentionDays is how long leads and reports keep their personal
+	// data before `gateway retention run` anonymises them
+	// (LEAD_RETENTION_DAYS, default 730); EventRetentionDays is how long raw
+	// events are kept (EVENT_RETENTION_DAYS, default 400).
+	LeadRetentionDays, EventRetentionDays int
 	// DatabaseReadURL is a read replica for analysts' queries
 	// (DATABASE_READ_URL); empty: the primary, through read-only
 	// connections.
@@ -120,6 +133,12 @@ type Config struct {
 	// request (STATEMENT_TIMEOUT_ANALYST, default 30s); each role's pool
 	// carries its own.
 	StatementTimeout, StatementTimeoutAnalyst time.Duration
+	// EventFlush is how often buffered events and searches are written
+	// (EVENT_FLUSH_INTERVAL, default 1s); EventBufferMax bounds the buffer
+	// (EVENT_BUFFER_MAX, default 100000): when it is full, new events are
+	// refused until a flush makes room.
+	EventFlush     time.Duration
+	EventBufferMax int
 }
 
 // Production reports whether ENV is production.
@@ -180,7 +199,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Port = num("PORT", 8080)
 	c.DBMaxConns = num("DATABASE_MAX_CONNS", 20)
 	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
-	c.SearchFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
+	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
+	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {
@@ -240,6 +260,20 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
 	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)
 	c.LimitTokens = num("LIMIT_TOKENS", 5000)
+	c.EncryptionKeys, c.BlindIndexKey = getenv("ENCRYPTION_KEYS"), getenv("BLIND_INDEX_KEY")
+	if c.EncryptionKeys == "" && env != "production" {
+		c.EncryptionKeys = pii.DevEncryptionKeys
+	}
+	if c.BlindIndexKey == "" && env != "production" {
+		c.BlindIndexKey = pii.DevBlindIndexKey
+	}
+	if k, err := pii.Parse(c.EncryptionKeys, c.BlindIndexKey); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Keyring = k
+	}
+	c.LeadRetentionDays = num("LEAD_RETENTION_DAYS", 730)
+	c.EventRetentionDays = num("EVENT_RETENTION_DAYS", 400)
 	c.MetricsAddr = or(getenv("METRICS_ADDR"), "127.0.0.1:9090")
 	c.DatabaseReadURL = getenv("DATABASE_READ_URL")
 	c.StatementTimeout = dur("STATEMENT_TIMEOUT", 5*time.Second)
@@ -265,6 +299,13 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		if c.CaptchaProvider == "test" {
 			errs = append(errs, errors.New("CAPTCHA_PROVIDER test is refused in production"))
+		}
+		devKey := strings.SplitN(pii.DevEncryptionKeys, ":", 2)[1]
+		if strings.Contains(c.EncryptionKeys, devKey) {
+			errs = append(errs, errors.New("ENCRYPTION_KEYS must not hold the development key in production"))
+		}
+		if c.BlindIndexKey == pii.DevBlindIndexKey {
+			errs = append(errs, errors.New("BLIND_INDEX_KEY must not be the development key in production"))
 		}
 		for _, o := range c.CORSOrigins {
 			if o == "*" {

@@ -71,6 +71,11 @@ func Open(ctx context.Context, databaseURL, app string, maxConns int, settings .
 	if err != nil {
 		return nil, err
 	}
+	// binary_parameters makes lib/pq send a statement with its arguments
+	// in one round trip (parse, bind and execute together) instead of two
+	// (parse and describe, then bind and execute); []byte arguments then
+	// travel as binary, which bytea columns take as they are.
+	dsn += " binary_parameters=yes"
 	for _, s := range settings {
 		// lib/pq sends parameters it does not know to the server as
 		// run-time parameters of the session.

@@ -64,6 +64,9 @@ type Deps struct {
 	// Metrics receives request, cost and rate-limit observations; nil:
 	// none.
 	Metrics *metrics.Metrics
+	// Events takes the events of POST /events (see events.go); nil: no
+	// route.
+	Events EventRecorder
 }
 
 // New returns the gateway's HTTP handler.
@@ -100,6 +103,7 @@ func New(o Options, d Deps) http.Handler {
 		}
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
+	auditLeadReads(gql, d.Store, d.Log)
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {
 			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)
@@ -126,6 +130,9 @@ func New(o Options, d Deps) http.Handler {
 	})
 	if d.Media != nil {
 		mux.Handle("GET /media/", d.Media)
+	}
+	if d.Events != nil {
+		mux.Handle("POST /events", eventsHandler(d.Events, d.Log))
 	}
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))

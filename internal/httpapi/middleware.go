@@ -139,7 +139,7 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 		if info := infoFrom(r.Context()); info != nil {
 			info.role.Store(p.Role)
 		}
-		ctx := access.WithPrincipal(r.Context(), p)
+		ctx := withActor(access.WithPrincipal(r.Context(), p), p)
 		if p.Role == access.RoleAnalyst {
 			ctx = store.ForAnalyst(ctx)
 		}

@@ -73,7 +73,7 @@ func newWebsocketTransport(auth *access.Authenticator, st *store.Store, loaderWa
 			if info := infoFrom(ctx); info != nil {
 				info.role.Store(p.Role)
 			}
-			ctx = access.WithPrincipal(ctx, p)
+			ctx = withActor(access.WithPrincipal(ctx, p), p)
 			ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
 			return ctx, nil, nil
 		},

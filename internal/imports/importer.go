@@ -42,7 +42,10 @@
 // instances can run workers. Each chunk commits its upserts, row errors and
 // the batch's counts together, so a seller watches progress, and a batch
 // whose worker died (RUNNING, not written for StaleAfter) is reclaimed and
-// resumed after its last committed chunk. The claim time is a fencing
+// resumed after its last committed chunk. Writers chunks are written at
+// once (PostgreSQL's work per new listing, its search vector and indexes,
+// then runs on several cores), but they commit in file order, so the
+// committed rows are always the file's first total_rows rows. The claim time is a fencing
 // token: a worker that lost its batch cannot write to it any more. On
 // shutdown the worker stops between chunks and puts its batch back in the
 // queue. The file is deleted once the batch is finished.
@@ -82,6 +85,10 @@ type Options struct {
 	StaleAfter time.Duration
 	// ChunkSize is how many rows go into one statement (default 1,000).
 	ChunkSize int
+	// Writers is how many chunks of a batch are written at once, each in
+	// its own transaction on its own connection of WorkerStore (default 2,
+	// at most WorkerStore's connection limit). They commit in file order.
+	Writers int
 }
 
 // Importer queues uploaded files and runs the background worker.
@@ -105,6 +112,16 @@ func New(o Options) *Importer {
 	}
 	if o.ChunkSize <= 0 {
 		o.ChunkSize = 1000
+	}
+	if o.Writers <= 0 {
+		o.Writers = 2
+	}
+	if o.WorkerStore != nil {
+		// A writer waiting for its turn holds a connection; the one it
+		// waits for may need another (to store a refused chunk row by row).
+		if n := o.WorkerStore.DB().Stats().MaxOpenConnections; n > 0 && o.Writers > n {
+			o.Writers = n
+		}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)

@@ -2,10 +2,12 @@ package imports
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/partsmarket/gateway/store"
@@ -38,7 +40,31 @@ type run struct {
 	seen       map[string]int
 	unreadable bool
 	chunk      store.ImportChunk
-	status     store.ImportStatus
+	// writing are the chunks being written, oldest first.
+	writing []*write
+	status  store.ImportStatus
+}
+
+// write is a chunk being written in the background.
+type write struct {
+	done chan struct{}
+	// failed is how many of the chunk's rows were refused; err is why the
+	// chunk was not committed. Both are set before done is closed.
+	failed int
+	err    error
+}
+
+// turn returns once w is committed, or its error; at once when w is nil.
+func (w *write) turn(ctx context.Context) error {
+	if w == nil {
+		return nil
+	}
+	select {
+	case <-w.done:
+		return w.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 func newRun(im *Importer, b *store.ImportBatch) *run {
@@ -141,32 +167,77 @@ func (r *run) add(row *store.ImportRow, errs []store.ImportRowError) {
 	}
 }
 
-// flush commits the chunk, or releases the batch when stop has ended.
+// flush starts writing the chunk, or, when stop has ended, lets the chunks
+// being written commit and releases the batch.
 func (r *run) flush(stop, ctx context.Context) error {
 	if stop.Err() != nil {
+		if err := r.wait(0); err != nil {
+			return err
+		}
 		if err := r.im.o.WorkerStore.ReleaseImportBatch(ctx, r.claim); err != nil {
 			return err
 		}
 		return errStopped
 	}
-	if err := r.apply(ctx, r.chunk); err != nil {
+	if err := r.write(ctx, r.chunk); err != nil {
 		return err
 	}
 	r.chunk = store.ImportChunk{Columns: r.chunk.Columns}
 	return nil
 }
 
-// apply commits a chunk. Should the database refuse a value that the checks
-// let through, the chunk's rows are written one by one and each refused row
-// becomes a row error, so a bad row never stops the good ones.
-func (r *run) apply(ctx context.Context, chunk store.ImportChunk) error {
-	st := r.im.o.WorkerStore
-	_, err := st.ApplyImportChunk(ctx, r.claim, chunk)
-	if err == nil || !store.IsDataError(err) {
-		if err == nil {
-			r.failed += chunk.Failed
-		}
+// write starts writing chunk in the background once fewer than Writers
+// chunks are being written; it commits after the chunk started before it.
+func (r *run) write(ctx context.Context, chunk store.ImportChunk) error {
+	if err := r.wait(r.im.o.Writers - 1); err != nil {
 		return err
+	}
+	var prev *write
+	if len(r.writing) > 0 {
+		prev = r.writing[len(r.writing)-1]
+	}
+	w := &write{done: make(chan struct{})}
+	r.writing = append(r.writing, w)
+	go func() {
+		defer close(w.done)
+		w.failed, w.err = r.apply(ctx, chunk, prev.turn)
+	}()
+	return nil
+}
+
+// wait lets the oldest chunks being written finish until at most n are
+// left. After an error it waits for all of them (the later ones then roll
+// back) and returns the first error.
+func (r *run) wait(n int) error {
+	var err error
+	for len(r.writing) > n || err != nil && len(r.writing) > 0 {
+		w := r.writing[0]
+		<-w.done
+		r.writing = r.writing[1:]
+		if err == nil {
+			err = w.err
+			r.failed += w.failed
+		}
+	}
+	return err
+}
+
+// apply commits a chunk once turn has returned, and returns how many of its
+// rows were refused. Should the database refuse a value that the checks let
+// through, the chunk's rows are written one by one and each refused row
+// becomes a row error (stored in row order with the chunk's others), so a
+// bad row never stops the good ones.
+func (r *run) apply(ctx context.Context, chunk store.ImportChunk, turn func(context.Context) error) (int, error) {
+	st := r.im.o.WorkerStore
+	_, err := st.ApplyImportChunkInTurn(ctx, r.claim, chunk, turn)
+	if err == nil {
+		return chunk.Failed, nil
+	}
+	if !store.IsDataError(err) {
+		return 0, err
+	}
+	if err := turn(ctx); err != nil {
+		return 0, err
 	}
 	rest := store.ImportChunk{Columns: chunk.Columns, Errors: chunk.Errors, Read: chunk.Read, Failed: chunk.Failed}
 	for _, row := range chunk.Rows {
@@ -177,20 +248,23 @@ func (r *run) apply(ctx context.Context, chunk store.ImportChunk) error {
 			continue
 		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 	}
+	slices.SortStableFunc(rest.Errors, func(a, b store.ImportRowError) int { return cmp.Compare(a.Row, b.Row) })
 	if _, err := st.ApplyImportChunk(ctx, r.claim, rest); err != nil {
-		return err
+		return 0, err
 	}
-	r.failed += rest.Failed
-	return nil
+	return rest.Failed, nil
 }
 
 // finish commits the last chunk, pauses missing listings for REPLACE and
 // sets the final status.
 func (r *run) finish(ctx context.Context) error {
-	if err := r.apply(ctx, r.chunk); err != nil {
+	if err := r.write(ctx, r.chunk); err != nil {
+		return err
+	}
+	if err := r.wait(0); err != nil {
 		return err
 	}
 	r.status = store.ImportSucceeded
@@ -214,8 +288,12 @@ func (r *run) finish(ctx context.Context) error {
 	return err
 }
 
-// fail ends the batch as FAILED with message as a row 0 error.
+// fail lets the chunks being written commit, then ends the batch as FAILED
+// with message as a row 0 error.
 func (r *run) fail(ctx context.Context, message string) error {
+	if err := r.wait(0); err != nil {
+		return err
+	}
 	r.status = store.ImportFailed
 	last := store.ImportChunk{Errors: []store.ImportRowError{{Row: 0, Message: message}}}
 	_, _, err := r.im.o.WorkerStore.FinishImportBatch(ctx, r.claim, last,

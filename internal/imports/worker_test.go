@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -258,5 +259,49 @@ func TestDatabaseRefusalIsARowError(t *testing.T) {
 	p, err := e.st.ImportRowErrors(ctx, id, store.PageArgs{Limit: 10})
 	if err != nil || len(p.Items) != 1 || p.Items[0].Row != 2 || p.Items[0].Message != msgNotStored {
 		t.Errorf("row errors %+v %v", p.Items, err)
+	}
+}
+
+// TestParallelChunksCommitInFileOrder writes many small chunks three at a
+// time, with refused rows in several of them and one the database refuses:
+// every count is right, and the chunks committed in file order (the row
+// errors were stored in row order).
+func TestParallelChunksCommitInFileOrder(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	e.st.DB().MustExec(`ALTER TABLE listings ADD CONSTRAINT no_cursed CHECK (title <> 'Cursed')`)
+	var b strings.Builder
+	b.WriteString("sku,title,condition\n")
+	bad := 0
+	for i := 1; i <= 600; i++ {
+		switch {
+		case i == 333:
+			b.WriteString("P-333,Cursed,NEW\n")
+			bad++
+		case i%7 == 0:
+			fmt.Fprintf(&b, "P-%d,Part,BROKEN\n", i)
+			bad++
+		default:
+			fmt.Fprintf(&b, "P-%d,Part %d,NEW\n", i, i)
+		}
+	}
+	im := e.importer(Options{ChunkSize: 40, Writers: 3})
+	id := e.enqueue(t, im, b.String())
+	if ran, err := im.RunOnce(ctx, ctx); !ran || err != nil {
+		t.Fatalf("RunOnce: %v %v", ran, err)
+	}
+	got := e.batch(t, id)
+	if got.Status != store.ImportPartial || got.TotalRows != 600 || got.CreatedCount != 600-bad || got.FailedCount != bad {
+		t.Errorf("got %+v, want PARTIAL with %d created and %d failed", got, 600-bad, bad)
+	}
+	var rows []int
+	if err := e.st.DB().Select(&rows, `SELECT row_number FROM import_row_errors WHERE batch_id = $1 ORDER BY id`, id); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != bad || !slices.IsSorted(rows) {
+		t.Errorf("row errors in storage order: %v, want %d in row order", rows, bad)
+	}
+	if n := e.listings(t); n != 600-bad {
+		t.Errorf("%d listings, want %d", n, 600-bad)
 	}
 }

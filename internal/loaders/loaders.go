@@ -31,6 +31,12 @@ type Loaders struct {
 	// Notification loads a lead's notification by lead id; nil for a lead
 	// without one (a SPAM lead). Only for leads the caller may see.
 	Notification *Loader[*store.LeadNotification]
+	// ListingStats loads a listing's rolled-up counts by StatsKey; zero
+	// counts without rows. Access is the caller's check (@owner).
+	ListingStats *Loader[*store.ListingStats]
+	// SellerPerformance loads a seller's rolled-up counts by StatsKey; zero
+	// counts without rows. Access is the caller's check (@owner).
+	SellerPerformance *Loader[*store.SellerPerformance]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -72,6 +78,9 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 			func(c *store.LeadStatusChange) string { return c.LeadID })),
 		Notification: newLoader(wait, optional(st.NotificationsByLeadID,
 			func(n *store.LeadNotification) string { return n.LeadID })),
+		ListingStats: newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} })),
+		SellerPerformance: newLoader(wait, byPeriod(st.SellerPerformanceByID,
+			func() *store.SellerPerformance { return &store.SellerPerformance{} })),
 	}
 }
 

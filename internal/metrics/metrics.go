@@ -70,6 +70,8 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	searchDepth prometheus.Gauge
 	searchFlush prometheus.Histogram
+	eventDepth  prometheus.Gauge
+	eventFlush  prometheus.Histogram
 	maxOps      int
 	mu          sync.Mutex
 	knownOps    map[string]struct{}
@@ -118,11 +120,20 @@ func New(o Options) *Metrics {
 			Help:    "Latency of one search log flush (a batch write to the database).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		eventDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gateway_event_buffer_depth",
+			Help: "Events (views, clicks) accepted and buffered, waiting for a flush.",
+		}),
+		eventFlush: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "gateway_event_flush_duration_seconds",
+			Help:    "Latency of one event batch write (COPY of the raw events and the rollup upserts, one transaction).",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.duration, m.statements, m.cost, m.rateLimited, m.searchDepth, m.searchFlush,
+		m.requests, m.duration, m.statements, m.cost, m.rateLimited, m.searchDepth, m.searchFlush, m.eventDepth, m.eventFlush,
 	)
 	for _, k := range []string{KindBudget, KindLeadIP, KindLeadEmail, KindReportIP} {
 		m.rateLimited.WithLabelValues(k) // every kind shows up at 0
@@ -238,6 +249,22 @@ func (m *Metrics) SearchFlushed(d time.Duration) {
 		return
 	}
 	m.searchFlush.Observe(d.Seconds())
+}
+
+// EventBufferDepth sets the event buffer's depth.
+func (m *Metrics) EventBufferDepth(n int) {
+	if m == nil {
+		return
+	}
+	m.eventDepth.Set(float64(n))
+}
+
+// EventsFlushed records the latency of one event batch write.
+func (m *Metrics) EventsFlushed(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.eventFlush.Observe(d.Seconds())
 }
 
 // StatusClass returns the class of an HTTP status: "2xx", "4xx", … (0 is

@@ -51,7 +51,7 @@ func FromConfig(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 	if err != nil {
 		return nil, err
 	}
-	w := New(store.New(db), cfg.DatabaseURL, mailer, opts)
+	w := New(store.New(db, store.WithKeyring(cfg.Keyring)), cfg.DatabaseURL, mailer, opts)
 	if err := w.Start(); err != nil {
 		db.Close()
 		return nil, err

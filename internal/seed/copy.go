@@ -6,6 +6,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/pii"
+	"github.com/partsmarket/gateway/store"
 )
 
 // table is a batch of rows for one COPY.
@@ -15,16 +18,25 @@ type table struct {
 	rows    [][]any
 }
 
-// insert copies every table of d into the database in foreign-key order.
-func (d *dataset) insert(ctx context.Context, tx *sqlx.Tx) (Stats, error) {
+// insert copies every table of d into the database in foreign-key order,
+// buyers' and reporters' personal data sealed with keys.
+func (d *dataset) insert(ctx context.Context, tx *sqlx.Tx, keys *pii.Keyring) (Stats, error) {
+	leads, err := d.leadTable(keys)
+	if err != nil {
+		return Stats{}, err
+	}
+	reports, err := d.reportTable(keys)
+	if err != nil {
+		return Stats{}, err
+	}
 	tables := []table{
 		d.sellerTable(),
 		d.contactTable(),
 		d.locationTable(),
 		d.listingTable(),
 		d.mediaTable(),
-		d.leadTable(),
-		d.reportTable(),
+		leads,
+		reports,
 	}
 	for _, t := range tables {
 		if err := copyIn(ctx, tx, t); err != nil {
@@ -133,9 +145,9 @@ func (d *dataset) mediaTable() table {
 	return t
 }
 
-func (d *dataset) leadTable() table {
+func (d *dataset) leadTable(keys *pii.Keyring) (table, error) {
 	t := table{name: "leads", columns: []string{
-		"id", "seller_id", "listing_id", "buyer_name", "email", "phone", "company", "message",
+		"id", "seller_id", "listing_id", "pii", "pii_key_id", "email_bidx",
 		"buyer_location", "timeline", "source_page", "status", "created_at", "updated_at",
 	}}
 	for _, l := range d.leads {
@@ -143,24 +155,37 @@ func (d *dataset) leadTable() table {
 		if l.listing != nil {
 			listingID = &l.listing.id
 		}
+		blob, keyID, bidx, err := store.SealLeadPII(keys, store.LeadPII{BuyerName: l.buyer.name, Email: l.buyer.email,
+			Phone: l.buyer.phone, Company: l.buyer.company, Message: l.message})
+		if err != nil {
+			return table{}, fmt.Errorf("seed: seal lead: %w", err)
+		}
 		t.rows = append(t.rows, []any{
-			l.id, l.seller.id, listingID, l.buyer.name, l.buyer.email, l.buyer.phone, l.buyer.company, l.message,
+			l.id, l.seller.id, listingID, blob, keyID, bidx,
 			l.buyer.location, l.timeline, l.sourcePage, l.status, l.createdAt, l.updatedAt,
 		})
 	}
-	return t
+	return t, nil
 }
 
-func (d *dataset) reportTable() table {
+func (d *dataset) reportTable(keys *pii.Keyring) (table, error) {
 	t := table{name: "listing_reports", columns: []string{
-		"id", "listing_id", "reason", "details", "reporter_email", "status", "resolution_note",
-		"resolved_by", "created_at", "resolved_at",
+		"id", "listing_id", "reason", "details", "reporter_pii", "reporter_key_id", "reporter_email_bidx",
+		"status", "resolution_note", "resolved_by", "created_at", "resolved_at",
 	}}
 	for _, r := range d.reports {
+		var blob, keyID, bidx any // NULL without a reporter email
+		if r.reporterEmail != nil {
+			b, id, x, err := store.SealReporterEmail(keys, *r.reporterEmail)
+			if err != nil {
+				return table{}, fmt.Errorf("seed: seal report: %w", err)
+			}
+			blob, keyID, bidx = b, id, x
+		}
 		t.rows = append(t.rows, []any{
-			r.id, r.listing.id, r.reason, r.details, r.reporterEmail, r.status, r.resolutionNote,
-			r.resolvedBy, r.createdAt, r.resolvedAt,
+			r.id, r.listing.id, r.reason, r.details, blob, keyID, bidx,
+			r.status, r.resolutionNote, r.resolvedBy, r.createdAt, r.resolvedAt,
 		})
 	}
-	return t
+	return t, nil
 }

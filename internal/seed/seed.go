@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/partsmarket/gateway/internal/pii"
 )
 
 // Stats counts the rows Run inserted, per table. All counts are zero when the
@@ -51,10 +53,11 @@ func (s Stats) String() string {
 const advisoryLockKey int64 = 0x7061727473656564 // "partseed"
 
 // Run loads the demo marketplace into db in one transaction and reports what
-// it inserted. If the demo data is already there (its first seller exists),
+// it inserted; buyers' and reporters' personal data are sealed with keys
+// (the gateway's keyring, so that it can read them). If the demo data is already there (its first seller exists),
 // Run changes nothing and returns zero Stats. Concurrent runs are serialised
 // by a transaction-level advisory lock, so exactly one of them loads the data.
-func Run(ctx context.Context, db *sqlx.DB) (Stats, error) {
+func Run(ctx context.Context, db *sqlx.DB, keys *pii.Keyring) (Stats, error) {
 	tx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
 		return Stats{}, fmt.Errorf("seed: begin: %w", err)
@@ -74,7 +77,7 @@ func Run(ctx context.Context, db *sqlx.DB) (Stats, error) {
 	}
 
 	d := generate(time.Now().UTC().Truncate(24 * time.Hour))
-	stats, err := d.insert(ctx, tx)
+	stats, err := d.insert(ctx, tx, keys)
 	if err != nil {
 		return Stats{}, err
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/pii"
 	"github.com/partsmarket/gateway/internal/testdb"
+	"github.com/partsmarket/gateway/store"
 )
 
 // counts returns the number of rows of each seeded table.
@@ -54,7 +56,7 @@ func TestRun(t *testing.T) {
 	defer db.Close()
 
 	start := time.Now()
-	stats, err := Run(ctx, db)
+	stats, err := Run(ctx, db, pii.Dev())
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
@@ -83,7 +85,7 @@ func TestRun(t *testing.T) {
 	}
 
 	start = time.Now()
-	again, err := Run(ctx, db)
+	again, err := Run(ctx, db, pii.Dev())
 	if err != nil {
 		t.Fatalf("second Run: %v", err)
 	}
@@ -260,21 +262,34 @@ func checkContactData(t *testing.T, db *sqlx.DB) {
 			t.Errorf("seller contact %s %q is not a fictional address", c.Kind, c.Value)
 		}
 	}
-	var leads []struct {
-		Email string  `db:"email"`
-		Phone *string `db:"phone"`
-	}
-	if err := db.Select(&leads, `SELECT email, phone FROM leads
-		UNION ALL SELECT reporter_email, NULL FROM listing_reports WHERE reporter_email IS NOT NULL`); err != nil {
+	// Buyers' and reporters' data are sealed: read them through the store.
+	st, all := store.New(db), store.Scope{All: true}
+	leads, err := st.Leads(context.Background(), store.LeadQuery{Scope: all}, store.PageArgs{Limit: 10000})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range leads {
+	reports, err := st.Reports(context.Background(), store.ReportQuery{Scope: all}, store.PageArgs{Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(leads.Items) == 0 || len(reports.Items) == 0 {
+		t.Fatal("no leads or reports read back")
+	}
+	for _, l := range leads.Items {
 		if !email.MatchString(l.Email) {
 			t.Errorf("buyer email %q is not under example.com/.org", l.Email)
 		}
 		if l.Phone != nil && !phone.MatchString(*l.Phone) {
 			t.Errorf("buyer phone %q is not a 555 number", *l.Phone)
 		}
+	}
+	for _, r := range reports.Items {
+		if r.ReporterEmail != nil && !email.MatchString(*r.ReporterEmail) {
+			t.Errorf("reporter email %q is not under example.com/.org", *r.ReporterEmail)
+		}
+	}
+	if n := count(t, db, `SELECT count(*) FROM leads WHERE pii IS NULL OR email_bidx IS NULL`); n != 0 {
+		t.Errorf("%d seeded leads without sealed personal data", n)
 	}
 	if n := count(t, db, `SELECT count(*) FROM sellers WHERE website IS NOT NULL
 		AND website !~ '^https://[a-z0-9-]+\.example\.com$'`); n != 0 {
@@ -319,7 +334,7 @@ func TestRunConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i], errs[i] = Run(context.Background(), db)
+			results[i], errs[i] = Run(context.Background(), db, pii.Dev())
 		}()
 	}
 	wg.Wait()
@@ -344,12 +359,19 @@ func TestGenerateDeterministic(t *testing.T) {
 	a, b := generate(now), generate(now)
 	for _, build := range []func(*dataset) table{
 		(*dataset).sellerTable, (*dataset).contactTable, (*dataset).locationTable,
-		(*dataset).listingTable, (*dataset).mediaTable, (*dataset).leadTable, (*dataset).reportTable,
+		(*dataset).listingTable, (*dataset).mediaTable,
 	} {
 		ta, tb := build(a), build(b)
 		if !reflect.DeepEqual(ta.rows, tb.rows) {
 			t.Errorf("%s differ between two generations", ta.name)
 		}
+	}
+	// Leads and reports are sealed with random nonces: compare them before.
+	if !reflect.DeepEqual(a.leads, b.leads) {
+		t.Error("leads differ between two generations")
+	}
+	if !reflect.DeepEqual(a.reports, b.reports) {
+		t.Error("reports differ between two generations")
 	}
 	if a.sellers[0].id != sellerID(0) || a.sellers[0].status != "ACTIVE" {
 		t.Errorf("first seller %s %s, want the ACTIVE seller Run checks for", a.sellers[0].id, a.sellers[0].status)

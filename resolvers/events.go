@@ -1,0 +1,73 @@
+package resolvers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+
+	"github.com/partsmarket/gateway/graph"
+	"github.com/partsmarket/gateway/graph/model"
+	"github.com/partsmarket/gateway/internal/abuse"
+	"github.com/partsmarket/gateway/internal/events"
+	"github.com/partsmarket/gateway/internal/httpapi"
+	"github.com/partsmarket/gateway/store"
+)
+
+// EventRecorder checks buyer events and queues them for storage (see
+// events.Ingestor).
+type EventRecorder interface {
+	Record(ctx context.Context, prefix string, evs []events.Input, req events.Request) error
+}
+
+// RecordEvent queues a listing view or contact click. BAD_USER_INPUT on
+// input.listingId / input.sellerId for an id the public does not see;
+// RATE_LIMITED (HTTP 429, Retry-After) while the event buffer is full.
+func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error) {
+	req := events.Request{ClientIP: abuse.ClientIP(ctx), At: time.Now()}
+	if graphql.HasOperationContext(ctx) {
+		req.UserAgent = graphql.GetOperationContext(ctx).Headers.Get("User-Agent")
+	}
+	err := r.Events.Record(ctx, "input.", []events.Input{{Type: input.Type, ListingID: input.ListingID,
+		SellerID: input.SellerID, SessionID: input.SessionID, SourcePage: input.SourcePage}}, req)
+	if errors.Is(err, events.ErrFull) {
+		httpapi.MarkRateLimited(ctx, time.Second)
+		return nil, store.Errorf(store.ERATELIMITED, "too many events right now; retry in a second")
+	}
+	if err != nil {
+		return nil, fail(ctx, err)
+	}
+	return &model.RecordEventPayload{Accepted: true}, nil
+}
+
+// Events returns raw events newest first (ADMIN and ANALYST, by the schema).
+func (r *queryResolver) Events(ctx context.Context, filter *store.EventFilter, first *int, after *string) (*model.EventConnection, error) {
+	args, err := pageArgs(first, after)
+	if err != nil {
+		return nil, err
+	}
+	q := store.EventQuery{Filter: deref(filter)}
+	p, err := r.Store.Events(ctx, q, args)
+	if err != nil {
+		return nil, err
+	}
+	return &model.EventConnection{
+		Edges:    edges(p, func(c string, n *store.Event) *model.EventEdge { return &model.EventEdge{Cursor: c, Node: n} }),
+		Nodes:    p.Items,
+		PageInfo: pageInfo(p),
+		Query:    q,
+	}, nil
+}
+
+// EventConnection returns the resolvers of the EventConnection type.
+func (r *Resolver) EventConnection() graph.EventConnectionResolver {
+	return &eventConnectionResolver{r}
+}
+
+type eventConnectionResolver struct{ *Resolver }
+
+// TotalCount counts the events of the connection's filter.
+func (r *eventConnectionResolver) TotalCount(ctx context.Context, obj *model.EventConnection) (int, error) {
+	return r.Store.CountEvents(ctx, obj.Query)
+}
