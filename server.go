@@ -146,7 +146,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}
 	abuseLimits := abuse.NewLimiter(httpDB, abuse.LimitOptions{LeadsPerIPPerHour: cfg.RateLimitLeadsPerIPPerHour,
 		ReportsPerIPPerHour: cfg.RateLimitReportsPerIPPerHour, LeadsPerEmailPerDay: cfg.RateLimitLeadsPerEmailPerDay,
-		HashKey: abuse.HashKeyFrom(cfg.JWTSecret), Keys: cfg.Keyring, OnLimited: httpapi.MarkRateLimited,
+		ReportsPerEmailPerDay: cfg.RateLimitReportsPerEmailPerDay,
+		HashKey:               abuse.HashKeyFrom(cfg.JWTSecret), Keys: cfg.Keyring, OnLimited: httpapi.MarkRateLimited,
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
 	keys := store.WithKeyring(cfg.Keyring)
 	st := store.New(httpDB, keys).WithAnalystPool(analystDB)

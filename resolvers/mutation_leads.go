@@ -124,10 +124,10 @@ func (r *mutationResolver) ReportListing(ctx context.Context, input model.Report
 	if err := c.errs.Err(); err != nil {
 		return nil, fail(ctx, err)
 	}
-	// Abuse checks as in SubmitLead: the per-IP report limit, then the
-	// CAPTCHA.
+	// Abuse checks as in SubmitLead: the per-IP and per-email report
+	// limits, then the CAPTCHA.
 	if r.Limiter != nil {
-		if err := r.Limiter.Report(ctx, abuse.ClientIP(ctx)); err != nil {
+		if err := r.Limiter.Report(ctx, abuse.ClientIP(ctx), deref(n.ReporterEmail)); err != nil {
 			return nil, err
 		}
 	}

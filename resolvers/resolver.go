@@ -23,7 +23,7 @@ type SearchRecorder interface {
 // a limit is spent.
 type AbuseLimiter interface {
 	Lead(ctx context.Context, ip, email string) error
-	Report(ctx context.Context, ip string) error
+	Report(ctx context.Context, ip, email string) error
 }
 
 // Resolver is the root of every resolver; it holds their dependencies.

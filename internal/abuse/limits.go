@@ -20,9 +20,10 @@ import (
 // Limit kinds: the counters of the abuse limits, separate for leads and
 // reports.
 const (
-	KindLeadIP    = "lead-ip"
-	KindLeadEmail = "lead-email"
-	KindReportIP  = "report-ip"
+	KindLeadIP      = "lead-ip"
+	KindLeadEmail   = "lead-email"
+	KindReportIP    = "report-ip"
+	KindReportEmail = "report-email"
 )
 
 // LimitOptions configure the abuse rate limits (RATE_LIMIT_* settings). A
@@ -34,6 +35,9 @@ type LimitOptions struct {
 	ReportsPerIPPerHour int
 	// LeadsPerEmailPerDay bounds submitLead per buyer email per day.
 	LeadsPerEmailPerDay int
+	// ReportsPerEmailPerDay bounds reportListing per reporter email per day
+	// (reports without an email count per IP only).
+	ReportsPerEmailPerDay int
 	// HashKey keys the HMAC that stands for an IP address in the counters
 	// table; every instance sharing a database must use the same key.
 	HashKey []byte
@@ -46,7 +50,7 @@ type LimitOptions struct {
 	// Retry-After); nil: nobody is told.
 	OnLimited func(ctx context.Context, retryAfter time.Duration)
 	// OnLimitedKind, when set, is told the kind (KindLeadIP, KindLeadEmail,
-	// KindReportIP) of every limit a refused request went over (metrics).
+	// KindReportIP, KindReportEmail) of every limit a refused request went over (metrics).
 	OnLimitedKind func(ctx context.Context, kind string)
 }
 
@@ -90,10 +94,15 @@ func (l *Limiter) Lead(ctx context.Context, ip, email string) error {
 	)
 }
 
-// Report counts a reportListing attempt from ip; over the limit it returns
-// RATE_LIMITED (and calls OnLimited).
-func (l *Limiter) Report(ctx context.Context, ip string) error {
-	return l.hit(ctx, limit{KindReportIP, l.hash(KindReportIP, IPUnit(ip)), l.o.ReportsPerIPPerHour, time.Hour})
+// Report counts a reportListing attempt from ip, and from email when the
+// reporter gave one; over a limit it returns RATE_LIMITED (and calls
+// OnLimited).
+func (l *Limiter) Report(ctx context.Context, ip, email string) error {
+	limits := []limit{{KindReportIP, l.hash(KindReportIP, IPUnit(ip)), l.o.ReportsPerIPPerHour, time.Hour}}
+	if email != "" {
+		limits = append(limits, limit{KindReportEmail, hex.EncodeToString(l.o.Keys.BlindIndex(email)), l.o.ReportsPerEmailPerDay, 24 * time.Hour})
+	}
+	return l.hit(ctx, limits...)
 }
 
 // hit increments every enabled counter in one statement and refuses when

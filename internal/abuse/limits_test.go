@@ -53,11 +53,11 @@ func TestLimiterCounts(t *testing.T) {
 		t.Fatalf("fourth lead of one IP: %v, want RATE_LIMITED", err)
 	}
 	for i := 0; i < 2; i++ {
-		if err := l.Report(ctx, ip); err != nil {
+		if err := l.Report(ctx, ip, ""); err != nil {
 			t.Fatalf("report %d after the lead limit: %v", i, err)
 		}
 	}
-	if err := l.Report(ctx, ip); store.ErrorCode(err) != store.ERATELIMITED {
+	if err := l.Report(ctx, ip, ""); store.ErrorCode(err) != store.ERATELIMITED {
 		t.Fatalf("third report: %v, want RATE_LIMITED", err)
 	}
 	if len(marked) != 3 {
@@ -74,14 +74,29 @@ func TestLimiterCounts(t *testing.T) {
 
 	// IPv6: one /64 is one client.
 	l6, _ := newTestLimiter(t, LimitOptions{ReportsPerIPPerHour: 1})
-	if err := l6.Report(ctx, "2001:db8:1:2::1"); err != nil {
+	if err := l6.Report(ctx, "2001:db8:1:2::1", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := l6.Report(ctx, "2001:db8:1:2::ffff"); store.ErrorCode(err) != store.ERATELIMITED {
+	if err := l6.Report(ctx, "2001:db8:1:2::ffff", ""); store.ErrorCode(err) != store.ERATELIMITED {
 		t.Errorf("same /64: %v, want RATE_LIMITED", err)
 	}
-	if err := l6.Report(ctx, "2001:db8:1:3::1"); err != nil {
+	if err := l6.Report(ctx, "2001:db8:1:3::1", ""); err != nil {
 		t.Errorf("another /64: %v", err)
+	}
+
+	// Per reporter email: two reports a day, whatever the IP; reports
+	// without an email count per IP only.
+	le, _ := newTestLimiter(t, LimitOptions{ReportsPerEmailPerDay: 2})
+	for i, ip := range []string{"192.0.2.10", "192.0.2.11"} {
+		if err := le.Report(ctx, ip, "Reporter@Example.org"); err != nil {
+			t.Fatalf("report %d of one email: %v", i, err)
+		}
+	}
+	if err := le.Report(ctx, "192.0.2.12", "reporter@example.org"); store.ErrorCode(err) != store.ERATELIMITED {
+		t.Errorf("third report of one email: %v, want RATE_LIMITED", err)
+	}
+	if err := le.Report(ctx, "192.0.2.12", ""); err != nil {
+		t.Errorf("a report without an email after the email limit: %v", err)
 	}
 
 	// Nothing raw at rest.

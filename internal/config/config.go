@@ -95,6 +95,9 @@ type Config struct {
 	RateLimitLeadsPerIPPerHour   int
 	RateLimitReportsPerIPPerHour int
 	RateLimitLeadsPerEmailPerDay int
+	// RateLimitReportsPerEmailPerDay bounds reportListing per reporter
+	// email (RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY, default 10).
+	RateLimitReportsPerEmailPerDay int
 	// RateLimitPointsPerMinute is each principal's query-cost budget
 	// (RATE_LIMIT_POINTS_PER_MINUTE, default 20000), restored continuously
 	// at a sixtieth of it per second; anonymous callers have one per client
@@ -255,6 +258,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimitLeadsPerIPPerHour = num("RATE_LIMIT_LEADS_PER_IP_PER_HOUR", 20)
 	c.RateLimitReportsPerIPPerHour = num("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", 10)
 	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
+	c.RateLimitReportsPerEmailPerDay = num("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
 	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
 	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
