@@ -2,7 +2,9 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 
@@ -62,6 +64,42 @@ func (s selection) has(name string) bool {
 	return false
 }
 
+// periods returns the distinct periods that the occurrences of field name
+// (stats, performance: arguments from and to) ask for; arguments that are
+// not a valid period are left to the field's resolver to report.
+func (s selection) periods(name string) []store.Period {
+	var out []store.Period
+	for _, f := range s.fields {
+		if f.Name != name {
+			continue
+		}
+		args := f.ArgumentMap(s.op.Variables)
+		var bounds [2]*time.Time
+		for i, arg := range []string{"from", "to"} {
+			if v, ok := args[arg]; ok && v != nil {
+				t, err := graphql.UnmarshalTime(v)
+				if err != nil {
+					continue
+				}
+				bounds[i] = &t
+			}
+		}
+		if p, err := period(bounds[0], bounds[1], maxStatsDays); err == nil && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// statsKeys returns the stats loader keys of ids over p.
+func statsKeys(ids []string, p store.Period) []string {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = loaders.StatsKey(id, p)
+	}
+	return keys
+}
+
 // prefetches runs reads in parallel and waits for them all.
 type prefetches struct{ wg sync.WaitGroup }
 
@@ -90,6 +128,10 @@ func prefetchListings(ctx context.Context, sel selection, items []*store.Listing
 	if sel.has("media") {
 		p.run(func() { ld.Media.Prefetch(ctx, distinct(items, func(l *store.Listing) string { return l.ID })) })
 	}
+	for _, period := range sel.periods("stats") {
+		keys := statsKeys(distinct(items, func(l *store.Listing) string { return l.ID }), period)
+		p.run(func() { ld.ListingStats.Prefetch(ctx, keys) })
+	}
 	p.wg.Wait()
 }
 
@@ -101,6 +143,10 @@ func prefetchSellers(ctx context.Context, p *prefetches, ld *loaders.Loaders, se
 	}
 	if sel.has("locations") {
 		p.run(func() { ld.Locations.Prefetch(ctx, ids) })
+	}
+	for _, period := range sel.periods("performance") {
+		keys := statsKeys(ids, period)
+		p.run(func() { ld.SellerPerformance.Prefetch(ctx, keys) })
 	}
 }
 
