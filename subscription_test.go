@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/partsmarket/gateway/internal/access"
 )
 
 // liveWait bounds every wait for something that should happen.
@@ -402,4 +404,18 @@ func TestShutdownClosesSubscriptions(t *testing.T) {
 	c := second.subscriber(f.TokenA, f.SellerA.ID)
 	second.app.live.Close()
 	c.closedWith(websocket.StatusGoingAway)
+}
+
+// TestLeadReceivedClosesWhenTheTokenExpires: a live inbox lives no longer
+// than its token.
+func TestLeadReceivedClosesWhenTheTokenExpires(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	tok, err := access.Mint(access.TokenConfig{Secret: []byte(api.Config.JWTSecret)}, access.RoleSeller, "short-lived",
+		f.SellerA.ID, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := api.subscriber(tok, f.SellerA.ID)
+	c.closedWith(websocket.StatusNormalClosure)
 }

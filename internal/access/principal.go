@@ -7,6 +7,7 @@ package access
 
 import (
 	"context"
+	"time"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -45,6 +46,9 @@ type Principal struct {
 	Subject string
 	// SellerID is the seller a SELLER acts for; empty for other roles.
 	SellerID string
+	// ExpiresAt is when the token stops being valid (its exp claim); zero
+	// for anonymous callers. A live websocket closes then.
+	ExpiresAt time.Time
 }
 
 // Anonymous reports whether p has no role, i.e. came without a token; it

@@ -100,6 +100,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		return Principal{}, unauthenticated(msgInvalidToken)
 	}
 	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject}
+	if c.ExpiresAt != nil {
+		p.ExpiresAt = c.ExpiresAt.Time
+	}
 	if !p.Role.Valid() {
 		return Principal{}, unauthenticated(msgInvalidToken)
 	}

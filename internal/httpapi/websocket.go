@@ -75,6 +75,14 @@ func newWebsocketTransport(auth *access.Authenticator, st *store.Store, loaderWa
 			}
 			ctx = withActor(access.WithPrincipal(ctx, p), p)
 			ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
+			if !p.ExpiresAt.IsZero() {
+				// The connection closes when its token expires: a live
+				// inbox lives no longer than the right to read it. Its
+				// timer ends with the connection's context too.
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithDeadline(ctx, p.ExpiresAt)
+				_ = cancel
+			}
 			return ctx, nil, nil
 		},
 		ErrorFunc: func(ctx context.Context, err error) {
