@@ -68,16 +68,26 @@ func privacyEmail(ctx context.Context, c *check, email string) (string, error) {
 	return e, nil
 }
 
-// ExportPersonalData returns every lead and report held under email (any
-// case) as one JSON document.
-func (r *mutationResolver) ExportPersonalData(ctx context.Context, email string) (*model.PersonalDataExport, error) {
+// onlyPrivacyEmail checks the email of a privacy request that has no other
+// argument, failing with its field error.
+func onlyPrivacyEmail(ctx context.Context, email string) (string, error) {
 	var c check
 	e, err := privacyEmail(ctx, &c, email)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
 	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
+		return "", fail(ctx, err)
+	}
+	return e, nil
+}
+
+// ExportPersonalData returns every lead and report held under email (any
+// case) as one JSON document.
+func (r *mutationResolver) ExportPersonalData(ctx context.Context, email string) (*model.PersonalDataExport, error) {
+	e, err := onlyPrivacyEmail(ctx, email)
+	if err != nil {
+		return nil, err
 	}
 	d, err := r.Store.ExportPersonalData(ctx, e)
 	if err != nil {
@@ -140,13 +150,9 @@ func (r *mutationResolver) CorrectPersonalData(ctx context.Context, email string
 // ErasePersonalData anonymises every lead and report held under email;
 // erasing again answers zero counts.
 func (r *mutationResolver) ErasePersonalData(ctx context.Context, email string) (*model.ErasePersonalDataPayload, error) {
-	var c check
-	e, err := privacyEmail(ctx, &c, email)
+	e, err := onlyPrivacyEmail(ctx, email)
 	if err != nil {
 		return nil, err
-	}
-	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
 	}
 	n, err := r.Store.ErasePersonalData(ctx, e)
 	if err != nil {

@@ -30,17 +30,7 @@ func (c *check) required(field, v string, max int) string {
 
 // optional trims v, treats "" as null, and reports it when longer than max.
 func (c *check) optional(field string, v *string, max int) *string {
-	if v == nil {
-		return nil
-	}
-	t := strings.TrimSpace(*v)
-	if t == "" {
-		return nil
-	}
-	if utf8.RuneCountInString(t) > max {
-		c.errs.Add(field, tooLong(max))
-	}
-	return &t
+	return c.errs.Optional(field, v, max)
 }
 
 // id trims an optional id and treats "" as null. Ids get no length check:

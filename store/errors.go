@@ -3,6 +3,9 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. They are the gateway's whole error vocabulary; one presenter
@@ -85,6 +88,22 @@ func (fe *FieldErrors) Add(field, message string) {
 		}
 	}
 	*fe = append(*fe, Invalid(field, message))
+}
+
+// Optional trims an optional text input v and returns it, nil for nil or
+// "", recording field as invalid when it is longer than max characters.
+func (fe *FieldErrors) Optional(field string, v *string, max int) *string {
+	if v == nil {
+		return nil
+	}
+	t := strings.TrimSpace(*v)
+	if t == "" {
+		return nil
+	}
+	if utf8.RuneCountInString(t) > max {
+		fe.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
+	}
+	return &t
 }
 
 // Err returns nil when no field is invalid, else the list itself.

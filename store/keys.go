@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/pii"
 )
 
 // RotationCounts says how many rows a key rotation re-encrypted.
@@ -110,14 +112,7 @@ func (s *Store) rotateLeadBatch(ctx context.Context, after string, limit int) (i
 		WHERE pii_key_id <> $1 AND id > $2::uuid ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
 		`UPDATE leads d SET pii = u.blob, pii_key_id = $1
 		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE d.id = u.id`,
-		func(keyID string, blob []byte) ([]byte, error) {
-			p, err := openLeadPII(s.keys, keyID, blob)
-			if err != nil {
-				return nil, err
-			}
-			blob, _, _, err = SealLeadPII(s.keys, p)
-			return blob, err
-		})
+		resealWith(s.keys, openLeadPII, SealLeadPII))
 }
 
 // rotateReportBatch is rotateLeadBatch for reporters' emails.
@@ -127,14 +122,21 @@ func (s *Store) rotateReportBatch(ctx context.Context, after string, limit int) 
 		WHERE reporter_key_id <> $1 AND id > $2::uuid ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
 		`UPDATE listing_reports r SET reporter_pii = u.blob, reporter_key_id = $1
 		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE r.id = u.id`,
-		func(keyID string, blob []byte) ([]byte, error) {
-			e, err := openReporterEmail(s.keys, keyID, blob)
-			if err != nil {
-				return nil, err
-			}
-			blob, _, _, err = SealReporterEmail(s.keys, e)
-			return blob, err
-		})
+		resealWith(s.keys, openReporterEmail, SealReporterEmail))
+}
+
+// resealWith returns a reseal function for rotateBatch: it decrypts a value
+// with open and encrypts it again with seal, under k's current key.
+func resealWith[T any](k *pii.Keyring, open func(*pii.Keyring, string, []byte) (T, error),
+	seal func(*pii.Keyring, T) ([]byte, string, []byte, error)) func(keyID string, blob []byte) ([]byte, error) {
+	return func(keyID string, blob []byte) ([]byte, error) {
+		v, err := open(k, keyID, blob)
+		if err != nil {
+			return nil, err
+		}
+		blob, _, _, err = seal(k, v)
+		return blob, err
+	}
 }
 
 // rotateBatch locks a batch with sel, re-seals each row with reseal and

@@ -21,20 +21,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 )
 
 func main() {
@@ -58,7 +55,7 @@ type options struct {
 
 func run() error {
 	var o options
-	flag.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+	flag.StringVar(&o.databaseURL, "database-url", benchkit.EnvOr("DATABASE_URL", benchkit.DefaultDatabaseURL),
 		"a server on which to create a fresh database")
 	flag.StringVar(&o.bin, "bin", "", "gateway binary to start (default: go build the repository)")
 	flag.StringVar(&o.via, "via", "graphql", "graphql (the recordEvent mutation) or events (POST /events, one event per request)")
@@ -75,12 +72,16 @@ func run() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	g, err := startGateway(ctx, o)
+	g, err := benchkit.Start(ctx, benchkit.Config{Name: "eventbench", DatabaseURL: o.databaseURL, Bin: o.bin, Keep: o.keep,
+		Log: o.gatewayLog, Env: []string{
+			"EVENT_FLUSH_INTERVAL=" + o.flush.String(),
+			// One client sends everything: raise the per-client cost budget.
+			"RATE_LIMIT_POINTS_PER_MINUTE=1000000000"}})
 	if err != nil {
 		return err
 	}
-	defer g.cleanup()
-	db, err := sqlx.Connect("postgres", g.dbURL)
+	defer g.Close()
+	db, err := sqlx.Connect("postgres", g.DBURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -109,7 +110,7 @@ func run() error {
 				ev := map[string]any{"type": types[int(i)%len(types)], "listingId": listingIDs[int(i)%len(listingIDs)],
 					"sessionId": fmt.Sprintf("bench-%d", i%5000), "sourcePage": "/listings/bench"}
 				start := time.Now()
-				if err := send(ctx, client, g.base, o.via, ev); err != nil {
+				if err := send(ctx, client, g.Base, o.via, ev); err != nil {
 					failed.Add(1)
 					firstErr.CompareAndSwap(nil, err.Error())
 					continue
@@ -133,7 +134,7 @@ func run() error {
 		return err
 	}
 	// Shutdown flushes the rest.
-	g.stopGateway()
+	g.Stop()
 	stored, err := count(ctx, db)
 	if err != nil {
 		return err
@@ -149,7 +150,8 @@ func run() error {
 	fmt.Printf("accepted %d, failed %d, in %.1fs: %.0f events/s accepted\n", accepted.Load(), failed.Load(),
 		elapsed.Seconds(), float64(accepted.Load())/elapsed.Seconds())
 	if len(latencies) > 0 {
-		fmt.Printf("request latency: p50 %s, p95 %s, p99 %s\n", pct(latencies, 50), pct(latencies, 95), pct(latencies, 99))
+		pct := func(p int) time.Duration { return benchkit.Percentile(latencies, p).Round(100 * time.Microsecond) }
+		fmt.Printf("request latency: p50 %s, p95 %s, p99 %s\n", pct(50), pct(95), pct(99))
 	}
 	fmt.Printf("rows %s after the run: %d; after shutdown: %d; counted in the rollups: %d\n",
 		o.flush+time.Second, fresh, stored, rolled)
@@ -225,167 +227,4 @@ func fixture(ctx context.Context, db *sqlx.DB, n int) ([]string, error) {
 		SELECT seller_id, id, 'Bench hydraulic pump ' || left(seller_id::text, 8), 'Hydraulics', 'USED', 'ACTIVE' FROM loc
 		RETURNING id`, n)
 	return ids, err
-}
-
-// gateway is a started gateway and how to stop it.
-type gateway struct {
-	dbURL, base string
-	serve       *exec.Cmd
-	stopOnce    sync.Once
-	cleanups    []func()
-}
-
-// stopGateway interrupts the gateway and waits for it to exit (a graceful
-// shutdown flushes the buffered events).
-func (g *gateway) stopGateway() {
-	g.stopOnce.Do(func() {
-		if g.serve == nil {
-			return
-		}
-		_ = g.serve.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = g.serve.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = g.serve.Process.Kill()
-			<-done
-		}
-	})
-}
-
-// cleanup stops the gateway and drops its database.
-func (g *gateway) cleanup() {
-	g.stopGateway()
-	for i := len(g.cleanups) - 1; i >= 0; i-- {
-		g.cleanups[i]()
-	}
-}
-
-// startGateway builds (unless -bin) and starts the gateway on a fresh,
-// migrated database.
-func startGateway(ctx context.Context, o options) (*gateway, error) {
-	g := &gateway{}
-	tmp, err := os.MkdirTemp("", "eventbench")
-	if err != nil {
-		return nil, err
-	}
-	g.cleanups = append(g.cleanups, func() { os.RemoveAll(tmp) })
-	fail := func(err error) (*gateway, error) { g.cleanup(); return nil, err }
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "gateway")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-		build.Dir = repoRoot()
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fail(fmt.Errorf("go build: %w", err))
-		}
-	}
-	admin, err := sqlx.Connect("postgres", o.databaseURL)
-	if err != nil {
-		return fail(fmt.Errorf("database server: %w", err))
-	}
-	name := fmt.Sprintf("eventbench_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		admin.Close()
-		return fail(err)
-	}
-	g.cleanups = append(g.cleanups, func() {
-		if !o.keep {
-			_, _ = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-		}
-		admin.Close()
-	})
-	if g.dbURL, err = withDatabase(o.databaseURL, name); err != nil {
-		return fail(err)
-	}
-	port, err := freePort()
-	if err != nil {
-		return fail(err)
-	}
-	env := append(os.Environ(),
-		"DATABASE_URL="+g.dbURL, "ENV=development", "PORT="+fmt.Sprint(port), "METRICS_ADDR=127.0.0.1:0",
-		"EVENT_FLUSH_INTERVAL="+o.flush.String(),
-		// One client sends everything: raise the per-client cost budget.
-		"RATE_LIMIT_POINTS_PER_MINUTE=1000000000")
-	migrate := exec.CommandContext(ctx, bin, "migrate", "up")
-	migrate.Env, migrate.Stderr = env, os.Stderr
-	if err := migrate.Run(); err != nil {
-		return fail(fmt.Errorf("migrate: %w", err))
-	}
-	g.serve = exec.Command(bin, "serve")
-	g.serve.Env = env
-	if o.gatewayLog != "" {
-		f, err := os.Create(o.gatewayLog)
-		if err != nil {
-			return fail(err)
-		}
-		g.cleanups = append(g.cleanups, func() { f.Close() })
-		g.serve.Stderr = f
-	}
-	if err := g.serve.Start(); err != nil {
-		g.serve = nil
-		return fail(err)
-	}
-	g.base = fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(g.base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("the gateway did not become ready within 30s"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return g, nil
-}
-
-// withDatabase returns databaseURL (URL or key=value form) naming database name.
-func withDatabase(databaseURL, name string) (string, error) {
-	dsn := databaseURL
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		var err error
-		if dsn, err = pq.ParseURL(dsn); err != nil {
-			return "", errors.New("-database-url is not a valid postgres:// URL")
-		}
-	}
-	return dsn + " dbname=" + name, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// repoRoot is the module root, two directories above this file's package.
-func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p + 99) / 100
-	if i > 0 {
-		i--
-	}
-	return sorted[i].Round(100 * time.Microsecond)
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

@@ -23,11 +23,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -38,6 +35,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 	"github.com/partsmarket/gateway/internal/notify/notifytest"
 )
 
@@ -65,7 +63,7 @@ type options struct {
 func run() error {
 	var o options
 	flag.StringVar(&o.url, "url", "", "base URL of a running gateway (default: start one on a fresh database)")
-	flag.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+	flag.StringVar(&o.databaseURL, "database-url", benchkit.EnvOr("DATABASE_URL", benchkit.DefaultDatabaseURL),
 		"with -url: the gateway's database; without: a server on which to create a fresh database")
 	flag.StringVar(&o.bin, "bin", "", "gateway binary to start (default: go build the repository)")
 	flag.StringVar(&o.smtpAddr, "smtp-addr", "127.0.0.1:0", "address of the in-process SMTP sink")
@@ -88,12 +86,18 @@ func run() error {
 
 	dbURL, baseURL := o.databaseURL, strings.TrimRight(o.url, "/")
 	if baseURL == "" {
-		var stop func()
-		dbURL, baseURL, stop, err = startGateway(ctx, o, sink.URL())
+		g, err := benchkit.Start(ctx, benchkit.Config{Name: "leadbench", DatabaseURL: o.databaseURL, Bin: o.bin, Keep: o.keep,
+			Log: o.gatewayLog, Env: []string{
+				"SMTP_URL=" + sink.URL(), "MAIL_FROM=PartsMarket <no-reply@bench.example>",
+				"DATABASE_MAX_CONNS=" + fmt.Sprint(o.dbConns), "CAPTCHA_PROVIDER=test",
+				// Raise every per-client budget: the benchmark is one client.
+				"RATE_LIMIT_LEADS_PER_IP_PER_HOUR=100000000", "RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY=100000000",
+				"RATE_LIMIT_REPORTS_PER_IP_PER_HOUR=100000000", "RATE_LIMIT_POINTS_PER_MINUTE=1000000000"}})
 		if err != nil {
 			return err
 		}
-		defer stop()
+		defer g.Close()
+		dbURL, baseURL = g.DBURL, g.Base
 	}
 	db, err := sqlx.Connect("postgres", dbURL)
 	if err != nil {
@@ -190,8 +194,9 @@ func run() error {
 	}
 	fmt.Printf("notifications received %d of %d (unmatched %d)\n", len(lat), accepted.Load(), unmatched.Load())
 	if len(lat) > 0 {
+		pct := func(p int) time.Duration { return benchkit.Percentile(lat, p).Round(time.Millisecond) }
 		fmt.Printf("notification latency submit→SMTP accept: p50 %s, p95 %s, p99 %s, max %s\n",
-			pct(lat, 50), pct(lat, 95), pct(lat, 99), lat[len(lat)-1].Round(time.Millisecond))
+			pct(50), pct(95), pct(99), lat[len(lat)-1].Round(time.Millisecond))
 	}
 	if durable != "yes" {
 		return errors.New("durable rows differ from accepted submissions")
@@ -204,11 +209,6 @@ func target(o options) string {
 		return "gateway at " + o.url
 	}
 	return "gateway started on a fresh database"
-}
-
-func pct(sorted []time.Duration, p int) time.Duration {
-	i := (len(sorted)*p+99)/100 - 1
-	return sorted[max(0, min(i, len(sorted)-1))].Round(time.Millisecond)
 }
 
 const mutation = `mutation($input: SubmitLeadInput!) { submitLead(input: $input) { leadId } }`
@@ -287,142 +287,4 @@ func seqOf(m notifytest.Received) int64 {
 		return -1
 	}
 	return n
-}
-
-// startGateway builds (unless -bin) and starts the gateway on a fresh,
-// migrated database, and returns that database's URL, the gateway's base URL
-// and a function that stops it and drops the database.
-func startGateway(ctx context.Context, o options, smtpURL string) (string, string, func(), error) {
-	tmp, err := os.MkdirTemp("", "leadbench")
-	if err != nil {
-		return "", "", nil, err
-	}
-	cleanup := []func(){func() { os.RemoveAll(tmp) }}
-	stop := func() {
-		for i := len(cleanup) - 1; i >= 0; i-- {
-			cleanup[i]()
-		}
-	}
-	fail := func(err error) (string, string, func(), error) { stop(); return "", "", nil, err }
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "gateway")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-		build.Dir = repoRoot()
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fail(fmt.Errorf("go build: %w", err))
-		}
-	}
-	admin, err := sqlx.Connect("postgres", o.databaseURL)
-	if err != nil {
-		return fail(fmt.Errorf("database server: %w", err))
-	}
-	name := fmt.Sprintf("leadbench_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		admin.Close()
-		return fail(err)
-	}
-	cleanup = append(cleanup, func() {
-		if !o.keep {
-			_, _ = admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-		}
-		admin.Close()
-	})
-	dbURL, err := withDatabase(o.databaseURL, name)
-	if err != nil {
-		return fail(err)
-	}
-	port, err := freePort()
-	if err != nil {
-		return fail(err)
-	}
-	env := append(os.Environ(),
-		"DATABASE_URL="+dbURL, "ENV=development", "PORT="+fmt.Sprint(port), "METRICS_ADDR=127.0.0.1:0",
-		"SMTP_URL="+smtpURL, "MAIL_FROM=PartsMarket <no-reply@bench.example>",
-		"DATABASE_MAX_CONNS="+fmt.Sprint(o.dbConns), "CAPTCHA_PROVIDER=test",
-		// Raise every per-client budget: the benchmark is one client.
-		"RATE_LIMIT_LEADS_PER_IP_PER_HOUR=100000000", "RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY=100000000",
-		"RATE_LIMIT_REPORTS_PER_IP_PER_HOUR=100000000", "RATE_LIMIT_POINTS_PER_MINUTE=1000000000")
-	migrate := exec.CommandContext(ctx, bin, "migrate", "up")
-	migrate.Env, migrate.Stderr = env, os.Stderr
-	if err := migrate.Run(); err != nil {
-		return fail(fmt.Errorf("migrate: %w", err))
-	}
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	if o.gatewayLog != "" {
-		f, err := os.Create(o.gatewayLog)
-		if err != nil {
-			return fail(err)
-		}
-		cleanup = append(cleanup, func() { f.Close() })
-		serve.Stderr = f
-	}
-	if err := serve.Start(); err != nil {
-		return fail(err)
-	}
-	cleanup = append(cleanup, func() {
-		_ = serve.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = serve.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			_ = serve.Process.Kill()
-			<-done
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			return fail(errors.New("the gateway did not become ready within 30s"))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return dbURL, base, stop, nil
-}
-
-// withDatabase returns databaseURL (URL or key=value form) naming database name.
-func withDatabase(databaseURL, name string) (string, error) {
-	dsn := databaseURL
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		var err error
-		if dsn, err = pq.ParseURL(dsn); err != nil {
-			return "", errors.New("-database-url is not a valid postgres:// URL")
-		}
-	}
-	return dsn + " dbname=" + name, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// repoRoot is the module root, two directories above this file's package.
-func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }

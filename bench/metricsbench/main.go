@@ -19,23 +19,21 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 )
 
 func main() {
@@ -61,7 +59,7 @@ type options struct {
 
 func run() error {
 	var o options
-	flag.StringVar(&o.databaseURL, "database-url", envOr("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"),
+	flag.StringVar(&o.databaseURL, "database-url", benchkit.EnvOr("DATABASE_URL", benchkit.DefaultDatabaseURL),
 		"a server on which to create a fresh database")
 	flag.StringVar(&o.bin, "bin", "", "gateway binary (default: go build the repository)")
 	flag.IntVar(&o.events, "events", 10_000_000, "raw events to generate")
@@ -76,51 +74,16 @@ func run() error {
 	flag.Parse()
 	ctx := context.Background()
 
-	tmp, err := os.MkdirTemp("", "metricsbench")
+	g, err := benchkit.Prepare(ctx, benchkit.Config{Name: "metricsbench", DatabaseURL: o.databaseURL, Bin: o.bin, Keep: o.keep,
+		Env: []string{"RATE_LIMIT_POINTS_PER_MINUTE=1000000000"}})
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	bin := o.bin
-	if bin == "" {
-		bin = filepath.Join(tmp, "gateway")
-		build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-		build.Dir = repoRoot()
-		build.Stdout, build.Stderr = os.Stderr, os.Stderr
-		if err := build.Run(); err != nil {
-			return fmt.Errorf("go build: %w", err)
-		}
+	defer g.Close()
+	if o.keep {
+		fmt.Println("database:", g.DBName)
 	}
-	admin, err := sqlx.Connect("postgres", o.databaseURL)
-	if err != nil {
-		return fmt.Errorf("database server: %w", err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("metricsbench_%d", time.Now().UnixNano())
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
-		return err
-	}
-	if !o.keep {
-		defer admin.Exec(`DROP DATABASE IF EXISTS ` + name + ` WITH (FORCE)`)
-	} else {
-		fmt.Println("database:", name)
-	}
-	dbURL, err := withDatabase(o.databaseURL, name)
-	if err != nil {
-		return err
-	}
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
-	env := append(os.Environ(), "DATABASE_URL="+dbURL, "ENV=development", "PORT="+fmt.Sprint(port),
-		"METRICS_ADDR=127.0.0.1:0", "RATE_LIMIT_POINTS_PER_MINUTE=1000000000")
-	migrate := exec.CommandContext(ctx, bin, "migrate", "up")
-	migrate.Env, migrate.Stderr = env, os.Stderr
-	if err := migrate.Run(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	db, err := sqlx.Connect("postgres", dbURL)
+	db, err := sqlx.Connect("postgres", g.DBURL)
 	if err != nil {
 		return err
 	}
@@ -144,21 +107,12 @@ func run() error {
 		return err
 	}
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	if err := serve.Start(); err != nil {
+	if err := g.Serve(); err != nil {
 		return err
 	}
-	defer func() {
-		_ = serve.Process.Signal(os.Interrupt)
-		_ = serve.Wait()
-	}()
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
-	if err := waitReady(base); err != nil {
-		return err
-	}
-	tokenCmd := exec.CommandContext(ctx, bin, "token", "--role", "analyst")
-	tokenCmd.Env = env
+	defer g.Stop()
+	tokenCmd := exec.CommandContext(ctx, g.Bin, "token", "--role", "analyst")
+	tokenCmd.Env = g.Env
 	tok, err := tokenCmd.Output()
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
@@ -200,7 +154,7 @@ func run() error {
 		var rows int
 		for i := range o.runs + 2 {
 			start := time.Now()
-			n, err := metrics(ctx, client, base, token, from, to, q.groupBy, q.filter)
+			n, err := metrics(ctx, client, g.Base, token, from, to, q.groupBy, q.filter)
 			if err != nil {
 				return fmt.Errorf("%s: %w", q.name, err)
 			}
@@ -357,66 +311,10 @@ func metrics(ctx context.Context, client *http.Client, base, token string, from,
 	return len(out.Data.Rows), nil
 }
 
-func waitReady(base string) error {
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get(base + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return errors.New("the gateway did not become ready within 30s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// withDatabase returns databaseURL (URL or key=value form) naming database name.
-func withDatabase(databaseURL, name string) (string, error) {
-	dsn := databaseURL
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		var err error
-		if dsn, err = pq.ParseURL(dsn); err != nil {
-			return "", errors.New("-database-url is not a valid postgres:// URL")
-		}
-	}
-	return dsn + " dbname=" + name, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// repoRoot is the module root, two directories above this file's package.
-func repoRoot() string {
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		return "."
-	}
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
-
+// pct formats the p-th percentile of sorted, "-" when it is empty.
 func pct(sorted []time.Duration, p int) string {
 	if len(sorted) == 0 {
 		return "-"
 	}
-	i := (len(sorted)*p + 99) / 100
-	if i > 0 {
-		i--
-	}
-	return sorted[i].Round(100 * time.Microsecond).String()
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
+	return benchkit.Percentile(sorted, p).Round(100 * time.Microsecond).String()
 }

@@ -113,8 +113,8 @@ func (in *Ingestor) Record(ctx context.Context, prefix string, evs []Input, req 
 		default:
 			errs.Add(p+"type", "must be LISTING_VIEW, CALL_CLICK, TEXT_CLICK or EMAIL_CLICK")
 		}
-		rec.SessionID = optional(&errs, p+"sessionId", ev.SessionID, maxSessionID)
-		rec.SourcePage = optional(&errs, p+"sourcePage", ev.SourcePage, maxSourcePage)
+		rec.SessionID = errs.Optional(p+"sessionId", ev.SessionID, maxSessionID)
+		rec.SourcePage = errs.Optional(p+"sourcePage", ev.SourcePage, maxSourcePage)
 		listingID, sellerID := trimmedID(ev.ListingID), trimmedID(ev.SellerID)
 		switch {
 		case listingID != nil:
@@ -192,21 +192,6 @@ func (in *Ingestor) hashIP(ip string) *string {
 	m.Write([]byte(ip))
 	h := hex.EncodeToString(m.Sum(nil)[:16])
 	return &h
-}
-
-// optional trims v, treats "" as null and reports it when longer than max.
-func optional(errs *store.FieldErrors, field string, v *string, max int) *string {
-	if v == nil {
-		return nil
-	}
-	t := strings.TrimSpace(*v)
-	if t == "" {
-		return nil
-	}
-	if utf8.RuneCountInString(t) > max {
-		errs.Add(field, "must be at most "+strconv.Itoa(max)+" characters")
-	}
-	return &t
 }
 
 // trimmedID trims an optional id and treats "" as null.
