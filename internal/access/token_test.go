@@ -181,6 +181,9 @@ func TestAuthenticate(t *testing.T) {
 			if gotCode := store.ErrorCode(err); gotCode != tt.wantCode {
 				t.Fatalf("Authenticate() error = %v (code %q), want code %q", err, gotCode, tt.wantCode)
 			}
+			if tt.wantCode == "" && !tt.want.Anonymous() {
+				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
+			}
 			if got != tt.want {
 				t.Errorf("Authenticate() = %+v, want %+v", got, tt.want)
 			}
@@ -277,6 +280,7 @@ func TestMintRoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Authenticate(Mint()) error = %v", err)
 				}
+				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
 				if got != tt.want {
 					t.Errorf("Authenticate(Mint()) = %+v, want %+v", got, tt.want)
 				}
@@ -350,4 +354,14 @@ func TestMintRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// expiresInAboutAnHour checks that a principal's expiry is its token's exp,
+// an hour from now, and returns the zero time for comparing the rest.
+func expiresInAboutAnHour(t *testing.T, exp time.Time) time.Time {
+	t.Helper()
+	if d := time.Until(exp); d < 58*time.Minute || d > 61*time.Minute {
+		t.Errorf("ExpiresAt = %v, %v from now, want the token's exp, an hour from now", exp, d)
+	}
+	return time.Time{}
 }
