@@ -154,7 +154,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()
-	a.events = events.New(events.Options{Write: store.New(workerDB).RecordEvents, Interval: cfg.EventFlush,
+	workerStore := store.New(workerDB, keys)
+	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
 	a.events.Start()
 	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, HashKey: events.HashKeyFrom(cfg.JWTSecret)})

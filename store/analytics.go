@@ -105,52 +105,78 @@ var metricDimensionName = map[MetricDimension]string{
 	DimensionSeller: "seller_id", DimensionCategory: "category", DimensionRegion: "region",
 }
 
-// MarketplaceMetrics sums the daily rollups over mq's period (from the
-// smallest rollup table with the dimensions mq needs), one row per
-// combination of its dimensions (one total row without any; groups whose
-// counts are all zero are left out), time first and then most views
-// first. Rows of seller-level events and leads without a listing have no
-// category or region. Grouped by EVENT_TYPE, each row
-// counts one type in its column and leads (not events) are left out, as
-// they are when the filter names an event type.
+// MarketplaceMetrics sums the rollups over mq's period (from the smallest
+// rollup table with the dimensions mq needs), one row per combination of
+// its dimensions (one total row without any; groups whose counts are all
+// zero are left out), time first and then most views first. A question by
+// seller that is not grouped by DAY or MONTH reads the whole weeks of the
+// period from the weekly rollups and only the days at its edges from the
+// daily ones. Rows of seller-level events and leads without a listing have
+// no category or region. Grouped by EVENT_TYPE, each row counts one type in
+// its column and leads (not events) are left out, as they are when the
+// filter names an event type.
 func (s *Store) MarketplaceMetrics(ctx context.Context, mq MetricsQuery) ([]*MetricRow, error) {
 	var q query
 	from, to := q.arg(mq.Period.From.Format(time.DateOnly)), q.arg(mq.Period.To.Format(time.DateOnly))
-	where := []string{"day >= " + from + "::date", "day < " + to + "::date"}
+	days, weeks := "day >= "+from+"::date AND day < "+to+"::date", ""
 	f := mq.Filter
-	needSeller, needSegment := f.SellerID != nil, f.Category != nil || f.Region != nil
+	needSeller, needSegment, byDayOrMonth := f.SellerID != nil, f.Category != nil || f.Region != nil, false
 	for _, d := range mq.GroupBy {
 		needSeller = needSeller || d == DimensionSeller
 		needSegment = needSegment || d == DimensionCategory || d == DimensionRegion
+		byDayOrMonth = byDayOrMonth || d == DimensionDay || d == DimensionMonth
 	}
+	if wFrom, wTo := wholeWeeks(mq.Period); needSeller && !byDayOrMonth && wFrom.Before(wTo) {
+		wf, wt := q.arg(wFrom.Format(time.DateOnly)), q.arg(wTo.Format(time.DateOnly))
+		days = "(day >= " + from + "::date AND day < " + wf + "::date OR day >= " + wt + "::date AND day < " + to + "::date)"
+		weeks = "week >= " + wf + "::date AND week < " + wt + "::date"
+	}
+	var sellerWhere, segmentWhere []string
 	if f.SellerID != nil {
-		where = append(where, "seller_id = "+q.arg(idOrNil(*f.SellerID))+"::uuid")
+		sellerWhere = append(sellerWhere, "seller_id = "+q.arg(idOrNil(*f.SellerID))+"::uuid")
 	}
-	segmentWhere := append([]string(nil), where...)
 	if f.Category != nil {
 		segmentWhere = append(segmentWhere, "category = "+q.arg(*f.Category))
 	}
 	if f.Region != nil {
 		segmentWhere = append(segmentWhere, "lower(region) = lower("+q.arg(*f.Region)+")")
 	}
+	// where is the condition on a rollup table's rows: in period (days or
+	// weeks), of the seller and, for a table with segments, of the category
+	// and region.
+	where := func(period string, segment bool) string {
+		conds := append([]string{period}, sellerWhere...)
+		if segment {
+			conds = append(conds, segmentWhere...)
+		}
+		return strings.Join(conds, " AND ")
+	}
 	const counts = `views, call_clicks, text_clicks, email_clicks, leads`
-	var src string
+	var parts []string
 	switch {
 	case needSeller && needSegment: // the listings' rows, and the sellers' own when no segment is asked for
-		sellerRows := ""
+		parts = append(parts, `SELECT day, seller_id, category, region, `+counts+`
+			FROM daily_listing_stats WHERE `+where(days, true))
 		if f.Category == nil && f.Region == nil {
-			sellerRows = ` UNION ALL SELECT day, seller_id, NULL, NULL, ` + counts + `
-				FROM daily_seller_stats WHERE ` + strings.Join(where, " AND ")
+			parts = append(parts, `SELECT day, seller_id, NULL, NULL, `+counts+`
+				FROM daily_seller_stats WHERE `+where(days, false))
 		}
-		src = `(SELECT day, seller_id, category, region, ` + counts + `
-			FROM daily_listing_stats WHERE ` + strings.Join(segmentWhere, " AND ") + sellerRows + `) t`
+		if weeks != "" {
+			parts = append(parts, `SELECT week, seller_id, category, region, `+counts+`
+				FROM weekly_seller_segment_stats WHERE `+where(weeks, true))
+		}
 	case needSeller:
-		src = `(SELECT day, seller_id, NULL::text AS category, NULL::text AS region, ` + counts + `
-			FROM daily_seller_totals WHERE ` + strings.Join(where, " AND ") + `) t`
+		parts = append(parts, `SELECT day, seller_id, NULL::text AS category, NULL::text AS region, `+counts+`
+			FROM daily_seller_totals WHERE `+where(days, false))
+		if weeks != "" {
+			parts = append(parts, `SELECT week, seller_id, NULL, NULL, `+counts+`
+				FROM weekly_seller_totals WHERE `+where(weeks, false))
+		}
 	default:
-		src = `(SELECT day, NULL::uuid AS seller_id, category, region, ` + counts + `
-			FROM daily_segment_stats WHERE ` + strings.Join(segmentWhere, " AND ") + `) t`
+		parts = append(parts, `SELECT day, NULL::uuid AS seller_id, category, region, `+counts+`
+			FROM daily_segment_stats WHERE `+where(days, true))
 	}
+	src := `(` + strings.Join(parts, ` UNION ALL `) + `) t`
 
 	// Groups go by position: an output name such as day would mean the
 	// input column in GROUP BY.
@@ -222,6 +248,14 @@ func (s *Store) MarketplaceMetrics(ctx context.Context, mq MetricsQuery) ([]*Met
 		return nil, err
 	}
 	return rows, nil
+}
+
+// wholeWeeks returns the whole UTC weeks (Monday to Monday) within p as
+// [from, to); from is not before to when p holds no whole week.
+func wholeWeeks(p Period) (from, to time.Time) {
+	from = p.From.AddDate(0, 0, (8-int(p.From.Weekday()))%7)
+	to = p.To.AddDate(0, 0, -(int(p.To.Weekday())+6)%7)
+	return from, to
 }
 
 // SearchTermsQuery is a searchTerms question, already checked: Limit is

@@ -233,3 +233,12 @@ func (s *Store) CountEvents(ctx context.Context, eq EventQuery) (int, error) {
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM events e`+q.sql(), q.args...)
 	return n, err
 }
+
+// FoldPendingRollups moves the lead and report counts that their triggers
+// queued in pending_rollups into the daily rollups (one statement). The
+// event buffer runs it after every flush, so stats count a lead within
+// EVENT_FLUSH_INTERVAL.
+func (s *Store) FoldPendingRollups(ctx context.Context) error {
+	_, err := s.db.primary.ExecContext(ctx, `SELECT fold_pending_rollups()`)
+	return err
+}

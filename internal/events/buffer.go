@@ -46,6 +46,10 @@ const (
 type Options struct {
 	// Write stores a batch; required.
 	Write Writer
+	// Settle, when set, ends every flush that wrote all queued events: work
+	// that must follow within a flush interval though no event asks for it
+	// (store.FoldPendingRollups: the rollup counts of leads and reports).
+	Settle func(ctx context.Context) error
 	// Interval is the longest an accepted event waits before its flush
 	// starts (EVENT_FLUSH_INTERVAL); 0: one second.
 	Interval time.Duration
@@ -145,9 +149,9 @@ func (b *Buffer) Start() {
 	}()
 }
 
-// Flush writes every queued event now, in batches of at most BatchSize. A
-// batch that fails goes back to the front of the queue for the next flush,
-// and Flush returns its error.
+// Flush writes every queued event now, in batches of at most BatchSize, then
+// runs Options.Settle. A batch that fails goes back to the front of the
+// queue for the next flush, and Flush returns its error.
 func (b *Buffer) Flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
@@ -156,7 +160,10 @@ func (b *Buffer) Flush(ctx context.Context) error {
 		n := min(len(b.pending), b.o.BatchSize)
 		if n == 0 {
 			b.mu.Unlock()
-			return nil
+			if b.o.Settle == nil {
+				return nil
+			}
+			return b.o.Settle(ctx)
 		}
 		batch := b.pending[:n:n]
 		b.pending = b.pending[n:]
