@@ -5,7 +5,7 @@
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test fmt-check vet generate generate-check db-stop
+.PHONY: build run test fmt-check vet generate generate-check db-stop bench
 
 # The binary: serve, migrate up|down|status, seed, token.
 build:
@@ -53,6 +53,17 @@ generate-check: generate
 		echo "run 'make generate' and commit graph/ (it is generated code, never edited by hand)" >&2; \
 		exit 1; \
 	fi
+
+# The marketplace-scale benchmark (issue 6, BENCHMARKS.md): builds, loads
+# SCALE (0.02; SCALE=1 is 50,000 sellers and 1,000,000 listings) into the
+# database gateway_bench (recreated; never the development data), starts the
+# gateway with high rate limits and measures the canonical operations with
+# CONCURRENCY clients for DURATION each. See bench/run.sh.
+bench: SCALE ?= 0.02
+bench: CONCURRENCY ?= 32
+bench: DURATION ?= 10s
+bench:
+	SCALE='$(SCALE)' CONCURRENCY='$(CONCURRENCY)' DURATION='$(DURATION)' bench/run.sh
 
 # Stop the private PostgreSQL cluster scripts/db.sh started.
 db-stop:

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# run.sh: the marketplace-scale benchmark (issue 6), end to end:
+#
+#   1. build the gateway, bench/gen and bench/load into bin/
+#   2. find or start PostgreSQL (scripts/db.sh: DATABASE_URL's server, or the
+#      private cluster), then drop, create and migrate the database
+#      BENCH_DB (default gateway_bench; never the development database)
+#   3. generate data at SCALE with bench/gen (unless REUSE=1 and the data
+#      of a previous run at that scale is there)
+#   4. start the gateway on it with METRICS_ADDR and rate limits too high
+#      to matter, run bench/load (CONCURRENCY clients, DURATION per
+#      operation) and stop the gateway
+#
+# Settings (environment): SCALE (0.02), CONCURRENCY (32), DURATION (10s),
+# WARMUP (2s), OPS (all five), BENCH_DB (gateway_bench), REUSE (0).
+# Output: the load generator's report on stdout; the gateway's log and the
+# workload file in .data/bench/.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+SCALE=${SCALE:-0.02}
+CONCURRENCY=${CONCURRENCY:-32}
+DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-2s}
+OPS=${OPS:-search,detail,inbox,metrics,submit}
+BENCH_DB=${BENCH_DB:-gateway_bench}
+REUSE=${REUSE:-0}
+OUT="$ROOT/.data/bench"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+
+case "$BENCH_DB" in
+*bench*) ;;
+*)
+	log "BENCH_DB must contain \"bench\" (it is dropped and recreated)"
+	exit 1
+	;;
+esac
+
+mkdir -p "$OUT" bin
+log "building"
+go build -o bin/gateway .
+go build -o bin/bench-gen ./bench/gen
+go build -o bin/bench-load ./bench/load
+
+server_url=$(scripts/db.sh)
+# The same server, database BENCH_DB.
+case "$server_url" in
+postgres://* | postgresql://*)
+	BENCH_URL=$(printf '%s' "$server_url" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\\1/$BENCH_DB#")
+	;;
+*) BENCH_URL="$server_url dbname=$BENCH_DB" ;;
+esac
+export DATABASE_URL=$BENCH_URL
+
+workload="$OUT/workload-$SCALE.json"
+if [ "$REUSE" = 1 ] && [ -f "$workload" ] && [ -f "$OUT/loaded" ] && [ "$(cat "$OUT/loaded")" = "$BENCH_DB $SCALE" ]; then
+	log "reusing the data at scale $SCALE in $BENCH_DB"
+else
+	rm -f "$OUT/loaded"
+	log "generating scale $SCALE into $BENCH_DB"
+	bin/bench-gen -recreate -scale "$SCALE" -workload "$workload"
+	echo "$BENCH_DB $SCALE" >"$OUT/loaded"
+fi
+
+# free_port prints the first port from $1 up that nothing listens on.
+free_port() {
+	local p=$1
+	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
+	echo "$p"
+}
+port=$(free_port 18080)
+metrics_port=$(free_port 19090)
+
+gateway_pid=""
+log "starting the gateway on :$port (metrics on 127.0.0.1:$metrics_port, log $OUT/gateway.log)"
+env ENV=development PORT="$port" METRICS_ADDR="127.0.0.1:$metrics_port" CAPTCHA_PROVIDER=test \
+	RATE_LIMIT_LEADS_PER_IP_PER_HOUR=1000000000 RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY=1000000000 \
+	RATE_LIMIT_REPORTS_PER_IP_PER_HOUR=1000000000 RATE_LIMIT_POINTS_PER_MINUTE=1000000000000 \
+	bin/gateway serve 2>"$OUT/gateway.log" &
+gateway_pid=$!
+stop_gateway() {
+	if [ -n "$gateway_pid" ] && kill -0 "$gateway_pid" 2>/dev/null; then
+		kill -TERM "$gateway_pid"
+		wait "$gateway_pid" || true
+	fi
+}
+trap stop_gateway EXIT
+
+bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
+	-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
+	-warmup "$WARMUP" -ops "$OPS" -wait 60s
