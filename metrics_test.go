@@ -240,8 +240,9 @@ func TestMetricsOperationCardinality(t *testing.T) {
 	wantMetric(t, api.scrapeMetrics(), "gateway_http_requests_total", map[string]string{"operation": "Op000"}, 2)
 }
 
-// TestMetricsListener runs serve: /metrics answers on METRICS_ADDR, not on
-// the public port, and the listener shuts down with the server.
+// TestMetricsListener runs serve: /metrics and the profiler answer on
+// METRICS_ADDR, not on the public port, and the listener shuts down with
+// the server.
 func TestMetricsListener(t *testing.T) {
 	dbURL := testdb.New(t)
 	{
@@ -298,6 +299,14 @@ func TestMetricsListener(t *testing.T) {
 	code, body, err := get(metricsURL)
 	if err != nil || code != 200 || !strings.Contains(body, `gateway_http_requests_total{operation="none",outcome="ok",status="2xx"}`) {
 		t.Errorf("metrics listener: %d %v\n%s", code, err, body)
+	}
+	// The profiler is on the internal listener only.
+	pprofPath := "/debug/pprof/goroutine?debug=1"
+	if code, body, err := get("http://127.0.0.1:" + strconv.Itoa(metricsPort) + pprofPath); err != nil || code != 200 || !strings.Contains(body, "goroutine profile") {
+		t.Errorf("pprof on the metrics listener: %d %v\n%.200s", code, err, body)
+	}
+	if code, _, err := get("http://127.0.0.1:" + strconv.Itoa(port) + pprofPath); err != nil || code == 200 {
+		t.Errorf("public pprof: %d %v, want it absent", code, err)
 	}
 	cancel()
 	select {

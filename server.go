@@ -23,6 +23,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strconv"
@@ -101,10 +102,16 @@ type app struct {
 	imports  *imports.Importer
 	media    storage.Storage
 	budget   *ratelimit.Limiter
+	// searchCache is shared by every store of the process.
+	searchCache *store.SearchCache
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
 }
+
+// searchCacheSize bounds the public listing pages the search cache holds
+// (about 2 KB each).
+const searchCacheSize = 10_000
 
 // newApp connects to the database and wires the gateway.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -131,6 +138,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	m := metrics.New(metrics.Options{})
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
+	// The Go profiler, on the same internal listener, for finding where
+	// the time goes under load (BENCHMARKS.md).
+	metricsMux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	metricsMux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	metricsMux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	a.metrics = metricsMux
 	captcha, err := abuse.NewCaptcha(abuse.CaptchaOptions{Provider: cfg.CaptchaProvider, Secret: cfg.CaptchaSecret,
 		VerifyURL: cfg.CaptchaVerifyURL, Hostname: cfg.CaptchaHostname, Action: cfg.CaptchaAction,
@@ -149,12 +161,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		ReportsPerEmailPerDay: cfg.RateLimitReportsPerEmailPerDay,
 		HashKey:               abuse.HashKeyFrom(cfg.JWTSecret), Keys: cfg.Keyring, OnLimited: httpapi.MarkRateLimited,
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
+	// Every store of the process shares the keyring and the search cache.
 	keys := store.WithKeyring(cfg.Keyring)
-	st := store.New(httpDB, keys).WithAnalystPool(analystDB)
+	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize)
+	searchCache := store.WithSearchCache(a.searchCache)
+	st := store.New(httpDB, keys, searchCache).WithAnalystPool(analystDB)
 	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()
-	workerStore := store.New(workerDB, keys)
+	workerStore := store.New(workerDB, keys, searchCache)
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
 	a.events.Start()
@@ -175,7 +190,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close(ctx)
 		return nil, err
 	}
-	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: store.New(workerDB, keys), Log: log})
+	a.imports = imports.New(imports.Options{Files: imports.Files(a.media), Store: st, WorkerStore: workerStore, Log: log})
 	a.imports.Start()
 	a.budget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitPointsPerMinute, SyncInterval: cfg.RateLimitSync,
 		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})

@@ -16,9 +16,8 @@ const listingColumns = `l.id, l.seller_id, l.location_id, l.title, l.description
 	l.sku, l.brand, l.category, l.condition, l.quantity, l.price_label, l.price_cents, l.currency,
 	l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at`
 
-// listingFrom joins each listing to its seller, whose status decides whether
-// the listing is public.
-const listingFrom = ` FROM listings l JOIN sellers s ON s.id = l.seller_id`
+// listingFrom is where listings are read from.
+const listingFrom = ` FROM listings l`
 
 // ListingFilter narrows a list of listings. Empty strings count as unset.
 type ListingFilter struct {
@@ -76,35 +75,76 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	return out, err
 }
 
-// Listings returns one page of the listings that match q.
+// Listings returns one page of the listings that match q. The public's
+// pages come from the search cache when it holds them (see searchcache.go).
 func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page[*Listing], error) {
 	var q query
 	rank := lq.where(&q)
 	k := lq.keyset(rank)
-	counted := rank != "" && p.After == nil
 	if err := k.after(&q, p.After); err != nil {
 		return Page[*Listing]{}, err
 	}
-	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
-	if counted {
-		cols += `, count(*) OVER () AS total`
-	}
+	key, cacheable := s.searches.key(lq, p)
 	var rows []*listingRow
-	err := s.db.SelectContext(ctx, &rows,
-		cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	var total *int
+	var err error
+	if a, ok := s.searches.get(key, cacheable); ok {
+		rows, err = s.readAnswer(ctx, a)
+		total = a.total
+	} else {
+		gen := s.searches.current()
+		counted := rank != "" && p.After == nil
+		rows, total, err = s.queryListings(ctx, &q, k, counted, p.Limit)
+		if err == nil && cacheable {
+			s.searches.put(key, gen, rows, total)
+		}
+	}
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
 	out := unwrap(page(k, rows, p.Limit, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
-	if counted {
-		total := 0
-		if len(rows) > 0 {
-			total = rows[0].Total
-		}
-		out.Total = &total
-	}
+	out.Total = total
 	return out, nil
+}
+
+// queryListings runs a listing query for up to limit+1 rows and, when
+// counted, the count of all its matches.
+func (s *Store) queryListings(ctx context.Context, q *query, k keyset, counted bool, limit int) ([]*listingRow, *int, error) {
+	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
+	if counted {
+		cols += `, count(*) OVER () AS total`
+	}
+	var rows []*listingRow
+	err := s.db.SelectContext(ctx, &rows, cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(limit+1), q.args...)
+	if err != nil || !counted {
+		return rows, nil, err
+	}
+	total := 0
+	if len(rows) > 0 {
+		total = rows[0].Total
+	}
+	return rows, &total, nil
+}
+
+// readAnswer reads the listings of a cached answer, in its order, leaving
+// out those that are no longer public.
+func (s *Store) readAnswer(ctx context.Context, a searchAnswer) ([]*listingRow, error) {
+	listings, err := s.ListingsByID(ctx, Scope{}, a.ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*Listing, len(listings))
+	for _, l := range listings {
+		byID[l.ID] = l
+	}
+	rows := make([]*listingRow, 0, len(a.ids))
+	for i, id := range a.ids {
+		if l, ok := byID[id]; ok {
+			rows = append(rows, &listingRow{Listing: *l, SortKey: a.sortKeys[i]})
+		}
+	}
+	return rows, nil
 }
 
 // CountListings returns how many listings match q.
@@ -134,7 +174,8 @@ func (lq ListingQuery) where(q *query) (rank string) {
 		q.and("l.condition = " + q.arg(string(*f.Condition)))
 	}
 	if v, ok := text(f.Region); ok {
-		q.and("EXISTS (SELECT 1 FROM seller_locations sl WHERE sl.id = l.location_id AND lower(sl.region) = lower(" + q.arg(v) + "))")
+		// l.region is the yard's region, lower-cased (migration 00011).
+		q.and("l.region = lower(" + q.arg(v) + ")")
 	}
 	if len(f.Status) > 0 {
 		q.and("l.status = ANY(" + q.arg(pq.Array(f.Status)) + "::text[])")
@@ -176,11 +217,18 @@ func listingVisible(q *query, scope Scope) {
 	switch {
 	case scope.All:
 	case scope.SellerID != "":
-		q.and("(l.seller_id = " + q.arg(idOrNil(scope.SellerID)) + "::uuid OR (l.status = 'ACTIVE' AND s.status = 'ACTIVE'))")
+		q.and("(l.seller_id = " + q.arg(idOrNil(scope.SellerID)) + "::uuid OR (" + publicListing + "))")
 	default:
-		q.and("l.status = 'ACTIVE' AND s.status = 'ACTIVE'")
+		q.and(publicListing)
 	}
 }
+
+// publicListing is true of a public listing of "listings l". Its seller's
+// status is asked the other way round, whether it is one of the few sellers
+// that are not ACTIVE (sellers_hidden_idx), so that PostgreSQL drops their
+// listings with one hashed anti join instead of reading the seller of every
+// match.
+const publicListing = `l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')`
 
 var partNumberJunk = regexp.MustCompile(`[^a-z0-9]+`)
 
@@ -265,7 +313,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, tx.Commit()
+	return &l, s.commitListings(tx)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -345,7 +393,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, tx.Commit()
+	return &l, s.commitListings(tx)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -398,7 +446,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, tx.Commit()
+	return &l, s.commitListings(tx)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -15,6 +15,9 @@ type Store struct {
 	// keys seal and open buyers' and reporters' personal data and compute
 	// the email blind index.
 	keys *pii.Keyring
+	// searches caches the public's listing pages; nil without
+	// WithSearchCache.
+	searches *SearchCache
 }
 
 // Option configures a Store made by New.

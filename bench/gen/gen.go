@@ -498,7 +498,8 @@ func (d *data) locationRows(stream, streams int, emit func([]driver.Value) error
 }
 
 var listingColumns = []string{"id", "seller_id", "location_id", "title", "description", "part_number", "sku", "brand",
-	"category", "condition", "quantity", "price_label", "price_cents", "currency", "status", "created_at", "updated_at"}
+	"category", "condition", "quantity", "price_label", "price_cents", "currency", "status", "created_at", "updated_at",
+	"region"} // region: the loader disables the trigger that copies it from the yard (migration 00011)
 
 func (d *data) listingRows(stream, streams int, emit func([]driver.Value) error) error {
 	pcg := rand.NewPCG(0, 0)
@@ -519,6 +520,7 @@ func (d *data) listingRows(stream, streams int, emit func([]driver.Value) error)
 		if err := emit([]driver.Value{genID(d.plan.seed, idKindListing, i), s.id, loc.id, l.Title, l.Description,
 			part.Number, fmt.Sprintf("%s-%07d", seed.SKUPrefix(s.name), i+1), part.Brand, part.Category, l.Condition,
 			optInt(l.Quantity), optString(l.PriceLabel), optInt64(l.PriceCents), s.currency, status, created, updated,
+			strings.ToLower(loc.city.Region),
 		}); err != nil {
 			return err
 		}

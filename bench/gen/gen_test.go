@@ -63,6 +63,8 @@ func TestLoad(t *testing.T) {
 			`SELECT count(*) FROM listings l WHERE NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id)`, 0},
 		{"listings at another seller's yard",
 			`SELECT count(*) FROM listings l JOIN seller_locations sl ON sl.id = l.location_id WHERE sl.seller_id <> l.seller_id`, 0},
+		{"listings whose region is not their yard's",
+			`SELECT count(*) FROM listings l JOIN seller_locations sl ON sl.id = l.location_id WHERE l.region IS DISTINCT FROM lower(sl.region)`, 0},
 		{"sellers without an email contact",
 			`SELECT count(*) FROM sellers s WHERE NOT EXISTS (SELECT 1 FROM seller_contacts c WHERE c.seller_id = s.id AND c.kind = 'EMAIL')`, 0},
 		{"sellers without a location",

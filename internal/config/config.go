@@ -142,6 +142,10 @@ type Config struct {
 	// refused until a flush makes room.
 	EventFlush     time.Duration
 	EventBufferMax int
+	// SearchCacheTTL is how long the public's listing pages are answered
+	// from the search cache (SEARCH_CACHE_TTL, default 10s; 0 turns it
+	// off): how late another instance's listing writes can show in them.
+	SearchCacheTTL time.Duration
 }
 
 // Production reports whether ENV is production.
@@ -204,6 +208,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
 	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
+	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 10*time.Second)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {

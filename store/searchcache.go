@@ -1,0 +1,127 @@
+package store
+
+import (
+	"encoding/json"
+	"sync/atomic"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/jmoiron/sqlx"
+)
+
+// The public search cache. A search over a million listings has to rank
+// every match (tens of thousands for a popular term), while the same few
+// searches make most of the traffic. So the store remembers, for a short
+// time which listings a public listing query found, in order, with their
+// cursor keys and the count, and answers the same query again by reading
+// those listings by id: one primary-key read instead of the search.
+//
+// What a cached answer shows is always current: the listings are read
+// again, and one that is no longer public (paused, removed, its seller
+// suspended) is left out. Only which listings matched, their order and the
+// count can be old:
+//   - never older than a write this process made: every write through the
+//     store that can change a listing query's answer (listings, sellers,
+//     their yards) starts a new generation, and answers of an older one
+//     are not used;
+//   - at most the cache's TTL older than a write made by another gateway
+//     instance or outside the gateway (as a search engine's index lags
+//     its database by its refresh interval).
+//
+// Only the public's queries are cached: sellers, admins and analysts see
+// rows the public does not.
+
+// SearchCache holds the public listing queries' recent answers. One is
+// shared by all the stores of a process (WithSearchCache), so that a write
+// through any of them (the import worker's, say) starts a new generation.
+type SearchCache struct {
+	ttl     time.Duration
+	entries *lru.Cache[string, searchAnswer]
+	// generation counts the writes that may change an answer.
+	generation atomic.Uint64
+}
+
+// searchAnswer is the page a listing query found: the ids of its rows (one
+// more than the page when there is a next page) and their cursor keys.
+type searchAnswer struct {
+	generation uint64
+	at         time.Time
+	ids        []string
+	sortKeys   []string
+	total      *int
+}
+
+// NewSearchCache returns a cache of the answers of up to size public
+// listing queries, each kept for ttl (SEARCH_CACHE_TTL); nil, which caches
+// nothing, when either is not positive.
+func NewSearchCache(ttl time.Duration, size int) *SearchCache {
+	if ttl <= 0 || size <= 0 {
+		return nil
+	}
+	entries, err := lru.New[string, searchAnswer](size)
+	if err != nil {
+		return nil
+	}
+	return &SearchCache{ttl: ttl, entries: entries}
+}
+
+// WithSearchCache makes the store answer the public's listing queries from
+// c (nil: no cache) and start a new generation of c with its writes.
+func WithSearchCache(c *SearchCache) Option {
+	return func(s *Store) { s.searches = c }
+}
+
+// key returns the key of a listing query's page, and false when
+// the query is not cached (a signed-in scope, or no cache).
+func (c *SearchCache) key(lq ListingQuery, p PageArgs) (string, bool) {
+	if c == nil || lq.Scope != (Scope{}) {
+		return "", false
+	}
+	b, err := json.Marshal(struct {
+		Q ListingQuery
+		P PageArgs
+	}{lq, p})
+	return string(b), err == nil
+}
+
+// get returns the answer cached under key, if the query is cacheable and
+// its answer is of the current generation and younger than the TTL.
+func (c *SearchCache) get(key string, cacheable bool) (searchAnswer, bool) {
+	if !cacheable {
+		return searchAnswer{}, false
+	}
+	a, ok := c.entries.Get(key)
+	if !ok || a.generation != c.generation.Load() || time.Since(a.at) > c.ttl {
+		return searchAnswer{}, false
+	}
+	return a, true
+}
+
+// current returns the generation now (0 without a cache).
+func (c *SearchCache) current() uint64 {
+	if c == nil {
+		return 0
+	}
+	return c.generation.Load()
+}
+
+// put caches rows as the answer under key, found in generation gen (read
+// before the query ran, so a write during the query makes it stale).
+func (c *SearchCache) put(key string, gen uint64, rows []*listingRow, total *int) {
+	a := searchAnswer{generation: gen, at: time.Now(), ids: make([]string, len(rows)), sortKeys: make([]string, len(rows)), total: total}
+	for i, r := range rows {
+		a.ids[i], a.sortKeys[i] = r.ID, r.SortKey
+	}
+	c.entries.Add(key, a)
+}
+
+// commitListings commits tx, a write that may change which listings a
+// public query finds (listings, sellers, their yards), and then starts a
+// new generation of the search cache.
+func (s *Store) commitListings(tx *sqlx.Tx) error {
+	err := tx.Commit()
+	if s.searches != nil {
+		s.searches.generation.Add(1)
+	}
+	return err
+}

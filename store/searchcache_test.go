@@ -1,0 +1,124 @@
+package store_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/partsmarket/gateway/internal/testdb"
+	"github.com/partsmarket/gateway/store"
+)
+
+// cachedStores returns two stores on one fresh database that share a search
+// cache of ttl (as the gateway's HTTP and worker stores do), and the
+// database for writes that bypass them (another instance's, say).
+func cachedStores(t *testing.T, ttl time.Duration) (*store.Store, *store.Store, *sqlx.DB) {
+	t.Helper()
+	db := sqlx.MustConnect("postgres", testdb.New(t))
+	t.Cleanup(func() { _ = db.Close() })
+	cache := store.WithSearchCache(store.NewSearchCache(ttl, 100))
+	return store.New(db, cache), store.New(db, cache), db
+}
+
+// search runs a first page of a search for term in scope.
+func search(t *testing.T, st *store.Store, scope store.Scope, term string) store.Page[*store.Listing] {
+	t.Helper()
+	p, err := st.Listings(t.Context(), store.ListingQuery{Scope: scope, Search: term}, store.PageArgs{Limit: 20})
+	mustOK(t, err, "Listings")
+	return p
+}
+
+// titles returns the titles of a page's listings, in order.
+func titles(p store.Page[*store.Listing]) []string {
+	var out []string
+	for _, l := range p.Items {
+		out = append(out, l.Title)
+	}
+	return out
+}
+
+// TestSearchCacheAnswersAgainWithCurrentRows: a public search asked again
+// is answered from the cache (a listing that stopped matching behind the
+// store's back is still found) with the listings as they are now (its new
+// title), and a listing that is no longer public is left out at once.
+func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
+	t.Parallel()
+	st, _, db := cachedStores(t, time.Hour)
+	seller := MustCreateActiveSeller(t, st, "Cache Yard")
+	pump := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Hydraulic pump", Condition: store.ConditionUsed})
+	valve := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Hydraulic valve", Condition: store.ConditionUsed})
+
+	first := search(t, st, store.Scope{}, "hydraulic")
+	if len(first.Items) != 2 || first.Total == nil || *first.Total != 2 {
+		t.Fatalf("first search: %v total %v, want 2 listings", titles(first), first.Total)
+	}
+	db.MustExec(`UPDATE listings SET title = 'Gear pump' WHERE id = $1`, pump.ID)
+	again := search(t, st, store.Scope{}, "hydraulic")
+	if got := titles(again); len(got) != 2 || !contains(got, "Gear pump") {
+		t.Errorf("cached search: got %v, want the cached matches with the current title \"Gear pump\"", got)
+	}
+	if again.Total == nil || *again.Total != 2 || len(again.Cursors) != len(again.Items) {
+		t.Errorf("cached search: total %v, %d cursors for %d items", again.Total, len(again.Cursors), len(again.Items))
+	}
+
+	db.MustExec(`UPDATE listings SET status = 'PAUSED' WHERE id = $1`, valve.ID)
+	if got := titles(search(t, st, store.Scope{}, "hydraulic")); len(got) != 1 || got[0] != "Gear pump" {
+		t.Errorf("after pausing the valve: got %v, want only the pump", got)
+	}
+	// Signed-in scopes are never cached: the seller sees the truth.
+	if got := titles(search(t, st, store.Scope{SellerID: seller.ID}, "hydraulic")); len(got) != 1 || got[0] != "Hydraulic valve" {
+		t.Errorf("seller's search: got %v, want only its paused valve", got)
+	}
+}
+
+// TestSearchCacheWriteStartsNewGeneration: a write through any store that
+// shares the cache is seen by the next search at once.
+func TestSearchCacheWriteStartsNewGeneration(t *testing.T) {
+	t.Parallel()
+	st, worker, _ := cachedStores(t, time.Hour)
+	seller := MustCreateActiveSeller(t, st, "Generation Yard")
+	MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Alternator 24V", Condition: store.ConditionNew})
+	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 1 {
+		t.Fatalf("first search: %v, want 1 listing", titles(got))
+	}
+	MustCreateListing(t, worker, store.NewListing{SellerID: seller.ID, Title: "Alternator 12V", Condition: store.ConditionNew})
+	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 2 || *got.Total != 2 {
+		t.Errorf("after another store's write: %v total %v, want 2 listings", titles(got), *got.Total)
+	}
+	l := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Starter", Condition: store.ConditionNew})
+	if _, err := st.UpdateListing(t.Context(), l.ID, store.ListingChanges{Title: ptr("Alternator bracket")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 3 {
+		t.Errorf("after an update: %v, want 3 listings", titles(got))
+	}
+}
+
+// TestSearchCacheExpires: a write the stores did not make (another
+// instance's) shows once the TTL has passed.
+func TestSearchCacheExpires(t *testing.T) {
+	t.Parallel()
+	const ttl = 50 * time.Millisecond
+	st, _, db := cachedStores(t, ttl)
+	seller := MustCreateActiveSeller(t, st, "Expiry Yard")
+	l := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Radiator", Condition: store.ConditionNew})
+	if got := search(t, st, store.Scope{}, "radiator"); len(got.Items) != 1 {
+		t.Fatalf("first search: %v", titles(got))
+	}
+	db.MustExec(`INSERT INTO listings (seller_id, title, condition, status) VALUES ($1, 'Radiator cap', 'NEW', 'ACTIVE')`, l.SellerID)
+	time.Sleep(2 * ttl)
+	if got := search(t, st, store.Scope{}, "radiator"); len(got.Items) != 2 {
+		t.Errorf("after the TTL: %v, want both radiators", titles(got))
+	}
+}
+
+// contains reports whether xs holds x.
+func contains(xs []string, x string) bool {
+	for _, v := range xs {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
