@@ -92,12 +92,10 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 		rows, err = s.readAnswer(ctx, a)
 		total = a.total
 	} else {
-		gen := s.searches.current()
 		counted := rank != "" && p.After == nil
-		rows, total, err = s.queryListings(ctx, &q, k, counted, p.Limit)
-		if err == nil && cacheable {
-			s.searches.put(key, gen, rows, total)
-		}
+		rows, total, err = s.searches.fill(key, cacheable, func() ([]*listingRow, *int, error) {
+			return s.queryListings(ctx, &q, k, counted, p.Limit)
+		})
 	}
 	if err != nil {
 		return Page[*Listing]{}, err

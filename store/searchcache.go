@@ -7,6 +7,7 @@ import (
 
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/singleflight"
 )
 
 // The public search cache. A search over a million listings has to rank
@@ -39,6 +40,8 @@ type SearchCache struct {
 	entries *lru.Cache[string, searchAnswer]
 	// generation counts the writes that may change an answer.
 	generation atomic.Uint64
+	// flight runs one query per key at a time.
+	flight singleflight.Group
 }
 
 // searchAnswer is the page a listing query found: the ids of its rows (one
@@ -97,16 +100,47 @@ func (c *SearchCache) get(key string, cacheable bool) (searchAnswer, bool) {
 	return a, true
 }
 
-// current returns the generation now (0 without a cache).
-func (c *SearchCache) current() uint64 {
-	if c == nil {
-		return 0
+// fill runs query, the listing query of key, and caches its answer when
+// cacheable. Concurrent misses of one key run the query once: the others
+// wait for it and get copies of its rows (a popular search that expires
+// under load is not ranked once per waiting client).
+func (c *SearchCache) fill(key string, cacheable bool, query func() ([]*listingRow, *int, error)) ([]*listingRow, *int, error) {
+	if !cacheable {
+		return query()
 	}
-	return c.generation.Load()
+	v, err, shared := c.flight.Do(key, func() (any, error) {
+		// The generation is read before the query runs, so that a write
+		// committed meanwhile leaves the answer stale, not cached as new.
+		gen := c.generation.Load()
+		rows, total, err := query()
+		if err != nil {
+			return nil, err
+		}
+		c.put(key, gen, rows, total)
+		return filled{rows, total}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	f := v.(filled)
+	if !shared {
+		return f.rows, f.total, nil
+	}
+	rows := make([]*listingRow, len(f.rows))
+	for i, r := range f.rows {
+		copied := *r
+		rows[i] = &copied
+	}
+	return rows, f.total, nil
 }
 
-// put caches rows as the answer under key, found in generation gen (read
-// before the query ran, so a write during the query makes it stale).
+// filled is a listing query's result, as fill's flight shares it.
+type filled struct {
+	rows  []*listingRow
+	total *int
+}
+
+// put caches rows as the answer under key, found in generation gen.
 func (c *SearchCache) put(key string, gen uint64, rows []*listingRow, total *int) {
 	a := searchAnswer{generation: gen, at: time.Now(), ids: make([]string, len(rows)), sortKeys: make([]string, len(rows)), total: total}
 	for i, r := range rows {

@@ -1,6 +1,9 @@
 package store_test
 
 import (
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -121,4 +124,26 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestSearchCacheConcurrentMisses: clients asking the same search at once
+// all get the whole page, whether they ran the query or waited for it.
+func TestSearchCacheConcurrentMisses(t *testing.T) {
+	t.Parallel()
+	st, _, _ := cachedStores(t, time.Hour)
+	seller := MustCreateActiveSeller(t, st, "Herd Yard")
+	for i := range 5 {
+		MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: fmt.Sprintf("Track roller %d", i)})
+	}
+	pages := make([]store.Page[*store.Listing], 8)
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Go(func() { pages[i] = search(t, st, store.Scope{}, "roller") })
+	}
+	wg.Wait()
+	for i, p := range pages {
+		if len(p.Items) != 5 || p.Total == nil || *p.Total != 5 || !slices.Equal(titles(p), titles(pages[0])) {
+			t.Errorf("client %d: %v total %v, want the same 5 listings as client 0 (%v)", i, titles(p), p.Total, titles(pages[0]))
+		}
+	}
 }
