@@ -821,3 +821,46 @@ func TestRecordSearches(t *testing.T) {
 		})
 	}
 }
+
+// TestListingRegionFollowsYard: the region filter (listings.region, kept by
+// migration 00011's triggers) follows a listing's yard through every way the
+// yard can change: replaced locations (same address kept, others moved to
+// the first), a region edited in place, a yard deleted.
+func TestListingRegionFollowsYard(t *testing.T) {
+	t.Parallel()
+	st, db := newStore(t)
+	seller := MustCreateSellerWithStatus(t, st, store.SellerActive, store.NewSeller{Locations: []store.NewLocation{
+		{City: "Dallas", Region: ptr("TX"), Country: "US"},
+		{City: "Calgary", Region: ptr("AB"), Country: "CA"},
+	}})
+	locs := MustLocations(t, st, seller.ID)
+	dallas := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, ListingText: store.ListingText{LocationID: &locs[0].ID}, Title: "Dallas part"})
+	calgary := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, ListingText: store.ListingText{LocationID: &locs[1].ID}, Title: "Calgary part"})
+	inRegion := func(step, region string, want ...*store.Listing) {
+		t.Helper()
+		p, err := st.Listings(t.Context(), store.ListingQuery{Filter: store.ListingFilter{Region: &region}}, store.PageArgs{Limit: 20})
+		mustOK(t, err, "Listings")
+		sameSet(t, step+": region "+region, idsOf(p.Items), idsOf(want), map[string]string{dallas.ID: "dallas", calgary.ID: "calgary"})
+	}
+	inRegion("created", "tx", dallas)
+	inRegion("created", "AB", calgary)
+
+	// Dallas is kept (same address, new row); Calgary goes, so its listing
+	// moves to the first location, Denver.
+	if _, err := st.UpdateSellerProfile(t.Context(), seller.ID, store.SellerProfile{Locations: &[]store.NewLocation{
+		{City: "Denver", Region: ptr("CO"), Country: "US"},
+		{City: "Dallas", Region: ptr("TX"), Country: "US"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	inRegion("locations replaced", "TX", dallas)
+	inRegion("locations replaced", "CO", calgary)
+	inRegion("locations replaced", "AB")
+
+	db.MustExec(`UPDATE seller_locations SET region = 'OK' WHERE seller_id = $1 AND city = 'Dallas'`, seller.ID)
+	inRegion("region edited", "ok", dallas)
+	inRegion("region edited", "tx")
+
+	db.MustExec(`DELETE FROM seller_locations WHERE seller_id = $1 AND city = 'Dallas'`, seller.ID)
+	inRegion("yard deleted", "ok")
+}
