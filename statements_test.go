@@ -94,3 +94,26 @@ func TestListingsPageStatementsAreConstant(t *testing.T) {
 		t.Logf("search %v: %d statements for 5 and for 100 listings", search, counts[100])
 	}
 }
+
+// TestSubmitLeadStatements: a new lead costs four statements: the public
+// listing, the rate limits, submit_lead (lock, repeat check, lead and outbox
+// in one call and one commit) and the live-inbox pg_notify after the commit;
+// a repeat of it three (no notify).
+func TestSubmitLeadStatements(t *testing.T) {
+	api := newTestAPI(t, mutGenerousLimits)
+	f := api.newFixture()
+	input := map[string]any{"listingId": f.ListingA.ID, "buyerName": "Jane Buyer", "email": "statements@example.com",
+		"message": "Is it in stock?", "captchaToken": "ok"}
+	for _, tt := range []struct {
+		id   string
+		want int
+	}{{"lead-new", 4}, {"lead-repeat", 3}} {
+		resp := api.postWithID(tt.id, "", mutSubmitLead, map[string]any{"input": input})
+		if len(resp.Errors) > 0 {
+			t.Fatalf("errors: %s", resp.Raw)
+		}
+		if got := api.statementsOf(tt.id); got != tt.want {
+			t.Errorf("%s: %d statements, want %d", tt.id, got, tt.want)
+		}
+	}
+}

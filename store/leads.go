@@ -4,9 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/partsmarket/gateway/internal/pii"
@@ -146,15 +146,17 @@ type NewLead struct {
 }
 
 // LeadReceivedChannel is the PostgreSQL NOTIFY channel on which every new
-// lead's id is announced when its transaction commits.
+// lead's id is announced once it is committed.
 const LeadReceivedChannel = "lead_received"
 
 // CreateLead stores a lead and returns its id once it is committed. In the
-// same transaction it queues the seller's notification (the outbox; not for
-// SPAM) and announces the lead id on LeadReceivedChannel. The same lead sent
-// again (same email, ignoring case, same listing or seller, same message)
-// within 24 hours is not stored twice: the first one's id is returned.
-// Concurrent repeats are serialised by a transaction lock.
+// same statement (submit_lead, one transaction) it queues the seller's
+// notification (the outbox; not for SPAM); after the commit it announces the
+// lead id on LeadReceivedChannel (not for SPAM). The same lead sent again
+// (same email, ignoring case, same listing or seller, same message) within
+// 24 hours is not stored twice: the first one's id is returned and nothing
+// is queued or announced. Concurrent repeats are serialised by a transaction
+// lock on the lead's dedupe key.
 func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if !ValidID(n.SellerID) {
 		return "", Invalid("sellerId", "no such seller")
@@ -167,75 +169,49 @@ func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	var r struct {
+		ID      string `db:"id"`
+		Created bool   `db:"created"`
+	}
+	err = s.db.GetContext(ctx, &r, `SELECT id, created FROM submit_lead($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		leadDedupeKey(s.keys, n.Email, n.SellerID, n.ListingID, n.Message), n.SellerID, n.ListingID, blob, keyID, bidx,
+		n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
 	if err != nil {
-		return "", err
+		return "", leadTargetError(err)
 	}
-	defer tx.Rollback()
-	if _, err = tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(hashtextextended(encode($1, 'hex') || '|' || $2::text || '|' || coalesce($3::text, ''), 0))`,
-		bidx, n.SellerID, n.ListingID); err != nil {
-		return "", err
-	}
-	id, err := s.repeatedLead(ctx, tx, bidx, n)
-	if err != nil || id != "" {
-		return id, err
-	}
-	// The lead and its outbox row in one statement; a SPAM lead notifies
-	// no one.
-	err = tx.GetContext(ctx, &id, `WITH lead AS (
-			INSERT INTO leads (seller_id, listing_id, pii, pii_key_id, email_bidx, buyer_location, timeline, source_page, status)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id),
-		outbox AS (INSERT INTO lead_notifications (lead_id) SELECT id FROM lead WHERE $9 <> 'SPAM')
-		SELECT id FROM lead`,
-		n.SellerID, n.ListingID, blob, keyID, bidx, n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
-	var pqErr *pq.Error
-	if errors.As(err, &pqErr) && pqErr.Constraint == "leads_seller_id_fkey" {
-		return "", Invalid("sellerId", "no such seller")
-	}
-	if errors.As(err, &pqErr) && pqErr.Constraint == "leads_listing_id_fkey" {
-		return "", Invalid("listingId", "no such listing")
-	}
-	if err != nil {
-		return "", err
-	}
-	if err := tx.Commit(); err != nil {
-		return "", err
-	}
-	if n.Status != LeadSpam {
+	if r.Created && n.Status != LeadSpam {
 		// Live inboxes hear of the lead after the commit: a NOTIFY inside
 		// the transaction would hold PostgreSQL's global notify lock across
 		// the commit's disk flush and serialise every lead. A NOTIFY that
 		// fails (or a process that dies right here) loses nothing: the lead
 		// is stored and the outbox mails it; only a live inbox misses it
 		// until it reloads.
-		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, LeadReceivedChannel, id)
+		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, LeadReceivedChannel, r.ID)
 	}
-	return id, nil
+	return r.ID, nil
 }
 
-// repeatedLead returns the id of the first lead in the last 24 hours with
-// n's email (blind index bidx), seller, listing and message; "" when there is
-// none. Messages are sealed, so the few leads of that email, seller and
-// listing are opened and compared here.
-func (s *Store) repeatedLead(ctx context.Context, tx *sqlx.Tx, bidx []byte, n NewLead) (string, error) {
-	var rows []*sealedLead
-	err := tx.SelectContext(ctx, &rows, `SELECT `+leadColumns+` FROM leads d
-		WHERE d.email_bidx = $1 AND d.seller_id = $2::uuid AND d.listing_id IS NOT DISTINCT FROM $3::uuid
-			AND d.created_at > now() - interval '24 hours'
-		ORDER BY d.created_at, d.id`, bidx, n.SellerID, n.ListingID)
-	if err != nil {
-		return "", err
+// leadTargetError maps the failure of a lead's insert on an unknown seller
+// or listing to EINVALID; other errors pass as they are.
+func leadTargetError(err error) error {
+	var pqErr *pq.Error
+	switch {
+	case errors.As(err, &pqErr) && pqErr.Constraint == "leads_seller_id_fkey":
+		return Invalid("sellerId", "no such seller")
+	case errors.As(err, &pqErr) && pqErr.Constraint == "leads_listing_id_fkey":
+		return Invalid("listingId", "no such listing")
 	}
-	for _, r := range rows {
-		l, err := r.open(s.keys)
-		if err != nil {
-			return "", err
-		}
-		if l.Message == n.Message {
-			return l.ID, nil
-		}
+	return err
+}
+
+// leadDedupeKey returns the dedupe key of a lead (see
+// pii.Keyring.LeadDedupeKey), its ids in canonical lower case.
+func leadDedupeKey(k *pii.Keyring, email, sellerID string, listingID *string, message string) []byte {
+	listing := ""
+	if listingID != nil {
+		listing = strings.ToLower(*listingID)
 	}
-	return "", nil
+	return k.LeadDedupeKey(email, strings.ToLower(sellerID), listing, message)
 }
 
 // SetLeadStatus sets lead id's status and records the change and its actor

@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"bytes"
 	"fmt"
 	"reflect"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/partsmarket/gateway/internal/pii"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -372,4 +374,50 @@ func TestCreateLeadQueuesNotification(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCreateLeadDedupeKey: a lead's dedupe key is a 32-byte keyed hash that
+// holds neither the email nor the message, and equal leads share it.
+func TestCreateLeadDedupeKey(t *testing.T) {
+	t.Parallel()
+	st, db := newStore(t)
+	s := MustCreateActiveSeller(t, st, "Key Co")
+	l := MustCreateListing(t, st, store.NewListing{SellerID: s.ID})
+	a := MustCreateLead(t, st, store.NewLead{SellerID: s.ID, ListingID: &l.ID, Email: "keyed.buyer@example.com", Message: "Keyed message"})
+	b := MustCreateLead(t, st, store.NewLead{SellerID: s.ID, ListingID: &l.ID, Email: "keyed.buyer@example.com", Message: "Other message"})
+	key := func(id string) []byte {
+		t.Helper()
+		var k []byte
+		mustOK(t, db.Get(&k, `SELECT dedupe_key FROM leads WHERE id = $1`, id), "dedupe key")
+		return k
+	}
+	ka, kb := key(a.ID), key(b.ID)
+	if len(ka) != 32 || len(kb) != 32 {
+		t.Fatalf("dedupe keys of %d and %d bytes, want 32", len(ka), len(kb))
+	}
+	if bytes.Equal(ka, kb) {
+		t.Error("two messages share a dedupe key")
+	}
+	for _, v := range []string{"keyed.buyer", "Keyed message", s.ID, l.ID} {
+		if bytes.Contains(bytes.ToLower(ka), bytes.ToLower([]byte(v))) {
+			t.Errorf("the dedupe key holds %q", v)
+		}
+	}
+	if bytes.Equal(ka, pii.Dev().BlindIndex("keyed.buyer@example.com")) {
+		t.Error("the dedupe key is the email's blind index")
+	}
+}
+
+// TestCreateLeadUnknownTarget: a well-formed id of no seller or listing fails
+// the insert inside submit_lead and answers EINVALID naming the field.
+func TestCreateLeadUnknownTarget(t *testing.T) {
+	t.Parallel()
+	st, _ := newStore(t)
+	s := MustCreateActiveSeller(t, st, "Target Co")
+	n := store.NewLead{SellerID: unknownID, BuyerName: "J", Email: "j@example.com", Message: "m", Status: store.LeadNew}
+	_, err := st.CreateLead(t.Context(), n)
+	wantError(t, err, store.EINVALID, "sellerId")
+	n.SellerID, n.ListingID = s.ID, ptr(unknownID)
+	_, err = st.CreateLead(t.Context(), n)
+	wantError(t, err, store.EINVALID, "listingId")
 }

@@ -48,7 +48,7 @@ func TestPersonalDataAtRest(t *testing.T) {
 		t.Fatalf("dump has %d rows, want the lead, its notification and the report", len(dump))
 	}
 	var raw [][]byte
-	mustOK(t, db.Select(&raw, `SELECT pii FROM leads UNION ALL SELECT email_bidx FROM leads
+	mustOK(t, db.Select(&raw, `SELECT pii FROM leads UNION ALL SELECT email_bidx FROM leads UNION ALL SELECT dedupe_key FROM leads
 		UNION ALL SELECT reporter_pii FROM listing_reports UNION ALL SELECT reporter_email_bidx FROM listing_reports`), "raw columns")
 	// The tables' files as PostgreSQL wrote them (after a checkpoint).
 	_, err := db.Exec(`CHECKPOINT`)

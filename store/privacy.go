@@ -19,11 +19,11 @@ const (
 )
 
 // anonymizeLead and anonymizeReport are the SET clauses that erase the
-// personal data of a lead or a report: the sealed values, the blind index
-// and the buyer's location go, anonymized_at says when; counts, statuses,
-// dates and the rest stay.
+// personal data of a lead or a report: the sealed values, the blind index,
+// the lead's dedupe key and the buyer's location go, anonymized_at says
+// when; counts, statuses, dates and the rest stay.
 const (
-	anonymizeLead   = `pii = NULL, pii_key_id = NULL, email_bidx = NULL, buyer_location = NULL, anonymized_at = now()`
+	anonymizeLead   = `pii = NULL, pii_key_id = NULL, email_bidx = NULL, dedupe_key = NULL, buyer_location = NULL, anonymized_at = now()`
 	anonymizeReport = `reporter_pii = NULL, reporter_key_id = NULL, reporter_email_bidx = NULL, anonymized_at = now()`
 )
 
@@ -127,7 +127,7 @@ func (s *Store) CorrectPersonalData(ctx context.Context, email string, c Persona
 		return CorrectionCounts{}, err
 	}
 	var ids []string
-	var blobs, bidxs [][]byte
+	var blobs, bidxs, dedupeKeys [][]byte
 	for _, l := range d.Leads {
 		p := LeadPII{BuyerName: l.BuyerName, Email: l.Email, Phone: l.Phone, Company: l.Company, Message: l.Message}
 		set(&p.BuyerName, c.BuyerName)
@@ -139,12 +139,14 @@ func (s *Store) CorrectPersonalData(ctx context.Context, email string, c Persona
 			return CorrectionCounts{}, err
 		}
 		ids, blobs, bidxs = append(ids, l.ID), append(blobs, blob), append(bidxs, b)
+		dedupeKeys = append(dedupeKeys, leadDedupeKey(s.keys, p.Email, l.SellerID, l.ListingID, p.Message))
 	}
 	counts := CorrectionCounts{Leads: len(ids)}
 	if len(ids) > 0 {
-		_, err = tx.ExecContext(ctx, `UPDATE leads d SET pii = u.blob, pii_key_id = $1, email_bidx = u.bidx
-			FROM unnest($2::uuid[], $3::bytea[], $4::bytea[]) AS u(id, blob, bidx) WHERE d.id = u.id`,
-			s.keys.CurrentKeyID(), pq.Array(ids), pq.Array(blobs), pq.Array(bidxs))
+		// The dedupe key follows the email: no trace of the old one stays.
+		_, err = tx.ExecContext(ctx, `UPDATE leads d SET pii = u.blob, pii_key_id = $1, email_bidx = u.bidx, dedupe_key = u.dedupe_key
+			FROM unnest($2::uuid[], $3::bytea[], $4::bytea[], $5::bytea[]) AS u(id, blob, bidx, dedupe_key) WHERE d.id = u.id`,
+			s.keys.CurrentKeyID(), pq.Array(ids), pq.Array(blobs), pq.Array(bidxs), pq.Array(dedupeKeys))
 		if err != nil {
 			return CorrectionCounts{}, err
 		}

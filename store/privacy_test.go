@@ -123,10 +123,11 @@ func TestErasePersonalData(t *testing.T) {
 		t.Errorf("erased report reads %+v", r)
 	}
 	var left int
-	mustOK(t, db.Get(&left, `SELECT count(*) FROM leads WHERE id = ANY($1::uuid[]) AND (pii IS NOT NULL OR email_bidx IS NOT NULL)`,
+	mustOK(t, db.Get(&left, `SELECT count(*) FROM leads WHERE id = ANY($1::uuid[])
+		AND (pii IS NOT NULL OR email_bidx IS NOT NULL OR dedupe_key IS NOT NULL)`,
 		"{"+f.jane1.ID+","+f.jane2.ID+"}"), "count")
 	if left != 0 {
-		t.Errorf("%d erased leads still hold sealed data or a blind index", left)
+		t.Errorf("%d erased leads still hold sealed data, a blind index or a dedupe key", left)
 	}
 
 	t.Run("idempotent", func(t *testing.T) {
@@ -141,6 +142,13 @@ func TestErasePersonalData(t *testing.T) {
 		mustOK(t, err, "ExportPersonalData")
 		if len(d.Leads) != 0 || len(d.Reports) != 0 {
 			t.Errorf("export after erasure: %+v", d)
+		}
+	})
+	t.Run("the lead sent again is a new lead", func(t *testing.T) {
+		again := MustCreateLead(t, st, store.NewLead{SellerID: f.s2.ID, BuyerName: "Jane Privacy", Email: "jane.privacy@example.com",
+			Message: f.jane2.Message})
+		if again.ID == f.jane2.ID {
+			t.Errorf("a repeat of an erased lead answered its id")
 		}
 	})
 	if events := auditOf(t, db, store.AuditPrivacyErase); len(events) != 2 {
@@ -175,6 +183,17 @@ func TestCorrectPersonalData(t *testing.T) {
 	if l.Email != "jane.new@example.com" || *l.Phone != "+1 555 0199" || l.Company != nil || l.BuyerName != "Jane Privacy" ||
 		l.Message != f.jane1.Message {
 		t.Errorf("corrected lead reads %+v", l)
+	}
+	// The dedupe key follows the email: the lead sent again under the new
+	// email is the same lead, under the old one a new lead.
+	n := store.NewLead{SellerID: f.s2.ID, BuyerName: "Jane Privacy", Email: "jane.new@example.com", Message: f.jane2.Message,
+		Status: store.LeadNew}
+	if id, err := st.CreateLead(t.Context(), n); err != nil || id != f.jane2.ID {
+		t.Errorf("repeat under the new email: got %s, %v; want %s", id, err, f.jane2.ID)
+	}
+	n.Email = "jane.privacy@example.com"
+	if id, err := st.CreateLead(t.Context(), n); err != nil || id == f.jane2.ID {
+		t.Errorf("repeat under the old email: got %s, %v; want a new lead", id, err)
 	}
 	events := auditOf(t, db, store.AuditPrivacyCorrect)
 	if len(events) != 1 || !strings.Contains(events[0].Changes, `"fields": ["email", "phone", "company"]`) {
@@ -235,6 +254,12 @@ func TestRunRetention(t *testing.T) {
 		if mustOK(t, err, "Lead"); l.AnonymizedAt == nil || l.Email != store.Erased {
 			t.Errorf("old lead %s not anonymised: %+v", id, l)
 		}
+	}
+	var keyed int
+	mustOK(t, db.Get(&keyed, `SELECT count(*) FROM leads WHERE id = ANY($1::uuid[]) AND dedupe_key IS NOT NULL`,
+		"{"+strings.Join(old, ",")+"}"), "count dedupe keys")
+	if keyed != 0 {
+		t.Errorf("%d anonymised leads keep a dedupe key", keyed)
 	}
 	if l, _ := st.Lead(t.Context(), store.Scope{All: true}, recent.ID); l.Email != "recent@example.com" || l.AnonymizedAt != nil {
 		t.Errorf("recent lead touched: %+v", l)

@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"regexp"
@@ -169,5 +170,21 @@ func (k *Keyring) BlindIndex(email string) []byte {
 	m := hmac.New(sha256.New, k.bidx)
 	m.Write([]byte("email:"))
 	m.Write([]byte(NormalizeEmail(email)))
+	return m.Sum(nil)
+}
+
+// LeadDedupeKey returns the HMAC-SHA-256, under the blind index key, of a
+// lead's normalised email, seller id, listing id ("" for none) and exact
+// message. The input is prefixed "lead:" (apart from BlindIndex's "email:")
+// and each field is preceded by its length, so no two different leads share
+// an input. Equal keys mean the same lead sent again; without the key the
+// value tells nothing of the email or the message.
+func (k *Keyring) LeadDedupeKey(email, sellerID, listingID, message string) []byte {
+	m := hmac.New(sha256.New, k.bidx)
+	m.Write([]byte("lead:"))
+	for _, f := range []string{NormalizeEmail(email), sellerID, listingID, message} {
+		m.Write(binary.BigEndian.AppendUint64(nil, uint64(len(f))))
+		m.Write([]byte(f))
+	}
 	return m.Sum(nil)
 }

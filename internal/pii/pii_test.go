@@ -139,3 +139,40 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("unpadded URL base64: %v", err)
 	}
 }
+
+func TestLeadDedupeKey(t *testing.T) {
+	k := Dev()
+	const seller, listing = "5f1c1b2e-0000-4000-8000-000000000001", "5f1c1b2e-0000-4000-8000-000000000002"
+	a := k.LeadDedupeKey("Jane.Doe@Example.com", seller, listing, "Still available?")
+	if got := k.LeadDedupeKey("  jane.doe@example.COM ", seller, listing, "Still available?"); !bytes.Equal(got, a) {
+		t.Error("case and space of the email change the key")
+	}
+	if len(a) != 32 {
+		t.Errorf("key of %d bytes, want 32", len(a))
+	}
+	if bytes.Contains(a, []byte("jane")) {
+		t.Error("the key holds the email")
+	}
+	for _, tt := range []struct {
+		name                            string
+		email, seller, listing, message string
+	}{
+		{"another email", "john@example.com", seller, listing, "Still available?"},
+		{"another seller", "jane.doe@example.com", listing, listing, "Still available?"},
+		{"no listing", "jane.doe@example.com", seller, "", "Still available?"},
+		{"another message", "jane.doe@example.com", seller, listing, "Still available? "},
+		{"fields shifted across a boundary", "jane.doe@example.com", seller, listing + "S", "till available?"},
+		{"the blind index's input", "email:jane.doe@example.com", "", "", ""},
+	} {
+		if bytes.Equal(k.LeadDedupeKey(tt.email, tt.seller, tt.listing, tt.message), a) {
+			t.Errorf("%s: same key", tt.name)
+		}
+	}
+	if bytes.Equal(k.LeadDedupeKey("", "", "", ""), k.BlindIndex("")) {
+		t.Error("an empty lead's key is the empty email's blind index")
+	}
+	other, _ := Parse(DevEncryptionKeys, newKey(t))
+	if bytes.Equal(other.LeadDedupeKey("jane.doe@example.com", seller, listing, "Still available?"), a) {
+		t.Error("the key does not depend on the blind index key")
+	}
+}
