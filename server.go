@@ -26,6 +26,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
@@ -75,6 +76,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "serve":
 		ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
+		if getenv("GOGC") == "" {
+			debug.SetGCPercent(serveGCPercent)
+		}
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, args, stdout)
@@ -108,6 +112,13 @@ type app struct {
 	// the public port.
 	metrics http.Handler
 }
+
+// serveGCPercent is the server's GOGC unless the environment sets one. A
+// request allocates much and keeps little (the live heap is about 10 MB),
+// so the default of 100 spent a fifth of the CPU time on the collector;
+// at 400 listing pages served 6 to 15 % more requests per second for about
+// 18 MB more RSS (BENCHMARKS.md).
+const serveGCPercent = 400
 
 // searchCacheSize bounds the public listing pages the search cache holds
 // (about 2 KB each).
