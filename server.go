@@ -189,7 +189,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close(ctx)
 		return nil, err
 	}
-	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log})
+	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log,
+		OnListingsChanged: a.searchCache.Invalidate})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()

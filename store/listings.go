@@ -311,7 +311,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(tx)
+	return &l, s.commitListings(ctx, tx)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -391,7 +391,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(tx)
+	return &l, s.commitListings(ctx, tx)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -444,7 +444,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(tx)
+	return &l, s.commitListings(ctx, tx)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"encoding/json"
 	"sync/atomic"
 	"time"
@@ -21,13 +22,13 @@ import (
 // again, and one that is no longer public (paused, removed, its seller
 // suspended) is left out. Only which listings matched, their order and the
 // count can be old:
-//   - never older than a write this process made: every write through the
-//     store that can change a listing query's answer (listings, sellers,
-//     their yards) starts a new generation, and answers of an older one
-//     are not used;
-//   - at most the cache's TTL older than a write made by another gateway
-//     instance or outside the gateway (as a search engine's index lags
-//     its database by its refresh interval).
+//   - never older than a write made through a gateway: every write through
+//     the store that can change a listing query's answer (listings,
+//     sellers, their yards) starts a new generation, whose answers of an
+//     older one are not used, here at once and, through a NOTIFY on
+//     ListingsChangedChannel, in the other instances a moment later;
+//   - at most the cache's TTL older than a write made outside the gateway
+//     (or whose announcement was lost).
 //
 // Only the public's queries are cached: sellers, admins and analysts see
 // rows the public does not.
@@ -149,13 +150,33 @@ func (c *SearchCache) put(key string, gen uint64, rows []*listingRow, total *int
 	c.entries.Add(key, a)
 }
 
+// ListingsChangedChannel is the PostgreSQL NOTIFY channel on which a gateway
+// announces, after the commit, a write that may change which listings a
+// public query finds; every instance's hub (internal/pubsub) then starts a
+// new generation of its search cache.
+const ListingsChangedChannel = "listings_changed"
+
+// Invalidate starts a new generation: no answer cached before is used
+// again. A nil cache does nothing.
+func (c *SearchCache) Invalidate() {
+	if c != nil {
+		c.generation.Add(1)
+	}
+}
+
 // commitListings commits tx, a write that may change which listings a
-// public query finds (listings, sellers, their yards), and then starts a
-// new generation of the search cache.
-func (s *Store) commitListings(tx *sqlx.Tx) error {
+// public query finds (listings, sellers, their yards), then starts a new
+// generation of the search cache and announces the write to the other
+// instances on ListingsChangedChannel. A lost announcement leaves their
+// answers at most the cache's TTL old.
+func (s *Store) commitListings(ctx context.Context, tx *sqlx.Tx) error {
 	err := tx.Commit()
-	if s.searches != nil {
-		s.searches.generation.Add(1)
+	if s.searches == nil {
+		return err
+	}
+	s.searches.Invalidate()
+	if err == nil {
+		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, ListingsChangedChannel)
 	}
 	return err
 }

@@ -290,7 +290,7 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitListings(tx)
+	return &out, s.commitListings(ctx, tx)
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -341,7 +341,7 @@ func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any)
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &out, s.commitListings(tx)
+	return &out, s.commitListings(ctx, tx)
 }
 
 // replaceContacts replaces a seller's contacts with cs and returns how many

@@ -143,8 +143,9 @@ type Config struct {
 	EventFlush     time.Duration
 	EventBufferMax int
 	// SearchCacheTTL is how long the public's listing pages are answered
-	// from the search cache (SEARCH_CACHE_TTL, default 10s; 0 turns it
-	// off): how late another instance's listing writes can show in them.
+	// from the search cache at most (SEARCH_CACHE_TTL, default 60s; 0
+	// turns it off): how late a listing write made outside the gateway
+	// can show in them (the gateways' own writes show at once).
 	SearchCacheTTL time.Duration
 }
 
@@ -208,7 +209,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
 	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
-	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 10*time.Second)
+	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", time.Minute)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {

@@ -56,6 +56,11 @@ type Options struct {
 	Log *slog.Logger
 	// Buffer is each subscription's buffer of undelivered leads (default 16).
 	Buffer int
+	// OnListingsChanged, when set, is called for every announcement on
+	// store.ListingsChangedChannel and after a reconnection (announcements
+	// may have been lost): the process's search cache starts a new
+	// generation.
+	OnListingsChanged func()
 	// Workers is how many lookups run at once (default 2).
 	Workers int
 	// MinReconnect and MaxReconnect bound the listener's reconnection
@@ -166,7 +171,13 @@ func (h *Hub) start(ctx context.Context) error {
 	}
 	l := pq.NewListener(dsn, h.o.MinReconnect, h.o.MaxReconnect, h.event)
 	listened := make(chan error, 1)
-	go func() { listened <- l.Listen(store.LeadReceivedChannel) }()
+	go func() {
+		err := l.Listen(store.LeadReceivedChannel)
+		if err == nil && h.o.OnListingsChanged != nil {
+			err = l.Listen(store.ListingsChangedChannel)
+		}
+		listened <- err
+	}()
 	select {
 	case err = <-listened:
 	case <-ctx.Done():
@@ -333,7 +344,10 @@ func (h *Hub) receive(l *pq.Listener) {
 			case !ok:
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
+				h.listingsChanged()
 				h.catchUp()
+			case n.Channel == store.ListingsChangedChannel:
+				h.listingsChanged()
 			case n.Channel == store.LeadReceivedChannel:
 				id := n.Extra
 				if h.remember(id) && h.Subscribers() > 0 {
@@ -345,6 +359,13 @@ func (h *Hub) receive(l *pq.Listener) {
 			// listener may only read once this loop takes notifications.
 			go func() { _ = l.Ping() }()
 		}
+	}
+}
+
+// listingsChanged calls Options.OnListingsChanged, if set.
+func (h *Hub) listingsChanged() {
+	if h.o.OnListingsChanged != nil {
+		h.o.OnListingsChanged()
 	}
 }
 

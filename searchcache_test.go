@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// TestSearchCacheAcrossInstances: the public search is cached (a listing
+// written behind the gateways' back does not show), and a listing written
+// through another gateway instance shows at once, because its announcement
+// on store.ListingsChangedChannel starts a new cache generation here.
+func TestSearchCacheAcrossInstances(t *testing.T) {
+	first := newTestAPI(t, nil)
+	seller := first.mustSeller("Swing Yard", store.SellerActive)
+	first.mustListing(seller.ID, "Swing motor", store.ListingActive)
+	const q = `{ listings(search: "swing") { totalCount nodes { title } } }`
+	total := func() float64 {
+		t.Helper()
+		r := first.mustPost("", q, nil)
+		return r.Data["listings"].(map[string]any)["totalCount"].(float64)
+	}
+	if got := total(); got != 1 {
+		t.Fatalf("first search: totalCount %v, want 1", got)
+	}
+	first.DB.MustExec(`INSERT INTO listings (seller_id, title, condition, status) VALUES ($1, 'Swing gear', 'USED', 'ACTIVE')`, seller.ID)
+	if got := total(); got != 1 {
+		t.Fatalf("after a write outside the gateway: totalCount %v, want the cached 1", got)
+	}
+
+	second := newTestAPIOn(t, first)
+	through := store.New(first.DB, store.WithSearchCache(second.app.searchCache))
+	if _, err := through.CreateListing(context.Background(), store.NewListing{SellerID: seller.ID, Title: "Swing bearing",
+		Condition: store.ConditionNew, Status: store.ListingActive}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(liveWait)
+	for total() != 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the first instance still answers %v listings %v after the second's write, want 3", total(), liveWait)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
