@@ -174,7 +174,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
 	// Every store of the process shares the keyring and the search cache.
 	keys := store.WithKeyring(cfg.Keyring)
-	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize)
+	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize, cfg.SearchConcurrency)
 	searchCache := store.WithSearchCache(a.searchCache)
 	st := store.New(httpDB, keys, searchCache).WithAnalystPool(analystDB)
 	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)

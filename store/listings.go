@@ -93,7 +93,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 		total = a.total
 	} else {
 		counted := rank != "" && p.After == nil
-		rows, total, err = s.searches.fill(key, cacheable, func() ([]*listingRow, *int, error) {
+		rows, total, err = s.searches.fill(ctx, key, cacheable, func() ([]*listingRow, *int, error) {
 			return s.queryListings(ctx, &q, k, counted, p.Limit)
 		})
 	}

@@ -43,6 +43,12 @@ type SearchCache struct {
 	generation atomic.Uint64
 	// flight runs one query per key at a time.
 	flight singleflight.Group
+	// slots bounds the queries running at once (nil: no bound). Ranking
+	// a popular term's matches takes a core for tens of milliseconds; when
+	// a cold cache sends dozens of them to a database with a few cores at
+	// once, each gets a sliver of a core and runs into the statement
+	// timeout. Waiting here for a slot, they run at full speed in turn.
+	slots chan struct{}
 }
 
 // searchAnswer is the page a listing query found: the ids of its rows (one
@@ -56,9 +62,11 @@ type searchAnswer struct {
 }
 
 // NewSearchCache returns a cache of the answers of up to size public
-// listing queries, each kept for ttl (SEARCH_CACHE_TTL); nil, which caches
-// nothing, when either is not positive.
-func NewSearchCache(ttl time.Duration, size int) *SearchCache {
+// listing queries, each kept for ttl (SEARCH_CACHE_TTL), that runs at most
+// concurrency of the queries it misses at once (SEARCH_CONCURRENCY; not
+// positive: no bound); nil, which caches nothing, when ttl or size is not
+// positive.
+func NewSearchCache(ttl time.Duration, size, concurrency int) *SearchCache {
 	if ttl <= 0 || size <= 0 {
 		return nil
 	}
@@ -66,7 +74,11 @@ func NewSearchCache(ttl time.Duration, size int) *SearchCache {
 	if err != nil {
 		return nil
 	}
-	return &SearchCache{ttl: ttl, entries: entries}
+	c := &SearchCache{ttl: ttl, entries: entries}
+	if concurrency > 0 {
+		c.slots = make(chan struct{}, concurrency)
+	}
+	return c
 }
 
 // WithSearchCache makes the store answer the public's listing queries from
@@ -104,12 +116,21 @@ func (c *SearchCache) get(key string, cacheable bool) (searchAnswer, bool) {
 // fill runs query, the listing query of key, and caches its answer when
 // cacheable. Concurrent misses of one key run the query once: the others
 // wait for it and get copies of its rows (a popular search that expires
-// under load is not ranked once per waiting client).
-func (c *SearchCache) fill(key string, cacheable bool, query func() ([]*listingRow, *int, error)) ([]*listingRow, *int, error) {
+// under load is not ranked once per waiting client). At most
+// cap(c.slots) queries run at once; ctx ends the wait for a slot.
+func (c *SearchCache) fill(ctx context.Context, key string, cacheable bool, query func() ([]*listingRow, *int, error)) ([]*listingRow, *int, error) {
 	if !cacheable {
 		return query()
 	}
 	v, err, shared := c.flight.Do(key, func() (any, error) {
+		if c.slots != nil {
+			select {
+			case c.slots <- struct{}{}:
+				defer func() { <-c.slots }()
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
 		// The generation is read before the query runs, so that a write
 		// committed meanwhile leaves the answer stale, not cached as new.
 		gen := c.generation.Load()

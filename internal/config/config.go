@@ -147,6 +147,10 @@ type Config struct {
 	// turns it off): how late a listing write made outside the gateway
 	// can show in them (the gateways' own writes show at once).
 	SearchCacheTTL time.Duration
+	// SearchConcurrency is how many public listing queries the search
+	// cache misses run at once at most (SEARCH_CONCURRENCY, default 8);
+	// the others wait for a slot.
+	SearchConcurrency int
 }
 
 // Production reports whether ENV is production.
@@ -210,6 +214,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
 	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", time.Minute)
+	c.SearchConcurrency = num("SEARCH_CONCURRENCY", 8)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {
