@@ -71,7 +71,7 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	q.and("l.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	listingVisible(&q, scope)
 	var out []*Listing
-	err := s.db.SelectContext(ctx, &out, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
+	err := s.db.SelectPrepared(ctx, &out, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
 	return out, err
 }
 

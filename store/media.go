@@ -17,7 +17,7 @@ const mediaColumns = `id, listing_id, url, alt_text, position, content_type, cre
 // in display order.
 func (s *Store) MediaByListingID(ctx context.Context, listingIDs []string) ([]*Media, error) {
 	var out []*Media
-	err := s.db.SelectContext(ctx, &out, `SELECT `+mediaColumns+` FROM media
+	err := s.db.SelectPrepared(ctx, &out, `SELECT `+mediaColumns+` FROM media
 		WHERE listing_id = ANY($1::uuid[]) ORDER BY listing_id, position, created_at`, pq.Array(validIDs(listingIDs)))
 	return out, err
 }

@@ -22,7 +22,7 @@ const notificationColumns = `n.lead_id, n.status, n.attempts, n.next_attempt_at,
 // particular order; a lead without one (a SPAM lead) has no row.
 func (s *Store) NotificationsByLeadID(ctx context.Context, leadIDs []string) ([]*LeadNotification, error) {
 	var out []*LeadNotification
-	err := s.db.SelectContext(ctx, &out, `SELECT `+notificationColumns+`
+	err := s.db.SelectPrepared(ctx, &out, `SELECT `+notificationColumns+`
 		FROM lead_notifications n WHERE n.lead_id = ANY($1::uuid[])`, pq.Array(validIDs(leadIDs)))
 	return out, err
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"sync"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -32,6 +33,7 @@ func (s *Store) WithAnalystPool(db *sqlx.DB) *Store {
 // uses.
 type routedDB struct {
 	primary, analyst *sqlx.DB
+	prepared         *preparedStatements
 }
 
 // pick returns the pool for ctx.
@@ -62,4 +64,45 @@ func (r routedDB) ExecContext(ctx context.Context, query string, args ...any) (s
 // BeginTxx is sqlx.DB's BeginTxx on ctx's pool.
 func (r routedDB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error) {
 	return r.pick(ctx).BeginTxx(ctx, opts)
+}
+
+// preparedStatements holds the prepared statements of the store's hottest
+// reads (the by-id reads of a page's related rows), by pool and query text.
+// PostgreSQL then parses and plans each of them once per connection instead
+// of once per request (database/sql prepares a statement on each connection
+// it runs on). Only fixed query texts come here, so the set stays small.
+type preparedStatements struct {
+	mu    sync.Mutex
+	stmts map[*sqlx.DB]map[string]*sqlx.Stmt
+}
+
+// get returns the statement of query prepared on db, preparing it first.
+func (p *preparedStatements) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if st, ok := p.stmts[db][query]; ok {
+		return st, nil
+	}
+	st, err := db.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	if p.stmts == nil {
+		p.stmts = map[*sqlx.DB]map[string]*sqlx.Stmt{}
+	}
+	if p.stmts[db] == nil {
+		p.stmts[db] = map[string]*sqlx.Stmt{}
+	}
+	p.stmts[db][query] = st
+	return st, nil
+}
+
+// SelectPrepared is SelectContext through a statement prepared on ctx's
+// pool: for the hot reads whose query text is fixed.
+func (r routedDB) SelectPrepared(ctx context.Context, dest any, query string, args ...any) error {
+	st, err := r.prepared.get(ctx, r.pick(ctx), query)
+	if err != nil {
+		return err
+	}
+	return st.SelectContext(ctx, dest, args...)
 }

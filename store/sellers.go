@@ -67,7 +67,7 @@ func (s *Store) SellersByID(ctx context.Context, scope Scope, ids []string) ([]*
 	q.and("s.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	sellerVisible(&q, scope)
 	var out []*Seller
-	err := s.db.SelectContext(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	err := s.db.SelectPrepared(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
 	return out, err
 }
 
@@ -140,7 +140,7 @@ func sellerVisible(q *query, scope Scope) {
 // seller's in display order.
 func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerContact, error) {
 	var out []*SellerContact
-	err := s.db.SelectContext(ctx, &out, `SELECT id, seller_id, kind, value, label FROM seller_contacts
+	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, kind, value, label FROM seller_contacts
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
 	return out, err
 }
@@ -149,7 +149,7 @@ func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*
 // seller's in display order (the first is the default of its listings).
 func (s *Store) LocationsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerLocation, error) {
 	var out []*SellerLocation
-	err := s.db.SelectContext(ctx, &out, `SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
+	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
 	return out, err
 }

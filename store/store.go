@@ -33,7 +33,7 @@ func WithKeyring(k *pii.Keyring) Option {
 
 // New returns a Store on db, configured by opts.
 func New(db *sqlx.DB, opts ...Option) *Store {
-	s := &Store{db: routedDB{primary: db}, keys: pii.Dev()}
+	s := &Store{db: routedDB{primary: db, prepared: &preparedStatements{}}, keys: pii.Dev()}
 	for _, o := range opts {
 		o(s)
 	}
