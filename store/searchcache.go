@@ -13,7 +13,7 @@ import (
 
 // The public search cache. A search over a million listings has to rank
 // every match (tens of thousands for a popular term), while the same few
-// searches make most of the traffic. So the store remembers, for a short
+// searches make most of the traffic. So the store remembers for a short
 // time which listings a public listing query found, in order, with their
 // cursor keys and the count, and answers the same query again by reading
 // those listings by id: one primary-key read instead of the search.
@@ -24,9 +24,9 @@ import (
 // count can be old:
 //   - never older than a write made through a gateway: every write through
 //     the store that can change a listing query's answer (listings,
-//     sellers, their yards) starts a new generation, whose answers of an
-//     older one are not used, here at once and, through a NOTIFY on
-//     ListingsChangedChannel, in the other instances a moment later;
+//     sellers, their yards) starts a new generation, and answers of an
+//     older generation are not used: in this process at once, in the
+//     other instances a moment later (a NOTIFY on ListingsChangedChannel);
 //   - at most the cache's TTL older than a write made outside the gateway
 //     (or whose announcement was lost).
 //
@@ -87,8 +87,8 @@ func WithSearchCache(c *SearchCache) Option {
 	return func(s *Store) { s.searches = c }
 }
 
-// key returns the key of a listing query's page, and false when
-// the query is not cached (a signed-in scope, or no cache).
+// key returns the key of a listing query's page, and false when the query
+// is not cached (a scope other than the public's, or no cache).
 func (c *SearchCache) key(lq ListingQuery, p PageArgs) (string, bool) {
 	if c == nil || lq.Scope != (Scope{}) {
 		return "", false
