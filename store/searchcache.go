@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -93,11 +94,29 @@ func (c *SearchCache) key(lq ListingQuery, p PageArgs) (string, bool) {
 	if c == nil || lq.Scope != (Scope{}) {
 		return "", false
 	}
+	lq.Search = searchKey(lq.Search)
 	b, err := json.Marshal(struct {
 		Q ListingQuery
 		P PageArgs
 	}{lq, p})
 	return string(b), err == nil
+}
+
+// searchKey returns term as the cache knows it: searches that differ only
+// in the case of ASCII letters or in ASCII spacing find the same listings in
+// the same order (the text search and the part-number match ignore both),
+// so they share an answer. Other letters are left alone: whether the
+// database folds their case depends on its locale.
+func searchKey(term string) string {
+	lower := strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, term)
+	return strings.Join(strings.FieldsFunc(lower, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == '\n' || r == '\r'
+	}), " ")
 }
 
 // get returns the answer cached under key, if the query is cacheable and

@@ -41,10 +41,11 @@ func titles(p store.Page[*store.Listing]) []string {
 	return out
 }
 
-// TestSearchCacheAnswersAgainWithCurrentRows: a public search asked again
-// is answered from the cache (a listing that stopped matching behind the
-// store's back is still found) with the listings as they are now (its new
-// title), and a listing that is no longer public is left out at once.
+// TestSearchCacheAnswersAgainWithCurrentRows: a public search asked again,
+// in any case and spacing, is answered from the cache (a listing that
+// stopped matching behind the store's back is still found) with the
+// listings as they are now (its new title), and a listing that is no longer
+// public is left out at once.
 func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
 	t.Parallel()
 	st, _, db := cachedStores(t, time.Hour)
@@ -63,6 +64,10 @@ func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
 	}
 	if again.Total == nil || *again.Total != 2 || len(again.Cursors) != len(again.Items) {
 		t.Errorf("cached search: total %v, %d cursors for %d items", again.Total, len(again.Cursors), len(again.Items))
+	}
+	// The same search in other case and spacing shares the answer.
+	if got := titles(search(t, st, store.Scope{}, "  HYDRAULIC\t")); len(got) != 2 || !contains(got, "Gear pump") {
+		t.Errorf("the search in capitals: got %v, want the cached answer", got)
 	}
 
 	db.MustExec(`UPDATE listings SET status = 'PAUSED' WHERE id = $1`, valve.ID)
