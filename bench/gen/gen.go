@@ -414,20 +414,6 @@ func (d *data) regions() []workload.Weighted {
 // Row writers: each appends the COPY rows of one table to emit. They are
 // split into streams: stream k of n writes the rows i with i%n == k.
 
-// Seller description phrases.
-var (
-	sellerSpecialties = []string{
-		"new and used parts for Caterpillar, Komatsu and John Deere equipment",
-		"hydraulic pumps, motors and cylinders, rebuilt and tested in house",
-		"engine parts and complete engines for Cummins, Perkins and Caterpillar",
-		"undercarriage for dozers and excavators, from rollers to complete track groups",
-		"filters, belts and service parts at fleet prices",
-		"salvaged components from late-model tractors and combines",
-	}
-	sellerCustomers = []string{"contractors, farms and municipalities", "mining and quarry operators",
-		"rental fleets and independent repair shops", "growers and custom harvesters"}
-)
-
 var sellerColumns = []string{"id", "slug", "company_name", "description", "website", "status", "verified",
 	"created_at", "updated_at"}
 
@@ -436,8 +422,7 @@ func (d *data) sellerRows(stream, streams int, emit func([]driver.Value) error) 
 	for i := stream; i < len(d.sellers); i += streams {
 		s := &d.sellers[i]
 		home := d.locations[s.locations[0]].city
-		desc := fmt.Sprintf("%s has supplied %s to %s from %s since %d.", s.name, pick(r, sellerSpecialties),
-			pick(r, sellerCustomers), home.Name, 1960+r.IntN(60))
+		desc := seed.SellerDescription(r, s.name, home.Name)
 		var website any
 		if r.Float64() < 0.8 {
 			website = "https://" + s.slug + ".example.com"

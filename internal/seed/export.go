@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 )
@@ -105,3 +106,10 @@ func Slugify(name string) string { return slugify(name) }
 // SKUPrefix returns the upper-case initials of a company name, e.g. "LSHP",
 // as the demo sellers use in front of their SKUs.
 func SKUPrefix(name string) string { return strings.ToUpper(initials(name)) }
+
+// SellerDescription returns a description of seller name, based in the
+// city home, in the words of the demo sellers' descriptions, drawn from r.
+func SellerDescription(r *rand.Rand, name, home string) string {
+	return fmt.Sprintf("%s has supplied %s to %s from %s since %d.", name, pick(r, sellerSpecialties),
+		pick(r, sellerCustomers), home, between(r, 1962, 2016))
+}
