@@ -72,12 +72,20 @@ func (r routedDB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, 
 // of once per request (database/sql prepares a statement on each connection
 // it runs on). Only fixed query texts come here, so the set stays small.
 type preparedStatements struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	stmts map[*sqlx.DB]map[string]*sqlx.Stmt
 }
 
 // get returns the statement of query prepared on db, preparing it first.
+// Every read of a page passes here, so the usual case, a statement already
+// prepared, takes only the read lock.
 func (p *preparedStatements) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
+	p.mu.RLock()
+	st, ok := p.stmts[db][query]
+	p.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if st, ok := p.stmts[db][query]; ok {

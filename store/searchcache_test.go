@@ -59,14 +59,14 @@ func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
 	}
 	db.MustExec(`UPDATE listings SET title = 'Gear pump' WHERE id = $1`, pump.ID)
 	again := search(t, st, store.Scope{}, "hydraulic")
-	if got := titles(again); len(got) != 2 || !contains(got, "Gear pump") {
+	if got := titles(again); len(got) != 2 || !slices.Contains(got, "Gear pump") {
 		t.Errorf("cached search: got %v, want the cached matches with the current title \"Gear pump\"", got)
 	}
 	if again.Total == nil || *again.Total != 2 || len(again.Cursors) != len(again.Items) {
 		t.Errorf("cached search: total %v, %d cursors for %d items", again.Total, len(again.Cursors), len(again.Items))
 	}
 	// The same search in other case and spacing shares the answer.
-	if got := titles(search(t, st, store.Scope{}, "  HYDRAULIC\t")); len(got) != 2 || !contains(got, "Gear pump") {
+	if got := titles(search(t, st, store.Scope{}, "  HYDRAULIC\t")); len(got) != 2 || !slices.Contains(got, "Gear pump") {
 		t.Errorf("the search in capitals: got %v, want the cached answer", got)
 	}
 
@@ -119,16 +119,6 @@ func TestSearchCacheExpires(t *testing.T) {
 	if got := search(t, st, store.Scope{}, "radiator"); len(got.Items) != 2 {
 		t.Errorf("after the TTL: %v, want both radiators", titles(got))
 	}
-}
-
-// contains reports whether xs holds x.
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 // TestSearchCacheConcurrentMisses: clients asking the same searches at once
