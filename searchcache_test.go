@@ -11,7 +11,7 @@ import (
 // TestSearchCacheAcrossInstances: the public search is cached (a listing
 // written behind the gateways' back does not show), and a listing written
 // through another gateway instance shows at once, because its announcement
-// on store.ListingsChangedChannel starts a new cache generation here.
+// on store.PublicChangedChannel starts a new cache generation here.
 func TestSearchCacheAcrossInstances(t *testing.T) {
 	first := newTestAPI(t, nil)
 	seller := first.mustSeller("Swing Yard", store.SellerActive)

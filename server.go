@@ -47,6 +47,7 @@ import (
 	"github.com/partsmarket/gateway/internal/notify"
 	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/internal/ratelimit"
+	"github.com/partsmarket/gateway/internal/respcache"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
 	"github.com/partsmarket/gateway/internal/storage"
@@ -79,6 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if getenv("GOGC") == "" {
 			debug.SetGCPercent(serveGCPercent)
 		}
+		if getenv("GOMEMLIMIT") == "" {
+			debug.SetMemoryLimit(serveMemoryLimit)
+		}
 		return serve(ctx, cfg, log)
 	case "migrate":
 		return migrate(ctx, cfg, args, stdout)
@@ -108,6 +112,9 @@ type app struct {
 	budget   *ratelimit.Limiter
 	// searchCache is shared by every store of the process.
 	searchCache *store.SearchCache
+	// responses caches the public's whole responses; nil when
+	// RESPONSE_CACHE_TTL is 0.
+	responses *respcache.Cache
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
@@ -121,9 +128,19 @@ type app struct {
 // 18 MB more RSS (BENCHMARKS.md).
 const serveGCPercent = 400
 
+// serveMemoryLimit is the server's soft heap limit (GOMEMLIMIT) unless the
+// environment sets one. The caches keep up to about 60 MB alive (the
+// response cache's 32 MB and the search cache's pages), and GOGC 400 alone
+// would let the heap grow to five times that; near the limit the collector
+// runs as often as it must instead.
+const serveMemoryLimit = 100 << 20
+
 // searchCacheSize bounds the public listing pages the search cache holds
 // (about 2 KB each).
 const searchCacheSize = 10_000
+
+// responseCacheBytes bounds the responses the response cache holds.
+const responseCacheBytes = 32 << 20
 
 // newApp connects to the database and wires the gateway.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
@@ -173,15 +190,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		ReportsPerEmailPerDay: cfg.RateLimitReportsPerEmailPerDay,
 		HashKey:               abuse.HashKeyFrom(cfg.JWTSecret), Keys: cfg.Keyring, OnLimited: httpapi.MarkRateLimited,
 		OnLimitedKind: func(_ context.Context, kind string) { m.RateLimited(kind) }})
-	// Every store of the process shares the keyring and the search cache.
 	keys := store.WithKeyring(cfg.Keyring)
-	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize, cfg.SearchConcurrency)
-	searchCache := store.WithSearchCache(a.searchCache)
-	st := store.New(httpDB, keys, searchCache).WithAnalystPool(analystDB)
 	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()
-	workerStore := store.New(workerDB, keys, searchCache)
+	// Every store that writes shares the keyring and the caches of public
+	// answers, so that a write through any of them starts new generations.
+	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize, cfg.SearchConcurrency)
+	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Searches: a.searches, Observer: m})
+	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.OnPublicWrite(a.responses.Invalidate)}
+	st := store.New(httpDB, writers...).WithAnalystPool(analystDB)
+	workerStore := store.New(workerDB, writers...)
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
 	a.events.Start()
@@ -191,7 +210,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log,
-		OnListingsChanged: a.searchCache.Invalidate})
+		OnPublicChanged: func() { a.searchCache.Invalidate(); a.responses.Invalidate() }})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()
@@ -209,7 +228,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
 	a.budget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers: &resolvers.Resolver{Store: st, Searches: a.searches, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
+		Resolvers: &resolvers.Resolver{Store: st, Searches: respcache.Searches(a.searches), Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
 			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
@@ -230,7 +249,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
 		Media:  storage.Handler(a.media, log),
 		Budget: httpapi.NewBudget(a.budget),
-		Log:    log,
+		// A cached response is measured and charged like any other.
+		ResponseCache: a.responses,
+		Log:           log,
 		Ready: func(ctx context.Context) error {
 			current, err := database.MigrationsCurrent(ctx, httpDB.DB)
 			if err == nil && !current {

@@ -48,7 +48,7 @@ func (r *queryResolver) Listings(ctx context.Context, search *string, filter *st
 		return nil, err
 	}
 	if access.FromContext(ctx).Anonymous() && conn.Total != nil {
-		r.Searches.Record(store.SearchRecord{Term: term, Filters: filterLog(q.Filter), ResultCount: *conn.Total, At: time.Now()})
+		r.Searches.Record(ctx, store.SearchRecord{Term: term, Filters: filterLog(q.Filter), ResultCount: *conn.Total, At: time.Now()})
 	}
 	return conn, nil
 }

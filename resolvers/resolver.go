@@ -15,7 +15,7 @@ import (
 
 // SearchRecorder queues a public search for the search-quality log.
 type SearchRecorder interface {
-	Record(store.SearchRecord)
+	Record(context.Context, store.SearchRecord)
 }
 
 // AbuseLimiter is the rate limit of the anonymous write paths (see

@@ -85,17 +85,21 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 		return Page[*Listing]{}, err
 	}
 	key, cacheable := s.searches.key(lq, p)
+	counted := rank != "" && p.After == nil
+	run := func(ctx context.Context) ([]*listingRow, *int, error) {
+		return s.queryListings(ctx, &q, k, counted, p.Limit)
+	}
 	var rows []*listingRow
 	var total *int
 	var err error
-	if a, ok := s.searches.get(key, cacheable); ok {
+	if a, stale, ok := s.searches.get(key, cacheable); ok {
+		if stale {
+			s.searches.refresh(key, run)
+		}
 		rows, err = s.readAnswer(ctx, a)
 		total = a.total
 	} else {
-		counted := rank != "" && p.After == nil
-		rows, total, err = s.searches.fill(ctx, key, cacheable, func() ([]*listingRow, *int, error) {
-			return s.queryListings(ctx, &q, k, counted, p.Limit)
-		})
+		rows, total, err = s.searches.fill(ctx, key, cacheable, func() ([]*listingRow, *int, error) { return run(ctx) })
 	}
 	if err != nil {
 		return Page[*Listing]{}, err
@@ -311,7 +315,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(ctx, tx)
+	return &l, s.commitPublic(ctx, tx)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -391,7 +395,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(ctx, tx)
+	return &l, s.commitPublic(ctx, tx)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -444,7 +448,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitListings(ctx, tx)
+	return &l, s.commitPublic(ctx, tx)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -84,7 +84,7 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &m, tx.Commit()
+	return &m, s.commitPublic(ctx, tx)
 }
 
 // RemoveMedia deletes media item id and audits it; ENOTFOUND when there is
@@ -122,7 +122,7 @@ func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return "", err
 	}
-	return gone.StorageKey.String, tx.Commit()
+	return gone.StorageKey.String, s.commitPublic(ctx, tx)
 }
 
 // mediaAudit is the snapshot of a media item's audited fields.

@@ -190,5 +190,5 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return r, s.commitListings(ctx, tx)
+	return r, s.commitPublic(ctx, tx)
 }

@@ -3,12 +3,13 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
-	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -27,9 +28,11 @@ import (
 //     the store that can change a listing query's answer (listings,
 //     sellers, their yards) starts a new generation, and answers of an
 //     older generation are not used: in this process at once, in the
-//     other instances a moment later (a NOTIFY on ListingsChangedChannel);
-//   - at most the cache's TTL older than a write made outside the gateway
-//     (or whose announcement was lost).
+//     other instances a moment later (a NOTIFY on PublicChangedChannel);
+//   - at most the cache's TTL (and the time a refresh takes) older than a
+//     write made outside the gateway (or whose announcement was lost): an
+//     answer older than the TTL is used once more while the query runs
+//     again in the background.
 //
 // Only the public's queries are cached: sellers, admins and analysts see
 // rows the public does not.
@@ -44,6 +47,8 @@ type SearchCache struct {
 	generation atomic.Uint64
 	// flight runs one query per key at a time.
 	flight singleflight.Group
+	// refreshing holds the keys whose stale answers are being refreshed.
+	refreshing sync.Map
 	// slots bounds the queries running at once (nil: no bound). Ranking
 	// a popular term's matches takes a core for tens of milliseconds; when
 	// a cold cache sends dozens of them to a database with a few cores at
@@ -56,10 +61,13 @@ type SearchCache struct {
 // more than the page when there is a next page) and their cursor keys.
 type searchAnswer struct {
 	generation uint64
-	at         time.Time
-	ids        []string
-	sortKeys   []string
-	total      *int
+	// expires is when the answer turns stale: the TTL after it was found,
+	// less up to a half at random, so that the answers a cold start
+	// found together are not all refreshed together.
+	expires  time.Time
+	ids      []string
+	sortKeys []string
+	total    *int
 }
 
 // NewSearchCache returns a cache of the answers of up to size public
@@ -120,16 +128,35 @@ func searchKey(term string) string {
 }
 
 // get returns the answer cached under key, if the query is cacheable and
-// its answer is of the current generation and younger than the TTL.
-func (c *SearchCache) get(key string, cacheable bool) (searchAnswer, bool) {
+// its answer is of the current generation. An answer older than the TTL is
+// stale: it is still used while refresh brings a new one, so that a popular
+// search is not ranked on the request path every TTL.
+func (c *SearchCache) get(key string, cacheable bool) (a searchAnswer, stale, ok bool) {
 	if !cacheable {
-		return searchAnswer{}, false
+		return searchAnswer{}, false, false
 	}
-	a, ok := c.entries.Get(key)
-	if !ok || a.generation != c.generation.Load() || time.Since(a.at) > c.ttl {
-		return searchAnswer{}, false
+	a, ok = c.entries.Get(key)
+	if !ok || a.generation != c.generation.Load() {
+		return searchAnswer{}, false, false
 	}
-	return a, true
+	return a, time.Now().After(a.expires), true
+}
+
+// refreshTimeout bounds a background refresh of a stale answer.
+const refreshTimeout = time.Minute
+
+// refresh runs query, the listing query of key, in the background (one
+// refresh per key at a time) and caches its answer.
+func (c *SearchCache) refresh(key string, query func(context.Context) ([]*listingRow, *int, error)) {
+	if _, running := c.refreshing.LoadOrStore(key, true); running {
+		return
+	}
+	go func() {
+		defer c.refreshing.Delete(key)
+		ctx, cancel := context.WithTimeout(context.Background(), refreshTimeout)
+		defer cancel()
+		_, _, _ = c.fill(ctx, key, true, func() ([]*listingRow, *int, error) { return query(ctx) })
+	}()
 }
 
 // fill runs query, the listing query of key, and caches its answer when
@@ -183,18 +210,12 @@ type filled struct {
 
 // put caches rows as the answer under key, found in generation gen.
 func (c *SearchCache) put(key string, gen uint64, rows []*listingRow, total *int) {
-	a := searchAnswer{generation: gen, at: time.Now(), ids: make([]string, len(rows)), sortKeys: make([]string, len(rows)), total: total}
+	a := searchAnswer{generation: gen, expires: time.Now().Add(c.ttl - rand.N(c.ttl/2+1)), ids: make([]string, len(rows)), sortKeys: make([]string, len(rows)), total: total}
 	for i, r := range rows {
 		a.ids[i], a.sortKeys[i] = r.ID, r.SortKey
 	}
 	c.entries.Add(key, a)
 }
-
-// ListingsChangedChannel is the PostgreSQL NOTIFY channel on which a gateway
-// announces, after the commit, a write that may change which listings a
-// public query finds; every instance's hub (internal/pubsub) then starts a
-// new generation of its search cache.
-const ListingsChangedChannel = "listings_changed"
 
 // Invalidate starts a new generation: no answer cached before is used
 // again. A nil cache does nothing.
@@ -202,21 +223,4 @@ func (c *SearchCache) Invalidate() {
 	if c != nil {
 		c.generation.Add(1)
 	}
-}
-
-// commitListings commits tx, a write that may change which listings a
-// public query finds (listings, sellers, their yards), then starts a new
-// generation of the search cache and announces the write to the other
-// instances on ListingsChangedChannel. A lost announcement leaves their
-// answers at most the cache's TTL old.
-func (s *Store) commitListings(ctx context.Context, tx *sqlx.Tx) error {
-	err := tx.Commit()
-	if s.searches == nil {
-		return err
-	}
-	s.searches.Invalidate()
-	if err == nil {
-		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, '')`, ListingsChangedChannel)
-	}
-	return err
 }

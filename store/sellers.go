@@ -208,7 +208,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, tx.Commit()
+	return &out, s.commitPublic(ctx, tx)
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",
@@ -290,7 +290,7 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitListings(ctx, tx)
+	return &out, s.commitPublic(ctx, tx)
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -341,7 +341,7 @@ func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any)
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &out, s.commitListings(ctx, tx)
+	return &out, s.commitPublic(ctx, tx)
 }
 
 // replaceContacts replaces a seller's contacts with cs and returns how many

@@ -18,6 +18,9 @@ type Store struct {
 	// searches caches the public's listing pages; nil without
 	// WithSearchCache.
 	searches *SearchCache
+	// onPublicWrite is called after every write that may change what the
+	// public sees (OnPublicWrite); nil: nothing is.
+	onPublicWrite func()
 }
 
 // Option configures a Store made by New.

@@ -143,7 +143,7 @@ type Config struct {
 	EventFlush     time.Duration
 	EventBufferMax int
 	// SearchCacheTTL is how long the public's listing pages are answered
-	// from the search cache at most (SEARCH_CACHE_TTL, default 60s; 0
+	// from the search cache at most (SEARCH_CACHE_TTL, default 5m; 0
 	// turns it off): how late a listing write made outside the gateway
 	// can show in them (the gateways' own writes show at once).
 	SearchCacheTTL time.Duration
@@ -151,6 +151,12 @@ type Config struct {
 	// cache misses run at once at most (SEARCH_CONCURRENCY, default 8);
 	// the others wait for a slot.
 	SearchConcurrency int
+	// ResponseCacheTTL is how long an anonymous query's whole response is
+	// answered from the response cache at most (RESPONSE_CACHE_TTL,
+	// default 60s; 0 turns it off): how late a write made outside the
+	// gateway can show to the public (the gateways' own writes show at
+	// once).
+	ResponseCacheTTL time.Duration
 }
 
 // Production reports whether ENV is production.
@@ -213,8 +219,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
 	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
-	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", time.Minute)
+	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 5*time.Minute)
 	c.SearchConcurrency = num("SEARCH_CONCURRENCY", 8)
+	c.ResponseCacheTTL = dur("RESPONSE_CACHE_TTL", time.Minute)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {

@@ -23,6 +23,7 @@ import (
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
+	"github.com/partsmarket/gateway/internal/respcache"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -67,6 +68,9 @@ type Deps struct {
 	// Events takes the events of POST /events (see events.go); nil: no
 	// route.
 	Events EventRecorder
+	// ResponseCache answers the public's repeated queries; it runs after
+	// the limits and the budget. Nil: none.
+	ResponseCache *respcache.Cache
 }
 
 // New returns the gateway's HTTP handler.
@@ -103,6 +107,9 @@ func New(o Options, d Deps) http.Handler {
 		}
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
+	if d.ResponseCache != nil {
+		gql.Use(d.ResponseCache)
+	}
 	auditLeadReads(gql, d.Store, d.Log)
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {

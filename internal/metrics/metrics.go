@@ -72,6 +72,9 @@ type Metrics struct {
 	searchFlush prometheus.Histogram
 	eventDepth  prometheus.Gauge
 	eventFlush  prometheus.Histogram
+	respCache   *prometheus.CounterVec
+	respHits    prometheus.Counter
+	respMisses  prometheus.Counter
 	maxOps      int
 	mu          sync.Mutex
 	knownOps    map[string]struct{}
@@ -129,15 +132,21 @@ func New(o Options) *Metrics {
 			Help:    "Latency of one event batch write (COPY of the raw events and the rollup upserts, one transaction).",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
+		respCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_response_cache_lookups_total",
+			Help: "Anonymous queries looked up in the response cache, by result (hit, miss).",
+		}, []string{"result"}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.statements, m.cost, m.rateLimited, m.searchDepth, m.searchFlush, m.eventDepth, m.eventFlush,
+		m.respCache,
 	)
 	for _, k := range []string{KindBudget, KindLeadIP, KindLeadEmail, KindReportIP} {
 		m.rateLimited.WithLabelValues(k) // every kind shows up at 0
 	}
+	m.respHits, m.respMisses = m.respCache.WithLabelValues("hit"), m.respCache.WithLabelValues("miss")
 	return m
 }
 
@@ -306,4 +315,16 @@ func validCode(code string) bool {
 		}
 	}
 	return true
+}
+
+// ResponseCacheLookup counts one lookup in the response cache.
+func (m *Metrics) ResponseCacheLookup(hit bool) {
+	if m == nil {
+		return
+	}
+	if hit {
+		m.respHits.Inc()
+	} else {
+		m.respMisses.Inc()
+	}
 }

@@ -56,11 +56,11 @@ type Options struct {
 	Log *slog.Logger
 	// Buffer is each subscription's buffer of undelivered leads (default 16).
 	Buffer int
-	// OnListingsChanged, when set, is called for every announcement on
-	// store.ListingsChangedChannel and after a reconnection (announcements
-	// may have been lost): the process's search cache starts a new
-	// generation.
-	OnListingsChanged func()
+	// OnPublicChanged, when set, is called for every announcement on
+	// store.PublicChangedChannel and after a reconnection (announcements
+	// may have been lost): the process's caches of public answers start a
+	// new generation.
+	OnPublicChanged func()
 	// Workers is how many lookups run at once (default 2).
 	Workers int
 	// MinReconnect and MaxReconnect bound the listener's reconnection
@@ -173,8 +173,8 @@ func (h *Hub) start(ctx context.Context) error {
 	listened := make(chan error, 1)
 	go func() {
 		err := l.Listen(store.LeadReceivedChannel)
-		if err == nil && h.o.OnListingsChanged != nil {
-			err = l.Listen(store.ListingsChangedChannel)
+		if err == nil && h.o.OnPublicChanged != nil {
+			err = l.Listen(store.PublicChangedChannel)
 		}
 		listened <- err
 	}()
@@ -344,10 +344,10 @@ func (h *Hub) receive(l *pq.Listener) {
 			case !ok:
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
-				h.listingsChanged()
+				h.publicChanged()
 				h.catchUp()
-			case n.Channel == store.ListingsChangedChannel:
-				h.listingsChanged()
+			case n.Channel == store.PublicChangedChannel:
+				h.publicChanged()
 			case n.Channel == store.LeadReceivedChannel:
 				id := n.Extra
 				if h.remember(id) && h.Subscribers() > 0 {
@@ -362,10 +362,10 @@ func (h *Hub) receive(l *pq.Listener) {
 	}
 }
 
-// listingsChanged calls Options.OnListingsChanged, if set.
-func (h *Hub) listingsChanged() {
-	if h.o.OnListingsChanged != nil {
-		h.o.OnListingsChanged()
+// publicChanged calls Options.OnPublicChanged, if set.
+func (h *Hub) publicChanged() {
+	if h.o.OnPublicChanged != nil {
+		h.o.OnPublicChanged()
 	}
 }
 

@@ -60,14 +60,15 @@ func (r *Recorder) depthChanged() {
 	}
 }
 
-// Record queues one search; its term is normalised and redacted first.
-func (r *Recorder) Record(rec store.SearchRecord) {
+// Record queues one search of the request ctx belongs to; its term is
+// normalised and redacted first.
+func (r *Recorder) Record(ctx context.Context, rec store.SearchRecord) {
 	rec.Term = Redact(rec.Term)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if len(r.pending) >= maxPending {
 		r.pending = r.pending[1:]
-		r.log.Warn("search log buffer full; dropping oldest search")
+		r.log.WarnContext(ctx, "search log buffer full; dropping oldest search")
 	}
 	r.pending = append(r.pending, rec)
 	r.depthChanged()

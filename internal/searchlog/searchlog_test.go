@@ -56,14 +56,14 @@ func TestRecorderBatchesAndKeepsWhatFailed(t *testing.T) {
 	r := New(w.write, time.Hour, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	r.Start()
 	for range 3 {
-		r.Record(store.SearchRecord{Term: "Pump"})
+		r.Record(context.Background(), store.SearchRecord{Term: "Pump"})
 	}
 	r.Flush(context.Background())
 	if len(w.batches) != 0 {
 		t.Fatalf("got %d batches while the writer fails, want 0", len(w.batches))
 	}
 	w.failing = false
-	r.Record(store.SearchRecord{Term: "me@example.com"})
+	r.Record(context.Background(), store.SearchRecord{Term: "me@example.com"})
 	r.Close(context.Background())
 	if len(w.batches) != 1 || len(w.batches[0]) != 4 {
 		t.Fatalf("got batches %v, want one batch of all 4 searches", w.batches)
