@@ -150,13 +150,13 @@ type NewLead struct {
 const LeadReceivedChannel = "lead_received"
 
 // CreateLead stores a lead and returns its id once it is committed. In the
-// same statement (submit_lead, one transaction) it queues the seller's
-// notification (the outbox; not for SPAM); after the commit it announces the
-// lead id on LeadReceivedChannel (not for SPAM). The same lead sent again
-// (same email, ignoring case, same listing or seller, same message) within
-// 24 hours is not stored twice: the first one's id is returned and nothing
-// is queued or announced. Concurrent repeats are serialised by a transaction
-// lock on the lead's dedupe key.
+// same transaction it queues the seller's notification (the outbox; not for
+// SPAM); after the commit it announces the lead id on LeadReceivedChannel
+// (not for SPAM). The same lead sent again (same email, ignoring case, same
+// listing or seller, same message) within 24 hours is not stored twice: the
+// first one's id is returned and nothing is queued or announced. Concurrent
+// repeats are serialised by a transaction lock on the lead's dedupe key.
+// Concurrent calls share a statement and a commit (see submitLeads).
 func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if !ValidID(n.SellerID) {
 		return "", Invalid("sellerId", "no such seller")
@@ -169,26 +169,8 @@ func (s *Store) CreateLead(ctx context.Context, n NewLead) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var r struct {
-		ID      string `db:"id"`
-		Created bool   `db:"created"`
-	}
-	err = s.db.GetContext(ctx, &r, `SELECT id, created FROM submit_lead($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		leadDedupeKey(s.keys, n.Email, n.SellerID, n.ListingID, n.Message), n.SellerID, n.ListingID, blob, keyID, bidx,
-		n.BuyerLocation, n.Timeline, n.SourcePage, n.Status)
-	if err != nil {
-		return "", leadTargetError(err)
-	}
-	if r.Created && n.Status != LeadSpam {
-		// Live inboxes hear of the lead after the commit: a NOTIFY inside
-		// the transaction would hold PostgreSQL's global notify lock across
-		// the commit's disk flush and serialise every lead. A NOTIFY that
-		// fails (or a process that dies right here) loses nothing: the lead
-		// is stored and the outbox mails it; only a live inbox misses it
-		// until it reloads.
-		_, _ = s.db.ExecContext(ctx, `SELECT pg_notify($1, $2)`, LeadReceivedChannel, r.ID)
-	}
-	return r.ID, nil
+	return s.leadBatches.Do(ctx, sealedNewLead{NewLead: n, pii: blob, keyID: keyID, emailBidx: bidx,
+		dedupeKey: leadDedupeKey(s.keys, n.Email, n.SellerID, n.ListingID, n.Message)})
 }
 
 // leadTargetError maps the failure of a lead's insert on an unknown seller

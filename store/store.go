@@ -6,6 +6,7 @@ package store
 import (
 	"github.com/jmoiron/sqlx"
 
+	"github.com/partsmarket/gateway/internal/batch"
 	"github.com/partsmarket/gateway/internal/pii"
 )
 
@@ -21,6 +22,8 @@ type Store struct {
 	// onPublicWrite is called after every write that may change what the
 	// public sees (OnPublicWrite); nil: nothing is.
 	onPublicWrite func()
+	// leadBatches stores CreateLead's concurrent calls together.
+	leadBatches *batch.Batcher[sealedNewLead, string]
 }
 
 // Option configures a Store made by New.
@@ -40,6 +43,7 @@ func New(db *sqlx.DB, opts ...Option) *Store {
 	for _, o := range opts {
 		o(s)
 	}
+	s.leadBatches = newLeadBatcher(s)
 	return s
 }
 

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/batch"
 	"github.com/partsmarket/gateway/internal/pii"
 	"github.com/partsmarket/gateway/store"
 )
@@ -64,9 +64,10 @@ type LimitOptions struct {
 // limit costs no provider call, and failed CAPTCHAs, honeypot hits and
 // de-duplicated repeats of a lead all count: they are attempts all the same.
 type Limiter struct {
-	db    *sqlx.DB
-	o     LimitOptions
-	calls atomic.Uint64
+	db      *sqlx.DB
+	o       LimitOptions
+	calls   atomic.Uint64
+	batches *batch.Batcher[[]limit, []counted]
 }
 
 // NewLimiter returns a Limiter over db.
@@ -74,7 +75,9 @@ func NewLimiter(db *sqlx.DB, o LimitOptions) *Limiter {
 	if o.Keys == nil {
 		o.Keys = pii.Dev()
 	}
-	return &Limiter{db: db, o: o}
+	l := &Limiter{db: db, o: o}
+	l.batches = batch.New(l.countBatch, maxCountBatch, countBatchSlots)
+	return l
 }
 
 // limit is one counter to increment and its bound.
@@ -105,38 +108,22 @@ func (l *Limiter) Report(ctx context.Context, ip, email string) error {
 	return l.hit(ctx, limits...)
 }
 
-// hit increments every enabled counter in one statement and refuses when
-// any is over its maximum, with the longest wait.
+// hit increments every enabled counter and refuses when any is over its
+// maximum, with the longest wait. Concurrent calls share one statement (see
+// countBatch).
 func (l *Limiter) hit(ctx context.Context, limits ...limit) error {
-	var kinds, keys []string
-	var secs []int64
+	var enabled []limit
 	max := map[string]int{}
 	for _, li := range limits {
-		if li.max <= 0 {
-			continue
+		if li.max > 0 {
+			enabled = append(enabled, li)
+			max[li.kind] = li.max
 		}
-		kinds, keys, secs = append(kinds, li.kind), append(keys, li.key), append(secs, int64(li.window/time.Second))
-		max[li.kind] = li.max
 	}
-	if len(kinds) == 0 {
+	if len(enabled) == 0 {
 		return nil
 	}
-	var rows []struct {
-		Kind  string  `db:"kind"`
-		Count int     `db:"count"`
-		Retry float64 `db:"retry"`
-	}
-	err := l.db.SelectContext(ctx, &rows, `
-		WITH hits AS (
-			SELECT kind, key, secs,
-				to_timestamp(floor(extract(epoch FROM now()) / secs) * secs) AS window_start
-			FROM unnest($1::text[], $2::text[], $3::bigint[]) AS h(kind, key, secs)
-		)
-		INSERT INTO abuse_counters AS c (kind, key, window_start, expires_at, count)
-		SELECT kind, key, window_start, window_start + secs * interval '1 second', 1 FROM hits
-		ON CONFLICT (kind, key, window_start) DO UPDATE SET count = c.count + 1
-		RETURNING c.kind, c.count, extract(epoch FROM c.expires_at - now())::float8 AS retry`,
-		pq.Array(kinds), pq.Array(keys), pq.Array(secs))
+	rows, err := l.batches.Do(ctx, enabled)
 	if err != nil {
 		return fmt.Errorf("abuse: count attempt: %w", err)
 	}

@@ -1,6 +1,7 @@
 // Package pubsub carries new leads to live subscribers across gateway
-// instances. store.CreateLead announces each lead id with pg_notify on
-// store.LeadReceivedChannel when the lead's transaction commits; every gateway
+// instances. store.CreateLead announces lead ids with pg_notify on
+// store.LeadReceivedChannel when the leads' transaction commits (the ids of a
+// batch of leads joined by commas); every gateway
 // process runs one Hub, which LISTENs on that channel over a single lib/pq
 // Listener connection (application_name=gateway-worker), looks each announced
 // lead up once, and fans it out to the in-process subscribers of the lead's
@@ -27,6 +28,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -349,9 +351,10 @@ func (h *Hub) receive(l *pq.Listener) {
 			case n.Channel == store.PublicChangedChannel:
 				h.publicChanged()
 			case n.Channel == store.LeadReceivedChannel:
-				id := n.Extra
-				if h.remember(id) && h.Subscribers() > 0 {
-					h.ids <- id
+				for id := range strings.SplitSeq(n.Extra, ",") { // a batch's leads
+					if h.remember(id) && h.Subscribers() > 0 {
+						h.ids <- id
+					}
 				}
 			}
 		case <-ping.C:
