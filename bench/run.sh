@@ -56,7 +56,8 @@ export DATABASE_URL=$BENCH_URL
 
 workload="$OUT/workload-$SCALE.json"
 if [ "$REUSE" = 1 ] && [ -f "$workload" ] && [ -f "$OUT/loaded" ] && [ "$(cat "$OUT/loaded")" = "$BENCH_DB $SCALE" ]; then
-	log "reusing the data at scale $SCALE in $BENCH_DB"
+	log "reusing the data at scale $SCALE in $BENCH_DB (migrating it to this version)"
+	bin/gateway migrate up >/dev/null
 else
 	rm -f "$OUT/loaded"
 	log "generating scale $SCALE into $BENCH_DB"

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -148,8 +149,9 @@ type Config struct {
 	// can show in them (the gateways' own writes show at once).
 	SearchCacheTTL time.Duration
 	// SearchConcurrency is how many public listing queries the search
-	// cache misses run at once at most (SEARCH_CONCURRENCY, default 8);
-	// the others wait for a slot.
+	// cache misses run at once at most (SEARCH_CONCURRENCY, default the
+	// number of CPUs the gateway may use: on one machine with the
+	// database, one ranking per core); the others wait for a slot.
 	SearchConcurrency int
 	// ResponseCacheTTL is how long an anonymous query's whole response is
 	// answered from the response cache at most (RESPONSE_CACHE_TTL,
@@ -220,7 +222,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
 	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
 	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 5*time.Minute)
-	c.SearchConcurrency = num("SEARCH_CONCURRENCY", 8)
+	c.SearchConcurrency = num("SEARCH_CONCURRENCY", runtime.GOMAXPROCS(0))
 	c.ResponseCacheTTL = dur("RESPONSE_CACHE_TTL", time.Minute)
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
