@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -90,18 +89,11 @@ func TestResponseCacheRecordsEverySearch(t *testing.T) {
 	if n := api.statementsOf("rc-search-2"); n != 0 {
 		t.Fatalf("the repeated search ran %d SQL statements, want a cache hit", n)
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	mutEventually(t, "two searches recorded (one of them a cache hit)", func() bool {
 		var n int
 		api.DB.Get(&n, `SELECT count(*) FROM search_queries WHERE term = 'injector' AND result_count = 1`)
-		if n == 2 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d searches recorded, want 2 (one of them a cache hit)", n)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return n == 2
+	})
 }
 
 // TestResponseCacheAcrossInstances: a write through another gateway
@@ -121,15 +113,7 @@ func TestResponseCacheAcrossInstances(t *testing.T) {
 	if _, err := through.AddMedia(context.Background(), store.NewMedia{ListingID: f.ListingB.ID, URL: url}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(liveWait)
-	for {
-		r := first.mustPost("", listingPage, vars)
-		if strings.Contains(r.Raw, url) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the other instance's media write did not show here within %v: %s", liveWait, r.Raw)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	mutEventually(t, "the other instance's media write shows here", func() bool {
+		return strings.Contains(first.mustPost("", listingPage, vars).Raw, url)
+	})
 }
