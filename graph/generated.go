@@ -3255,7 +3255,7 @@ type Mutation {
   "Sends the seller's notification of a lead again."
   resendNotification(leadId: ID!): ResendNotificationPayload! @hasRole(roles: [ADMIN])
 
-  "A CSV of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once."
+  "A CSV or XLSX (first worksheet; told by content, not name) of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once."
   importListings(sellerId: ID!, file: Upload!, mode: ImportMode): ImportListingsPayload! @hasRole(roles: [SELLER])
 
   "Anyone may report a public listing."

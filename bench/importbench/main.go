@@ -1,14 +1,15 @@
-// Command importbench measures an inventory import: it writes a CSV of
-// -rows listings, imports it for a new seller through the same worker code
-// the gateway runs (internal/imports), then imports it again (every row
-// unchanged), and prints rows per second, the CPU time the import cost in
-// the PostgreSQL backends and in this process (less noisy than rows per
-// second on a shared machine; PostgreSQL must run on the same machine), and
-// the process's peak RSS (VmHWM).
+// Command importbench measures an inventory import: it writes a CSV (or,
+// with -xlsx, an Excel workbook) of -rows listings, imports it for a new
+// seller through the same worker code the gateway runs (internal/imports),
+// then imports it again (every row unchanged), and prints rows per second,
+// the CPU time the import cost in the PostgreSQL backends and in this
+// process (less noisy than rows per second on a shared machine; PostgreSQL
+// must run on the same machine), and the process's peak RSS (VmHWM).
 //
-//	DATABASE_URL=postgres://… go run ./bench/importbench [-rows 100000] [-writers 2]
+//	DATABASE_URL=postgres://… go run ./bench/importbench [-rows 100000] [-writers 2] [-xlsx]
 //
-// -writers sets imports.Options.Writers (0: the gateway's default).
+// -writers sets imports.Options.Writers (0: the gateway's default). -xlsx
+// writes the same rows as an XLSX workbook (numbers as number cells).
 //
 // The database is migrated first; each run adds one seller and its
 // listings.
@@ -18,6 +19,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +31,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/imports"
@@ -39,14 +42,15 @@ import (
 func main() {
 	rows := flag.Int("rows", 100_000, "data rows in the generated CSV")
 	writers := flag.Int("writers", 0, "chunks written at once (0: the gateway's default)")
+	xlsx := flag.Bool("xlsx", false, "import an XLSX workbook instead of a CSV")
 	flag.Parse()
-	if err := run(context.Background(), *rows, *writers); err != nil {
+	if err := run(context.Background(), *rows, *writers, *xlsx); err != nil {
 		fmt.Fprintln(os.Stderr, "importbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, rows, writers int) error {
+func run(ctx context.Context, rows, writers int, xlsx bool) error {
 	url := os.Getenv("DATABASE_URL")
 	if url == "" {
 		return errors.New("DATABASE_URL is required")
@@ -73,8 +77,11 @@ func run(ctx context.Context, rows, writers int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	csvPath := filepath.Join(dir, "stock.csv")
-	size, err := writeCSV(csvPath, rows)
+	path, write := filepath.Join(dir, "stock.csv"), writeCSV
+	if xlsx {
+		path, write = filepath.Join(dir, "stock.xlsx"), writeXLSX
+	}
+	size, err := write(path, rows)
 	if err != nil {
 		return err
 	}
@@ -83,9 +90,9 @@ func run(ctx context.Context, rows, writers int) error {
 		return err
 	}
 	im := imports.New(imports.Options{Files: imports.Files(local), Store: st, WorkerStore: st, Writers: writers})
-	fmt.Printf("rows=%d file=%.1f MB writers=%d\n", rows, float64(size)/1e6, writers)
+	fmt.Printf("rows=%d file=%s %.1f MB writers=%d\n", rows, filepath.Base(path), float64(size)/1e6, writers)
 	for _, label := range []string{"first import (all created)", "second import (all unchanged)"} {
-		if err := importOnce(ctx, im, st, seller.ID, csvPath, label); err != nil {
+		if err := importOnce(ctx, im, st, seller.ID, path, label); err != nil {
 			return err
 		}
 	}
@@ -94,12 +101,12 @@ func run(ctx context.Context, rows, writers int) error {
 }
 
 // importOnce queues the file and runs the worker on it, timing the worker.
-func importOnce(ctx context.Context, im *imports.Importer, st *store.Store, sellerID, csvPath, label string) error {
-	f, err := os.Open(csvPath)
+func importOnce(ctx context.Context, im *imports.Importer, st *store.Store, sellerID, path, label string) error {
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	b, err := im.Enqueue(ctx, imports.Upload{SellerID: sellerID, Mode: store.ImportUpsert, FileName: "stock.csv", File: f})
+	b, err := im.Enqueue(ctx, imports.Upload{SellerID: sellerID, Mode: store.ImportUpsert, FileName: filepath.Base(path), File: f})
 	f.Close()
 	if err != nil {
 		return err
@@ -161,6 +168,22 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
+// header is the first row of the generated files.
+var header = []string{"sku", "title", "description", "part_number", "brand", "category", "condition",
+	"quantity", "price_label", "price_cents", "currency", "status"}
+
+// listing returns the cells of generated row i; quantity and price_cents
+// are ints.
+func listing(i int) []any {
+	conditions := []string{"NEW", "USED", "REMANUFACTURED", "FOR_PARTS"}
+	brands := []string{"Caterpillar", "John Deere", "Komatsu", "Volvo", "Bosch"}
+	brand := brands[i%len(brands)]
+	return []any{fmt.Sprintf("SKU-%07d", i), fmt.Sprintf("%s hydraulic pump %d", brand, i),
+		fmt.Sprintf("Rebuilt unit, tested; fits %s series %d", strings.ToUpper(brand[:3]), i%40),
+		fmt.Sprintf("%dR-%04d", i%9, i%10000), brand, "Hydraulics", conditions[i%4], i % 50, "",
+		1000 + i*7, "USD", "ACTIVE"}
+}
+
 // writeCSV streams a realistic file of n listings to path.
 func writeCSV(path string, n int) (int64, error) {
 	f, err := os.Create(path)
@@ -168,13 +191,17 @@ func writeCSV(path string, n int) (int64, error) {
 		return 0, err
 	}
 	w := bufio.NewWriter(f)
-	conditions := []string{"NEW", "USED", "REMANUFACTURED", "FOR_PARTS"}
-	brands := []string{"Caterpillar", "John Deere", "Komatsu", "Volvo", "Bosch"}
-	fmt.Fprintln(w, "sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status")
+	cw := csv.NewWriter(w)
+	cw.Write(header)
+	rec := make([]string, len(header))
 	for i := range n {
-		brand := brands[i%len(brands)]
-		fmt.Fprintf(w, "SKU-%07d,%s hydraulic pump %d,\"Rebuilt unit, tested; fits %s series %d\",%dR-%04d,%s,Hydraulics,%s,%d,,%d,USD,ACTIVE\n",
-			i, brand, i, strings.ToUpper(brand[:3]), i%40, i%9, i%10000, brand, conditions[i%4], i%50, 1000+i*7)
+		for j, v := range listing(i) {
+			rec[j] = fmt.Sprint(v)
+		}
+		cw.Write(rec)
+	}
+	if cw.Flush(); cw.Error() != nil {
+		return 0, cw.Error()
 	}
 	if err := w.Flush(); err != nil {
 		return 0, err
@@ -184,6 +211,40 @@ func writeCSV(path string, n int) (int64, error) {
 		return 0, err
 	}
 	return st.Size(), f.Close()
+}
+
+// writeXLSX streams the same listings as writeCSV to an XLSX workbook.
+func writeXLSX(path string, n int) (int64, error) {
+	f := excelize.NewFile()
+	defer f.Close()
+	sw, err := f.NewStreamWriter("Sheet1")
+	if err != nil {
+		return 0, err
+	}
+	row := make([]any, len(header))
+	for j, h := range header {
+		row[j] = h
+	}
+	if err := sw.SetRow("A1", row); err != nil {
+		return 0, err
+	}
+	for i := range n {
+		cell, _ := excelize.CoordinatesToCellName(1, i+2)
+		if err := sw.SetRow(cell, listing(i)); err != nil {
+			return 0, err
+		}
+	}
+	if err := sw.Flush(); err != nil {
+		return 0, err
+	}
+	if err := f.SaveAs(path); err != nil {
+		return 0, err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
 }
 
 // vmHWM returns the peak resident set size from /proc/self/status.

@@ -1,8 +1,14 @@
-// Package imports runs inventory imports: it keeps an uploaded CSV file in a
-// FileStore, queues a batch, and a background worker in the gateway process
-// streams the file into the seller's listings.
+// Package imports runs inventory imports: it keeps an uploaded CSV or XLSX
+// file in a FileStore, queues a batch, and a background worker in the
+// gateway process streams the file into the seller's listings.
 //
 // # The file
+//
+// The format is told by content, never by name: a file that starts like a
+// ZIP archive is an Excel workbook (XLSX), whose first worksheet is read
+// row by row like CSV records (a ZIP that is not a workbook, or unzips too
+// large, FAILS); anything else is CSV. A workbook cell is the value the
+// file holds: a formula's saved result, a number's stored digits.
 //
 // A header row names the columns, in any order and any case:
 // sku,title,description,part_number,brand,category,condition,quantity,

@@ -75,24 +75,48 @@ func newRun(im *Importer, b *store.ImportBatch) *run {
 	}
 }
 
-// execute streams the file into the store. Between chunks it returns
-// errStopped (the batch released) once stop has ended.
+// recordReader reads a file's records, the header row first: a
+// *csv.Reader, or an *xlsxReader for an XLSX workbook. Read returns io.EOF
+// after the last record, and a *csv.ParseError for a record that cannot be
+// read when the later ones still can.
+type recordReader interface {
+	Read() ([]string, error)
+}
+
+// execute streams the file into the store: an XLSX workbook when the file
+// starts like a ZIP archive (whatever its name), CSV otherwise. Between
+// chunks it returns errStopped (the batch released) once stop has ended.
 func (r *run) execute(stop, ctx context.Context) error {
 	f, err := r.im.o.Files.Open(ctx, r.b.FileKey)
 	if err != nil {
 		return r.fail(ctx, msgUnreadable)
 	}
 	defer f.Close()
-	cr := csv.NewReader(bufio.NewReaderSize(f, 64<<10))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	h, err := r.header(cr)
+	var rr recordReader
+	br := bufio.NewReaderSize(f, 64<<10)
+	if magic, _ := br.Peek(len(zipMagic)); string(magic) == zipMagic {
+		x, err := openXLSX(br)
+		var he headerError
+		if errors.As(err, &he) {
+			return r.fail(ctx, he.Error())
+		} else if err != nil {
+			return err
+		}
+		defer x.Close()
+		rr = x
+	} else {
+		cr := csv.NewReader(br)
+		cr.FieldsPerRecord = -1
+		cr.ReuseRecord = true
+		rr = cr
+	}
+	h, err := r.header(rr)
 	if err != nil {
 		return r.fail(ctx, err.Error())
 	}
 	r.chunk.Columns = h.cols
 	for {
-		rec, err := cr.Read()
+		rec, err := rr.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -120,8 +144,8 @@ func (r *run) execute(stop, ctx context.Context) error {
 }
 
 // header reads and checks the header row; its error is the batch's failure.
-func (r *run) header(cr *csv.Reader) (header, error) {
-	rec, err := cr.Read()
+func (r *run) header(rr recordReader) (header, error) {
+	rec, err := rr.Read()
 	switch {
 	case errors.Is(err, io.EOF):
 		return header{}, headerError(msgEmpty)
