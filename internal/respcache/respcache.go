@@ -96,7 +96,7 @@ type Options struct {
 	// used go first.
 	MaxBytes int64
 	// Searches receives the searches of cached responses again, each time
-	// one is used.
+	// one is used (nil: they are not recorded again).
 	Searches SearchRecorder
 	// Observer, when set, is told of every lookup (metrics).
 	Observer Observer
@@ -144,7 +144,9 @@ func (c *Cache) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 		now := time.Now()
 		for _, rec := range e.searches {
 			rec.At = now
-			c.searches.Record(ctx, rec)
+			if c.searches != nil {
+				c.searches.Record(ctx, rec)
+			}
 		}
 		return &graphql.Response{Data: e.data}
 	}
