@@ -132,7 +132,9 @@ const serveGCPercent = 400
 // environment sets one. The caches keep up to about 60 MB alive (the
 // response cache's 32 MB and the search cache's pages), and GOGC 400 alone
 // would let the heap grow to five times that; near the limit the collector
-// runs as often as it must instead.
+// runs as often as it must instead, which costs the allocation-heavy pages
+// (a seller's inbox, the analysts' metrics) about a fifth of their
+// throughput once the caches are full (BENCHMARKS.md).
 const serveMemoryLimit = 100 << 20
 
 // searchCacheSize bounds the public listing pages the search cache holds
