@@ -33,7 +33,10 @@ type sealedNewLead struct {
 	dedupeKey []byte
 }
 
-// newLeadBatcher returns the batcher of s's CreateLead calls.
+// newLeadBatcher returns the batcher of s's CreateLead calls. It is bound
+// to s as New made it, which copies made by WithAnalystPool share: a batch
+// holds several requests' leads and always writes to the primary, whatever
+// pool its first caller's context would pick.
 func newLeadBatcher(s *Store) *batch.Batcher[sealedNewLead, string] {
 	return batch.New(s.submitLeads, maxLeadBatch, leadBatchSlots)
 }
