@@ -36,6 +36,9 @@ func TestResponseCache(t *testing.T) {
 	if first.Get("listing.title") != again.Get("listing.title") || !strings.Contains(again.Raw, `"cost":{"requestedQueryCost"`) {
 		t.Errorf("a hit differs from the first answer or lacks extensions.cost:\n%s\n%s", first.Raw, again.Raw)
 	}
+	m := api.scrapeMetrics()
+	wantMetric(t, m, "gateway_response_cache_lookups_total", map[string]string{"result": "miss"}, 1)
+	wantMetric(t, m, "gateway_response_cache_lookups_total", map[string]string{"result": "hit"}, 1)
 
 	api.DB.MustExec(`UPDATE listings SET title = 'Changed behind the gateway' WHERE id = $1`, f.ListingA.ID)
 	if got := api.mustPost("", listingPage, vars).Get("listing.title"); got != "Hydraulic pump 1R-0750" {
