@@ -151,6 +151,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Production() {
+		// Row-level security holds only for a role that cannot skip it.
+		if err := database.CheckServingRole(ctx, httpDB.DB); err != nil {
+			httpDB.Close()
+			return nil, err
+		}
+	}
 	workerDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 4)
 	if err != nil {
 		httpDB.Close()
@@ -343,9 +350,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return err
 }
 
-// migrate runs `migrate up|down|status`.
+// migrate runs `migrate up|down|status` as MIGRATE_DATABASE_URL's role, the
+// schema's owner. After up, when DATABASE_URL connects as another role,
+// that role is granted what serving needs on every table (new ones too).
 func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Writer) error {
-	db, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 1)
+	db, err := database.Open(ctx, cfg.MigrateDatabaseURL, "gateway-worker", 1)
 	if err != nil {
 		return err
 	}
@@ -355,7 +364,10 @@ func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 	switch args[0] {
 	case "up":
-		return database.MigrateUp(ctx, db.DB)
+		if err := database.MigrateUp(ctx, db.DB); err != nil {
+			return err
+		}
+		return grantServingRole(ctx, cfg, db)
 	case "down":
 		return database.MigrateDown(ctx, db.DB)
 	case "status":
@@ -365,9 +377,33 @@ func migrate(ctx context.Context, cfg config.Config, args []string, stdout io.Wr
 	}
 }
 
-// seedDemo loads the demo marketplace.
+// grantServingRole grants DATABASE_URL's role what serving needs, through
+// owner (connected with MIGRATE_DATABASE_URL), unless it is the same role.
+func grantServingRole(ctx context.Context, cfg config.Config, owner *sqlx.DB) error {
+	if cfg.MigrateDatabaseURL == cfg.DatabaseURL {
+		return nil
+	}
+	serving, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 1)
+	if err != nil {
+		return err
+	}
+	role, err := database.CurrentRole(ctx, serving.DB)
+	serving.Close()
+	if err != nil {
+		return err
+	}
+	ownerRole, err := database.CurrentRole(ctx, owner.DB)
+	if err != nil || ownerRole == role {
+		return err
+	}
+	return database.GrantServing(ctx, owner.DB, role)
+}
+
+// seedDemo loads the demo marketplace as MIGRATE_DATABASE_URL's role: the
+// bulk load (COPY) of leads and reports is refused under row-level
+// security, which binds the serving role but not the tables' owner.
 func seedDemo(ctx context.Context, cfg config.Config, stdout io.Writer) error {
-	db, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", 1)
+	db, err := database.Open(ctx, cfg.MigrateDatabaseURL, "gateway-worker", 1)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"runtime"
 	"strconv"
@@ -25,21 +26,26 @@ const DevDatabaseURL = "postgres://postgres@127.0.0.1:54329/gateway?sslmode=disa
 
 // Config is every setting of the gateway.
 type Config struct {
-	Env             string
-	DatabaseURL     string
-	Port            int
-	JWTSecret       string
-	JWTIssuer       string
-	JWTAudience     string
-	CORSOrigins     []string
-	CaptchaProvider string
-	CaptchaSecret   string
-	GraphiQL        bool
-	Introspection   bool
-	MaxBodyBytes    int64
-	LoaderWait      time.Duration
-	ShutdownGrace   time.Duration
-	DBMaxConns      int
+	Env         string
+	DatabaseURL string
+	// MigrateDatabaseURL is where `gateway migrate` and `gateway seed`
+	// connect (MIGRATE_DATABASE_URL, default DATABASE_URL): as the role
+	// that owns the schema. DATABASE_URL's role serves and owns nothing;
+	// migrate up grants it what serving needs when the two differ.
+	MigrateDatabaseURL string
+	Port               int
+	JWTSecret          string
+	JWTIssuer          string
+	JWTAudience        string
+	CORSOrigins        []string
+	CaptchaProvider    string
+	CaptchaSecret      string
+	GraphiQL           bool
+	Introspection      bool
+	MaxBodyBytes       int64
+	LoaderWait         time.Duration
+	ShutdownGrace      time.Duration
+	DBMaxConns         int
 	// SMTPURL is where lead notifications are sent (SMTP_URL,
 	// smtp://user:pass@host:port or smtps://…); empty: the outbox worker
 	// does not run and notifications stay PENDING.
@@ -314,6 +320,7 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required in production"))
 	}
+	c.MigrateDatabaseURL = or(getenv("MIGRATE_DATABASE_URL"), c.DatabaseURL)
 	if c.JWTSecret == "" && !c.Production() {
 		c.JWTSecret = DevJWTSecret
 	}
@@ -336,8 +343,100 @@ func Load(getenv func(string) string) (Config, error) {
 				errs = append(errs, errors.New("CORS_ALLOWED_ORIGINS must not allow * in production"))
 			}
 		}
+		for _, v := range []struct{ name, url string }{{"DATABASE_URL", c.DatabaseURL},
+			{"MIGRATE_DATABASE_URL", c.MigrateDatabaseURL}, {"DATABASE_READ_URL", c.DatabaseReadURL}} {
+			if err := requireTLS(v.name, v.url, getenv("PGSSLMODE")); err != nil {
+				errs = append(errs, err)
+			}
+		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// secureSSLModes are the sslmode values that encrypt the connection.
+var secureSSLModes = map[string]bool{"require": true, "verify-ca": true, "verify-full": true}
+
+// requireTLS returns an error naming variable when the connection string
+// databaseURL (URL or key=value form; empty: unset, nothing to check) would
+// reach a server that is not on this machine without TLS. A loopback
+// address, localhost and a unix socket directory need none. Without an
+// sslmode the driver takes PGSSLMODE (pgSSLMode), then require. The error
+// never quotes the URL, which may hold a password.
+func requireTLS(variable, databaseURL, pgSSLMode string) error {
+	if databaseURL == "" {
+		return nil
+	}
+	opts, err := connectionOptions(databaseURL)
+	if err != nil {
+		return fmt.Errorf("%s is not a valid connection string", variable)
+	}
+	host := opts["host"]
+	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	mode := or(opts["sslmode"], or(pgSSLMode, "require"))
+	if !secureSSLModes[mode] {
+		return fmt.Errorf("%s must use TLS in production (sslmode=require, verify-ca or verify-full; got sslmode=%s for a server that is not on loopback)", variable, mode)
+	}
+	return nil
+}
+
+// connectionOptions returns the settings of a connection string in URL
+// form (postgres://…) or key=value form, as lib/pq reads them.
+func connectionOptions(dsn string) (map[string]string, error) {
+	dsn = strings.TrimSpace(dsn)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			return nil, err
+		}
+		opts := map[string]string{"host": u.Hostname()}
+		for k, v := range u.Query() {
+			opts[k] = v[len(v)-1]
+		}
+		return opts, nil
+	}
+	opts := map[string]string{}
+	for rest := dsn; ; {
+		rest = strings.TrimLeft(rest, " \t\n\r")
+		if rest == "" {
+			return opts, nil
+		}
+		key, after, ok := strings.Cut(rest, "=")
+		if !ok {
+			return nil, errors.New("a key without a value")
+		}
+		key = strings.TrimSpace(key)
+		var value strings.Builder
+		after = strings.TrimLeft(after, " ")
+		quoted := strings.HasPrefix(after, "'")
+		if quoted {
+			after = after[1:]
+		}
+		i := 0
+		for ; i < len(after); i++ {
+			c := after[i]
+			if c == '\\' && i+1 < len(after) {
+				i++
+				value.WriteByte(after[i])
+				continue
+			}
+			if (quoted && c == '\'') || (!quoted && (c == ' ' || c == '\t' || c == '\n')) {
+				break
+			}
+			value.WriteByte(c)
+		}
+		if quoted {
+			if i == len(after) {
+				return nil, errors.New("an unterminated quote")
+			}
+			i++
+		}
+		opts[key], rest = value.String(), after[i:]
+	}
 }
 
 func or(v, def string) string {
