@@ -55,15 +55,18 @@ func (b *syncBuffer) String() string {
 }
 
 // newTestAPI starts a gateway on a fresh database; env overrides settings.
+// The gateway connects as the serving role, as in production; DB (for the
+// test's own fixtures and checks) as the server's superuser.
 func newTestAPI(t *testing.T, env map[string]string) *testAPI {
 	t.Helper()
 	dbURL := testdb.New(t)
+	servingURL := testdb.ServingURL(t, dbURL)
 	getenv := func(k string) string {
 		if v, ok := env[k]; ok {
 			return v
 		}
 		if k == "DATABASE_URL" {
-			return dbURL
+			return servingURL
 		}
 		return ""
 	}

@@ -17,14 +17,18 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// newStore returns a store on a fresh migrated database and the database
-// itself, for the statements a test needs that the store does not offer
-// (backdating rows, reading columns the store does not expose).
+// newStore returns a store on a fresh migrated database, connected as the
+// serving role (bound by row-level security, as in production), and the
+// database itself as the server's superuser, for the statements a test
+// needs that the store does not offer (backdating rows, reading columns the
+// store does not expose).
 func newStore(t *testing.T) (*store.Store, *sqlx.DB) {
 	t.Helper()
-	db := sqlx.MustConnect("postgres", testdb.New(t))
-	t.Cleanup(func() { _ = db.Close() })
-	return store.New(db), db
+	u := testdb.New(t)
+	db := sqlx.MustConnect("postgres", u)
+	serving := sqlx.MustConnect("postgres", testdb.ServingURL(t, u))
+	t.Cleanup(func() { _ = db.Close(); _ = serving.Close() })
+	return store.New(serving), db
 }
 
 // ptr returns a pointer to v.

@@ -4,6 +4,13 @@
 // The server is DATABASE_URL when set; otherwise the repository's
 // scripts/db.sh finds or starts the private development cluster. Tests are
 // never skipped for want of a database.
+//
+// The databases have the production split of roles (scripts/dev_roles.sql,
+// created on the server when missing): gateway_owner owns every object and
+// ran the migrations, gateway_app is granted what serving needs. New
+// returns the server's own URL (a superuser, for fixtures that must see and
+// change everything); ServingURL turns it into gateway_app's, for the code
+// under test.
 package testdb
 
 import (
@@ -31,6 +38,12 @@ import (
 
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/migrations"
+)
+
+// Role names and passwords of scripts/dev_roles.sql.
+const (
+	ownerRole   = "gateway_owner"
+	servingRole = "gateway_app"
 )
 
 // templateLockKey is the pg_advisory_lock key (on the server's postgres
@@ -116,7 +129,9 @@ func New(t testing.TB) string {
 		t.Fatalf("testdb: template: %v", err)
 	}
 	name := newName()
-	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl); err != nil {
+	// A clone keeps the template's objects with their owners and grants;
+	// the database itself is owned by whoever OWNER names.
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name+` TEMPLATE `+tmpl+` OWNER `+ownerRole); err != nil {
 		t.Fatalf("testdb: create database %s: %v", name, err)
 	}
 	t.Cleanup(func() {
@@ -129,6 +144,29 @@ func New(t testing.TB) string {
 		t.Fatalf("testdb: %v", err)
 	}
 	return u
+}
+
+// ServingURL returns u (a URL from New) as the serving role gateway_app
+// connects to it: what the gateway's DATABASE_URL is in production, a role
+// that owns nothing and is bound by row-level security.
+func ServingURL(t testing.TB, u string) string {
+	t.Helper()
+	v, err := withRole(u, servingRole)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return v
+}
+
+// OwnerURL returns u (a URL from New) as the owner of its objects,
+// gateway_owner, connects to it: what MIGRATE_DATABASE_URL is.
+func OwnerURL(t testing.TB, u string) string {
+	t.Helper()
+	v, err := withRole(u, ownerRole)
+	if err != nil {
+		t.Fatalf("testdb: %v", err)
+	}
+	return v
 }
 
 // newName returns a database name unique across concurrent test processes:
@@ -183,6 +221,8 @@ func templateName() string {
 		h.Write(b)
 		return nil
 	})
+	// The way the template is built is part of its name too.
+	fmt.Fprintf(h, "roles %s %s\x00", ownerRole, servingRole)
 	return "gateway_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -215,6 +255,9 @@ func ensureTemplate(ctx context.Context, admin *sql.DB, base string) (string, er
 		return "", err
 	}
 	if !ready {
+		if err := createRoles(ctx, conn); err != nil {
+			return "", err
+		}
 		if err := buildTemplate(ctx, conn, base, name); err != nil {
 			return "", err
 		}
@@ -223,16 +266,37 @@ func ensureTemplate(ctx context.Context, admin *sql.DB, base string) (string, er
 	return name, nil
 }
 
-// buildTemplate (re)creates database name, migrates it and marks it a
-// template that accepts no connections, so cloning it never finds it busy.
+// createRoles runs scripts/dev_roles.sql: the owner and serving roles,
+// created when missing.
+func createRoles(ctx context.Context, conn *sql.Conn) error {
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		return errors.New("the repository root is unknown")
+	}
+	script, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "scripts", "dev_roles.sql"))
+	if err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, string(script)); err != nil {
+		return fmt.Errorf("create the roles %s and %s (does DATABASE_URL's role have CREATEROLE?): %w", ownerRole, servingRole, err)
+	}
+	return nil
+}
+
+// buildTemplate (re)creates database name, owned by the owner role, migrates
+// it as that role, grants the serving role what serving needs, and marks it
+// a template that accepts no connections, so cloning it never finds it busy.
 func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error {
 	if _, err := conn.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE DATABASE `+name+` OWNER `+ownerRole); err != nil {
 		return err
 	}
 	u, err := withDatabase(base, name)
+	if err == nil {
+		u, err = withRole(u, ownerRole)
+	}
 	if err != nil {
 		return err
 	}
@@ -241,6 +305,9 @@ func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error
 		return err
 	}
 	err = database.MigrateUp(ctx, db)
+	if err == nil {
+		err = database.GrantServing(ctx, db, servingRole)
+	}
 	if cerr := db.Close(); err == nil {
 		err = cerr
 	}
@@ -249,6 +316,21 @@ func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error
 	}
 	_, err = conn.ExecContext(ctx, `ALTER DATABASE `+name+` WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`)
 	return err
+}
+
+// withRole returns u (URL or key=value form) signing in as role, whose
+// password is its name (scripts/dev_roles.sql). Errors never quote u.
+func withRole(u, role string) (string, error) {
+	if strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://") {
+		p, err := url.Parse(u)
+		if err != nil {
+			return "", errors.New("the database URL is not a valid URL")
+		}
+		p.User = url.UserPassword(role, role)
+		return p.String(), nil
+	}
+	// In key=value form a later key wins.
+	return strings.TrimSpace(u + " user=" + role + " password=" + role), nil
 }
 
 // withDatabase returns serverURL (URL or key=value form) naming database
