@@ -44,7 +44,7 @@ func (s *Store) CreateImportBatch(ctx context.Context, n NewImportBatch) (*Impor
 	if !ValidID(n.SellerID) {
 		return nil, NotFound("seller")
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.db.beginScoped(ctx, scopeOf(ctx), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ func (s *Store) ImportBatch(ctx context.Context, scope Scope, id string) (*Impor
 	q.and("b.id = " + q.arg(id))
 	ownedBy(&q, "b.seller_id", scope)
 	var b ImportBatch
-	err := s.db.GetContext(ctx, &b, `SELECT `+importBatchColumns+` FROM import_batches b`+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, scope, &b, `SELECT `+importBatchColumns+` FROM import_batches b`+q.sql(), q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("import batch")
 	}
@@ -99,7 +99,7 @@ func (s *Store) ImportBatches(ctx context.Context, bq ImportBatchQuery, p PageAr
 		return Page[*ImportBatch]{}, err
 	}
 	var rows []*importBatchRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+importBatchColumns+`, `+importBatchesNewest.keyText()+
+	err := s.db.selectScoped(ctx, bq.Scope, &rows, `SELECT `+importBatchColumns+`, `+importBatchesNewest.keyText()+
 		` AS sort_key FROM import_batches b`+q.sql()+importBatchesNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*ImportBatch]{}, err
@@ -113,7 +113,7 @@ func (s *Store) CountImportBatches(ctx context.Context, bq ImportBatchQuery) (in
 	var q query
 	bq.where(&q)
 	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM import_batches b`+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, bq.Scope, &n, `SELECT count(*) FROM import_batches b`+q.sql(), q.args...)
 	return n, err
 }
 
@@ -141,7 +141,7 @@ func (s *Store) ImportRowErrors(ctx context.Context, batchID string, p PageArgs)
 		q.and("(e.row_number, e.id) > (" + q.arg(row) + "::int, " + q.arg(id) + "::bigint)")
 	}
 	var rows []*ImportRowError
-	err := s.db.SelectContext(ctx, &rows, `SELECT e.id, e.batch_id, e.row_number, e.column_name, e.message
+	err := s.db.selectScoped(ctx, scopeOf(ctx), &rows, `SELECT e.id, e.batch_id, e.row_number, e.column_name, e.message
 		FROM import_row_errors e`+q.sql()+` ORDER BY e.row_number, e.id LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*ImportRowError]{}, err
@@ -166,7 +166,7 @@ func (s *Store) CountImportRowErrors(ctx context.Context, batchID string) (int, 
 		return 0, nil
 	}
 	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM import_row_errors WHERE batch_id = $1`, batchID)
+	err := s.db.getScoped(ctx, scopeOf(ctx), &n, `SELECT count(*) FROM import_row_errors WHERE batch_id = $1`, batchID)
 	return n, err
 }
 
@@ -185,14 +185,16 @@ type ImportClaim struct {
 // when there is nothing to do.
 func (s *Store) ClaimImportBatch(ctx context.Context, staleAfter time.Duration) (*ImportBatch, error) {
 	var b ImportBatch
-	err := s.db.GetContext(ctx, &b, `UPDATE import_batches b
-		SET status = 'RUNNING', started_at = clock_timestamp(), finished_at = NULL, updated_at = now()
-		WHERE b.id = (
-			SELECT id FROM import_batches
-			WHERE status = 'QUEUED' OR (status = 'RUNNING' AND updated_at < now() - make_interval(secs => $1))
-			ORDER BY created_at LIMIT 1
-			FOR UPDATE SKIP LOCKED)
-		RETURNING `+importBatchColumns, staleAfter.Seconds())
+	err := s.db.inScope(ctx, everything, nil, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &b, `UPDATE import_batches b
+			SET status = 'RUNNING', started_at = clock_timestamp(), finished_at = NULL, updated_at = now()
+			WHERE b.id = (
+				SELECT id FROM import_batches
+				WHERE status = 'QUEUED' OR (status = 'RUNNING' AND updated_at < now() - make_interval(secs => $1))
+				ORDER BY created_at LIMIT 1
+				FOR UPDATE SKIP LOCKED)
+			RETURNING `+importBatchColumns, staleAfter.Seconds())
+	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("import batch")
 	}
@@ -320,10 +322,11 @@ func (s *Store) ReleaseImportBatch(ctx context.Context, c ImportClaim) error {
 }
 
 // importTx runs before (unless nil), then locks the batch, checks that c
-// still holds it and runs fn, in one transaction. Work done in before does
-// not hold the batch row, so other chunks of the batch can commit meanwhile.
+// still holds it and runs fn, in one transaction, which sees the private
+// rows of the batch's seller only. Work done in before does not hold the
+// batch row, so other chunks of the batch can commit meanwhile.
 func (s *Store) importTx(ctx context.Context, c ImportClaim, before, fn func(*sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.db.beginScoped(ctx, Scope{SellerID: c.SellerID}, nil)
 	if err != nil {
 		return err
 	}

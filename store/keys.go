@@ -92,7 +92,7 @@ func (s *Store) countOldKeys(ctx context.Context, table string) (int, error) {
 		q = `SELECT count(*) FROM listing_reports WHERE reporter_key_id <> $1`
 	}
 	var n int
-	err := s.db.primary.GetContext(ctx, &n, q, s.keys.CurrentKeyID())
+	err := s.db.onPrimary().getScoped(ctx, everything, &n, q, s.keys.CurrentKeyID())
 	return n, err
 }
 
@@ -146,7 +146,7 @@ func (s *Store) rotateBatch(ctx context.Context, after string, limit int, sel, u
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	tx, err := s.db.primary.BeginTxx(ctx, nil)
+	tx, err := s.db.onPrimary().beginScoped(ctx, everything, nil)
 	if err != nil {
 		return 0, "", err
 	}

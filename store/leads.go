@@ -46,7 +46,7 @@ func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error)
 	q.and("d.id = " + q.arg(id))
 	ownedBy(&q, "d.seller_id", scope)
 	var l sealedLead
-	err := s.db.GetContext(ctx, &l, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, scope, &l, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("lead")
 	}
@@ -64,7 +64,7 @@ func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead
 		return Page[*Lead]{}, err
 	}
 	var rows []*leadRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+leadColumns+`, `+leadsNewest.keyText()+` AS sort_key FROM leads d`+
+	err := s.db.selectScoped(ctx, lq.Scope, &rows, `SELECT `+leadColumns+`, `+leadsNewest.keyText()+` AS sort_key FROM leads d`+
 		q.sql()+leadsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*Lead]{}, err
@@ -90,7 +90,7 @@ func (s *Store) CountLeads(ctx context.Context, lq LeadQuery) (int, error) {
 	var q query
 	lq.where(&q, s.keys)
 	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM leads d`+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, lq.Scope, &n, `SELECT count(*) FROM leads d`+q.sql(), q.args...)
 	return n, err
 }
 
@@ -203,7 +203,7 @@ func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus,
 	if !ValidID(id) {
 		return nil, NotFound("lead")
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.db.beginScoped(ctx, scopeOf(ctx), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +239,7 @@ func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus,
 // oldest first.
 func (s *Store) StatusChangesByLeadID(ctx context.Context, leadIDs []string) ([]*LeadStatusChange, error) {
 	var out []*LeadStatusChange
-	err := s.db.SelectContext(ctx, &out, `SELECT id, lead_id, from_status, to_status, actor_id, actor_role, created_at
+	err := s.db.selectScoped(ctx, scopeOf(ctx), &out, `SELECT id, lead_id, from_status, to_status, actor_id, actor_role, created_at
 		FROM lead_status_changes WHERE lead_id = ANY($1::uuid[]) ORDER BY lead_id, created_at, id`, pq.Array(validIDs(leadIDs)))
 	return out, err
 }

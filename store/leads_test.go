@@ -57,7 +57,7 @@ func TestCreateLead(t *testing.T) {
 
 func TestLeadsVisibilityAndFilters(t *testing.T) {
 	t.Parallel()
-	st, _ := newStore(t)
+	st, db := newStore(t)
 	s1 := MustCreateActiveSeller(t, st, "One")
 	s2 := MustCreateActiveSeller(t, st, "Two")
 	pending := MustCreateSellerWithStatus(t, st, store.SellerPending, store.NewSeller{})
@@ -72,7 +72,7 @@ func TestLeadsVisibilityAndFilters(t *testing.T) {
 	base := time.Date(2025, 1, 10, 12, 0, 0, 0, time.UTC)
 	for i, l := range every {
 		at := base.Add(time.Duration(i) * 24 * time.Hour)
-		MustSetCreatedAt(t, st.DB(), "leads", l.ID, at)
+		MustSetCreatedAt(t, db, "leads", l.ID, at)
 	}
 
 	scopes := []struct {
@@ -162,6 +162,8 @@ func TestSetLeadStatus(t *testing.T) {
 	st, _ := newStore(t)
 	s := MustCreateActiveSeller(t, st, "Inbox Co")
 	l := MustCreateLead(t, st, store.NewLead{SellerID: s.ID})
+	// The seller's scope, as its requests carry it.
+	ctx := store.WithScope(t.Context(), store.Scope{SellerID: s.ID})
 	seller := store.Actor{ID: "user-7", Role: "seller"}
 	admin := store.Actor{ID: "admin-1", Role: "admin"}
 	type change struct {
@@ -186,7 +188,7 @@ func TestSetLeadStatus(t *testing.T) {
 	prev := l
 	for _, tt := range steps {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.SetLeadStatus(t.Context(), l.ID, tt.status, tt.by)
+			got, err := st.SetLeadStatus(ctx, l.ID, tt.status, tt.by)
 			mustOK(t, err, "SetLeadStatus")
 			if got.Status != tt.status {
 				t.Errorf("got %s, want %s", got.Status, tt.status)
@@ -206,7 +208,7 @@ func TestSetLeadStatus(t *testing.T) {
 				want = append(want, change{prev.Status, tt.status, tt.by.ID, tt.by.Role})
 			}
 			prev = stored
-			cs, err := st.StatusChangesByLeadID(t.Context(), []string{l.ID, "abc"})
+			cs, err := st.StatusChangesByLeadID(ctx, []string{l.ID, "abc"})
 			mustOK(t, err, "StatusChangesByLeadID")
 			var changes []change
 			for _, c := range cs {
@@ -219,7 +221,7 @@ func TestSetLeadStatus(t *testing.T) {
 	}
 	for _, id := range []string{unknownID, "abc"} {
 		t.Run("missing "+id, func(t *testing.T) {
-			_, err := st.SetLeadStatus(t.Context(), id, store.LeadWon, admin)
+			_, err := st.SetLeadStatus(ctx, id, store.LeadWon, admin)
 			wantError(t, err, store.ENOTFOUND, "")
 		})
 	}

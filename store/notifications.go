@@ -22,7 +22,7 @@ const notificationColumns = `n.lead_id, n.status, n.attempts, n.next_attempt_at,
 // particular order; a lead without one (a SPAM lead) has no row.
 func (s *Store) NotificationsByLeadID(ctx context.Context, leadIDs []string) ([]*LeadNotification, error) {
 	var out []*LeadNotification
-	err := s.db.SelectPrepared(ctx, &out, `SELECT `+notificationColumns+`
+	err := s.db.selectPreparedScoped(ctx, scopeOf(ctx), &out, `SELECT `+notificationColumns+`
 		FROM lead_notifications n WHERE n.lead_id = ANY($1::uuid[])`, pq.Array(validIDs(leadIDs)))
 	return out, err
 }
@@ -34,7 +34,7 @@ func (s *Store) Notification(ctx context.Context, leadID string) (*LeadNotificat
 		return nil, NotFound("notification")
 	}
 	var n LeadNotification
-	err := s.db.GetContext(ctx, &n, `SELECT `+notificationColumns+` FROM lead_notifications n WHERE n.lead_id = $1`, leadID)
+	err := s.db.getScoped(ctx, scopeOf(ctx), &n, `SELECT `+notificationColumns+` FROM lead_notifications n WHERE n.lead_id = $1`, leadID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("notification")
 	}
@@ -51,7 +51,8 @@ func (s *Store) ResendNotification(ctx context.Context, leadID string) (*LeadNot
 	if !ValidID(leadID) {
 		return nil, NotFound("lead")
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	// Only admins resend: the transaction sees every row.
+	tx, err := s.db.beginScoped(ctx, everything, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +130,7 @@ type NotificationOutcome struct {
 // (at least once). It returns how many notifications it claimed; deliver is
 // not called when none is due.
 func (s *Store) DeliverNotifications(ctx context.Context, limit int, deliver func(context.Context, []*NotificationJob) []NotificationOutcome) (int, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.db.beginScoped(ctx, everything, nil)
 	if err != nil {
 		return 0, err
 	}

@@ -40,7 +40,7 @@ type PersonalData struct {
 // nothing under any email. EINTERNAL-class errors only.
 func (s *Store) ExportPersonalData(ctx context.Context, email string) (*PersonalData, error) {
 	bidx := s.keys.BlindIndex(email)
-	tx, err := s.db.primary.BeginTxx(ctx, nil)
+	tx, err := s.db.onPrimary().beginScoped(ctx, everything, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ type CorrectionCounts struct {
 // transaction. EINTERNAL-class errors only.
 func (s *Store) CorrectPersonalData(ctx context.Context, email string, c PersonalDataCorrection) (CorrectionCounts, error) {
 	bidx := s.keys.BlindIndex(email)
-	tx, err := s.db.primary.BeginTxx(ctx, nil)
+	tx, err := s.db.onPrimary().beginScoped(ctx, everything, nil)
 	if err != nil {
 		return CorrectionCounts{}, err
 	}
@@ -223,7 +223,7 @@ type ErasureCounts struct {
 // errors only.
 func (s *Store) ErasePersonalData(ctx context.Context, email string) (ErasureCounts, error) {
 	bidx := s.keys.BlindIndex(email)
-	tx, err := s.db.primary.BeginTxx(ctx, nil)
+	tx, err := s.db.onPrimary().beginScoped(ctx, everything, nil)
 	if err != nil {
 		return ErasureCounts{}, err
 	}

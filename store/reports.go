@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 )
 
@@ -41,7 +42,7 @@ func (s *Store) Report(ctx context.Context, scope Scope, id string) (*ListingRep
 	q.and("r.id = " + q.arg(id))
 	ownedBy(&q, "l.seller_id", scope)
 	var r sealedReport
-	err := s.db.GetContext(ctx, &r, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, scope, &r, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("report")
 	}
@@ -59,7 +60,7 @@ func (s *Store) Reports(ctx context.Context, rq ReportQuery, p PageArgs) (Page[*
 		return Page[*ListingReport]{}, err
 	}
 	var rows []*reportRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+reportColumns+`, `+reportsNewest.keyText()+` AS sort_key`+reportFrom+
+	err := s.db.selectScoped(ctx, rq.Scope, &rows, `SELECT `+reportColumns+`, `+reportsNewest.keyText()+` AS sort_key`+reportFrom+
 		q.sql()+reportsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*ListingReport]{}, err
@@ -85,7 +86,7 @@ func (s *Store) CountReports(ctx context.Context, rq ReportQuery) (int, error) {
 	var q query
 	rq.where(&q)
 	var n int
-	err := s.db.GetContext(ctx, &n, `SELECT count(*)`+reportFrom+q.sql(), q.args...)
+	err := s.db.getScoped(ctx, rq.Scope, &n, `SELECT count(*)`+reportFrom+q.sql(), q.args...)
 	return n, err
 }
 
@@ -123,9 +124,14 @@ func (s *Store) CreateReport(ctx context.Context, n NewReport) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// The public writes a report of any seller's listing and reads back
+	// its id: a submission states every scope for its own transaction, as
+	// submit_lead() does for leads.
 	var id string
-	err = s.db.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_pii, reporter_key_id, reporter_email_bidx)
-		VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, n.ListingID, n.Reason, n.Details, blob, keyID, bidx)
+	err = s.db.inScope(ctx, everything, nil, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &id, `INSERT INTO listing_reports (listing_id, reason, details, reporter_pii, reporter_key_id, reporter_email_bidx)
+			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, n.ListingID, n.Reason, n.Details, blob, keyID, bidx)
+	})
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "listing_reports_listing_id_fkey" {
 		return "", Invalid("listingId", "no such listing")
@@ -144,7 +150,8 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 	if !ValidID(id) {
 		return nil, NotFound("report")
 	}
-	tx, err := s.db.BeginTxx(ctx, nil)
+	// Only admins resolve reports: the transaction sees every row.
+	tx, err := s.db.beginScoped(ctx, everything, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // RetentionPolicy says what a retention run removes.
@@ -102,13 +104,18 @@ func (s *Store) deleteRawEvents(ctx context.Context, cutoff time.Time, batchSize
 	}
 }
 
-// execBatch runs one batch statement (arguments: a cutoff and a batch size;
-// one statement is one transaction) and returns how many rows it changed.
+// execBatch runs one batch statement (arguments: a cutoff and a batch size)
+// in a transaction of its own that sees every row, and returns how many rows
+// it changed.
 func (s *Store) execBatch(ctx context.Context, q string, cutoff time.Time, batchSize int) (int, error) {
-	res, err := s.db.primary.ExecContext(ctx, q, cutoff, batchSize)
-	if err != nil {
-		return 0, err
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.db.onPrimary().inScope(ctx, everything, nil, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, q, cutoff, batchSize)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	return int(n), err
 }

@@ -143,6 +143,7 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 		if p.Role == access.RoleAnalyst {
 			ctx = store.ForAnalyst(ctx)
 		}
+		ctx = store.WithScope(ctx, p.Scope())
 		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})

@@ -74,6 +74,7 @@ func newWebsocketTransport(auth *access.Authenticator, st *store.Store, loaderWa
 				info.role.Store(p.Role)
 			}
 			ctx = withActor(access.WithPrincipal(ctx, p), p)
+			ctx = store.WithScope(ctx, p.Scope())
 			ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
 			if !p.ExpiresAt.IsZero() {
 				// The connection closes when its token expires: a live
