@@ -11,15 +11,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // registers the "postgres" driver for the fixtures' pool
+
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/storage"
 	"github.com/partsmarket/gateway/internal/testdb"
 	"github.com/partsmarket/gateway/store"
 )
 
-// env is a fresh database with one seller and a file store.
+// env is a fresh database with one seller and a file store. The store
+// connects as the serving role, bound by row-level security, as in
+// production; db, for the tests' own statements, as the superuser.
 type env struct {
 	st     *store.Store
+	db     *sqlx.DB
 	files  FileStore
 	seller string
 }
@@ -27,11 +33,13 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx := context.Background()
-	db, err := database.Open(ctx, testdb.New(t), "gateway-worker", 4)
+	u := testdb.New(t)
+	db, err := database.Open(ctx, testdb.ServingURL(t, u), "gateway-worker", 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
+	fixtures := sqlx.MustConnect("postgres", u)
+	t.Cleanup(func() { db.Close(); fixtures.Close() })
 	st := store.New(db)
 	s, err := st.CreateSeller(ctx, store.NewSeller{Slug: "alpha", CompanyName: "Alpha",
 		Locations: []store.NewLocation{{City: "Houston", Country: "US"}}})
@@ -42,7 +50,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{st: st, files: Files(local), seller: s.ID}
+	return &env{st: st, db: fixtures, files: Files(local), seller: s.ID}
 }
 
 func (e *env) importer(o Options) *Importer {
@@ -60,9 +68,14 @@ func csvOf(prefix string, n int) string {
 	return b.String()
 }
 
+// sellerContext is the context of the seller's own request: its scope.
+func (e *env) sellerContext() context.Context {
+	return store.WithScope(context.Background(), store.Scope{SellerID: e.seller})
+}
+
 func (e *env) enqueue(t *testing.T, im *Importer, csv string) string {
 	t.Helper()
-	b, err := im.Enqueue(context.Background(), Upload{SellerID: e.seller, Mode: store.ImportUpsert, File: strings.NewReader(csv)})
+	b, err := im.Enqueue(e.sellerContext(), Upload{SellerID: e.seller, Mode: store.ImportUpsert, File: strings.NewReader(csv)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +94,7 @@ func (e *env) batch(t *testing.T, id string) *store.ImportBatch {
 func (e *env) listings(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := e.st.DB().Get(&n, `SELECT count(*) FROM listings WHERE seller_id = $1`, e.seller); err != nil {
+	if err := e.db.Get(&n, `SELECT count(*) FROM listings WHERE seller_id = $1`, e.seller); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -204,7 +217,7 @@ func TestDeadWorkerIsReplaced(t *testing.T) {
 	if ran, _ := im.RunOnce(ctx, ctx); ran {
 		t.Fatal("a fresh RUNNING batch was taken over")
 	}
-	e.st.DB().MustExec(`UPDATE import_batches SET updated_at = now() - interval '5 minutes' WHERE id = $1`, id)
+	e.db.MustExec(`UPDATE import_batches SET updated_at = now() - interval '5 minutes' WHERE id = $1`, id)
 	if ran, err := im.RunOnce(ctx, ctx); !ran || err != nil {
 		t.Fatalf("RunOnce: %v %v", ran, err)
 	}
@@ -246,7 +259,7 @@ func TestWorkerWakesAndStops(t *testing.T) {
 func TestDatabaseRefusalIsARowError(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.st.DB().MustExec(`ALTER TABLE listings ADD CONSTRAINT no_cursed CHECK (title <> 'Cursed')`)
+	e.db.MustExec(`ALTER TABLE listings ADD CONSTRAINT no_cursed CHECK (title <> 'Cursed')`)
 	im := e.importer(Options{})
 	id := e.enqueue(t, im, "sku,title,condition\nC1,Fine,NEW\nC2,Cursed,NEW\nC3,Also fine,NEW\n")
 	if ran, err := im.RunOnce(ctx, ctx); !ran || err != nil {
@@ -256,7 +269,7 @@ func TestDatabaseRefusalIsARowError(t *testing.T) {
 	if got.Status != store.ImportPartial || got.CreatedCount != 2 || got.FailedCount != 1 || got.TotalRows != 3 {
 		t.Errorf("got %+v", got)
 	}
-	p, err := e.st.ImportRowErrors(ctx, id, store.PageArgs{Limit: 10})
+	p, err := e.st.ImportRowErrors(e.sellerContext(), id, store.PageArgs{Limit: 10})
 	if err != nil || len(p.Items) != 1 || p.Items[0].Row != 2 || p.Items[0].Message != msgNotStored {
 		t.Errorf("row errors %+v %v", p.Items, err)
 	}
@@ -269,7 +282,7 @@ func TestDatabaseRefusalIsARowError(t *testing.T) {
 func TestParallelChunksCommitInFileOrder(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	e.st.DB().MustExec(`ALTER TABLE listings ADD CONSTRAINT no_cursed CHECK (title <> 'Cursed')`)
+	e.db.MustExec(`ALTER TABLE listings ADD CONSTRAINT no_cursed CHECK (title <> 'Cursed')`)
 	var b strings.Builder
 	b.WriteString("sku,title,condition\n")
 	bad := 0
@@ -295,7 +308,7 @@ func TestParallelChunksCommitInFileOrder(t *testing.T) {
 		t.Errorf("got %+v, want PARTIAL with %d created and %d failed", got, 600-bad, bad)
 	}
 	var rows []int
-	if err := e.st.DB().Select(&rows, `SELECT row_number FROM import_row_errors WHERE batch_id = $1 ORDER BY id`, id); err != nil {
+	if err := e.db.Select(&rows, `SELECT row_number FROM import_row_errors WHERE batch_id = $1 ORDER BY id`, id); err != nil {
 		t.Fatal(err)
 	}
 	if len(rows) != bad || !slices.IsSorted(rows) {

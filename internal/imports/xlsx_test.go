@@ -55,7 +55,7 @@ func (e *env) importFile(t *testing.T, name string, data []byte) *store.ImportBa
 	t.Helper()
 	ctx := context.Background()
 	im := e.importer(Options{})
-	b, err := im.Enqueue(ctx, Upload{SellerID: e.seller, Mode: store.ImportUpsert, FileName: name, File: bytes.NewReader(data)})
+	b, err := im.Enqueue(e.sellerContext(), Upload{SellerID: e.seller, Mode: store.ImportUpsert, FileName: name, File: bytes.NewReader(data)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func (e *env) importFile(t *testing.T, name string, data []byte) *store.ImportBa
 // rowErrors returns a batch's row errors as "row column: message".
 func (e *env) rowErrors(t *testing.T, id string) []string {
 	t.Helper()
-	p, err := e.st.ImportRowErrors(context.Background(), id, store.PageArgs{Limit: 100})
+	p, err := e.st.ImportRowErrors(e.sellerContext(), id, store.PageArgs{Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,14 +104,17 @@ func (e *env) worker(smtpURL string, opts Options) *Worker {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	db := sqlx.MustConnect("postgres", e.url)
+	// The worker connects as the serving role, bound by row-level
+	// security, as in production; the fixtures as the superuser.
+	serving := testdb.ServingURL(e.t, e.url)
+	db := sqlx.MustConnect("postgres", serving)
 	if opts.PollInterval == 0 {
 		opts.PollInterval = 100 * time.Millisecond
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.NewJSONHandler(e.logs, nil))
 	}
-	w := New(store.New(db), e.url, m, opts)
+	w := New(store.New(db), serving, m, opts)
 	if err := w.Start(); err != nil {
 		e.t.Fatal(err)
 	}
