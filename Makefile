@@ -12,9 +12,13 @@ build:
 	go build -o bin/gateway .
 
 # Start (or find) PostgreSQL, migrate, load the demo data and serve the API,
-# with GraphiQL at http://localhost:8080 (ENV=development unless set).
+# with GraphiQL at http://localhost:8080 (ENV=development unless set). As in
+# production, migrations and the seed run as the owner of the schema
+# (gateway_owner, MIGRATE_DATABASE_URL) and the API is served by a role that
+# owns nothing (gateway_app, DATABASE_URL); scripts/db.sh roles sets them up.
 run: build
-	@url="$$(scripts/db.sh)" && export DATABASE_URL="$$url" && \
+	@urls="$$(scripts/db.sh roles)" && eval "$$urls" && \
+	export DATABASE_URL MIGRATE_DATABASE_URL && \
 	export ENV="$${ENV:-development}" && \
 	bin/gateway migrate up && \
 	bin/gateway seed && \

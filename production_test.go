@@ -10,7 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/partsmarket/gateway/internal/config"
+	"github.com/partsmarket/gateway/internal/testdb"
 )
 
 // productionEnv is a valid production configuration (DATABASE_URL aside).
@@ -18,7 +21,7 @@ func productionEnv() map[string]string {
 	key := func(b byte) string { return base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{b}, 32)) }
 	return map[string]string{
 		"ENV":                  "production",
-		"DATABASE_URL":         "postgres://gateway@db.internal/gateway",
+		"DATABASE_URL":         "postgres://gateway@db.internal/gateway?sslmode=verify-full",
 		"JWT_SECRET":           strings.Repeat("s", 48),
 		"ENCRYPTION_KEYS":      "k2026:" + key(7),
 		"BLIND_INDEX_KEY":      key(9),
@@ -48,6 +51,11 @@ func TestProductionRefusesBadSettings(t *testing.T) {
 		{"CAPTCHA_PROVIDER test", "CAPTCHA_PROVIDER", "test"},
 		{"CORS wildcard", "CORS_ALLOWED_ORIGINS", "https://parts.example.com,*"},
 		{"DATABASE_URL missing", "DATABASE_URL", ""},
+		{"DATABASE_URL without TLS", "DATABASE_URL", "postgres://gateway:secret-pw@db.internal/gateway?sslmode=disable"},
+		{"DATABASE_URL TLS only preferred", "DATABASE_URL", "host=db.internal user=gateway sslmode=prefer"},
+		{"DATABASE_URL TLS allowed, not required", "DATABASE_URL", "postgres://gateway@10.0.0.5:5432/gateway?sslmode=allow"},
+		{"MIGRATE_DATABASE_URL without TLS", "MIGRATE_DATABASE_URL", "postgres://owner:owner-pw@db.internal/gateway?sslmode=disable"},
+		{"DATABASE_READ_URL without TLS", "DATABASE_READ_URL", "host=replica.internal dbname=gateway sslmode=disable"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,6 +74,91 @@ func TestProductionRefusesBadSettings(t *testing.T) {
 				t.Errorf("error %q quotes the secret", err)
 			}
 		})
+	}
+}
+
+// TestProductionDatabaseTLS: production accepts a database without TLS
+// only on this machine (loopback or a unix socket); elsewhere sslmode must
+// be require or stronger, given in the URL or by PGSSLMODE (lib/pq's
+// default, without either, is require).
+func TestProductionDatabaseTLS(t *testing.T) {
+	for _, tc := range []struct {
+		url, pgsslmode string
+		ok             bool
+	}{
+		{"postgres://gateway@127.0.0.1:5432/gateway?sslmode=disable", "", true},
+		{"postgres://gateway@[::1]/gateway?sslmode=disable", "", true},
+		{"postgres://gateway@localhost/gateway?sslmode=disable", "", true},
+		{"host=/var/run/postgresql dbname=gateway sslmode=disable", "", true},
+		{"postgres:///gateway?host=/run/postgresql&sslmode=disable", "", true},
+		{"postgres://gateway@db.internal/gateway?sslmode=require", "", true},
+		{"postgres://gateway@db.internal/gateway?sslmode=verify-ca", "", true},
+		{"host=db.internal sslmode='verify-full' password='a b\\'c'", "", true},
+		{"postgres://gateway@db.internal/gateway", "", true},
+		{"postgres://gateway@db.internal/gateway", "disable", false},
+		{"postgres://gateway@db.internal/gateway?sslmode=disable", "require", false},
+		{"postgres://gateway@127.0.0.2.example.com/gateway?sslmode=disable", "", false},
+		{"host=db.internal sslmode=disable host=127.0.0.1", "", true},
+		{"host=127.0.0.1 sslmode=disable host=db.internal", "", false},
+	} {
+		env := productionEnv()
+		env["DATABASE_URL"], env["PGSSLMODE"] = tc.url, tc.pgsslmode
+		_, err := config.Load(func(k string) string { return env[k] })
+		if tc.ok && err != nil {
+			t.Errorf("%s (PGSSLMODE %q): refused: %v", tc.url, tc.pgsslmode, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "DATABASE_URL must use TLS")) {
+			t.Errorf("%s (PGSSLMODE %q): got %v, want DATABASE_URL refused for want of TLS", tc.url, tc.pgsslmode, err)
+		}
+	}
+}
+
+// TestProductionRefusesPrivilegedRole: in production serve refuses to start
+// when DATABASE_URL's role could skip row-level security: a superuser or
+// the tables' owner. (A BYPASSRLS role: internal/database's
+// TestCheckServingRole.)
+func TestProductionRefusesPrivilegedRole(t *testing.T) {
+	u := testdb.New(t)
+	for _, tc := range []struct{ name, url, reason string }{
+		{"superuser", u, "is a superuser"},
+		{"owner", testdb.OwnerURL(t, u), "owns table"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := productionEnv()
+			env["DATABASE_URL"] = tc.url
+			err := run(context.Background(), []string{"serve"}, func(k string) string { return env[k] }, io.Discard,
+				slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("serve as the %s: %v, want a refusal naming DATABASE_URL and saying %q", tc.name, err, tc.reason)
+			}
+		})
+	}
+}
+
+// TestMigrateUpGrantsTheServingRole: `gateway migrate up` as the owner
+// (MIGRATE_DATABASE_URL) grants DATABASE_URL's role what serving needs on
+// every table, including one created since the last run.
+func TestMigrateUpGrantsTheServingRole(t *testing.T) {
+	u := testdb.New(t)
+	owner, serving := testdb.OwnerURL(t, u), testdb.ServingURL(t, u)
+	db := sqlx.MustConnect("postgres", serving)
+	defer db.Close()
+	ownerDB := sqlx.MustConnect("postgres", owner)
+	defer ownerDB.Close()
+	ownerDB.MustExec(`CREATE TABLE added_later (n int)`)
+	if _, err := db.Exec(`INSERT INTO added_later VALUES (1)`); err == nil {
+		t.Fatal("the serving role writes a table before it is granted")
+	}
+	env := map[string]string{"DATABASE_URL": serving, "MIGRATE_DATABASE_URL": owner}
+	if err := run(context.Background(), []string{"migrate", "up"}, func(k string) string { return env[k] }, io.Discard,
+		slog.New(slog.NewTextHandler(io.Discard, nil))); err != nil {
+		t.Fatalf("migrate up: %v", err)
+	}
+	if _, err := db.Exec(`INSERT INTO added_later VALUES (1)`); err != nil {
+		t.Errorf("after migrate up the serving role cannot write the new table: %v", err)
+	}
+	if _, err := db.Exec(`DELETE FROM audit_events`); err == nil {
+		t.Error("after migrate up the serving role may delete audit events")
 	}
 }
 

@@ -8,6 +8,17 @@
 #                        cluster under .data/postgres on 127.0.0.1 and print
 #                        its URL
 #   scripts/db.sh stop   stop the private cluster
+#   scripts/db.sh roles  the same server and database, set up for the
+#                        split of roles that production has: creates the
+#                        roles gateway_owner and gateway_app when missing
+#                        (scripts/dev_roles.sql), lets gateway_owner create
+#                        in the database and hands it the gateway's objects
+#                        that the server URL's role created before (older
+#                        checkouts migrated as that role), and prints two
+#                        shell assignments for eval: MIGRATE_DATABASE_URL
+#                        (gateway_owner's URL) and DATABASE_URL
+#                        (gateway_app's). Needs psql and a server URL whose
+#                        role may create roles.
 #
 # The private cluster is for development only: trust authentication on
 # loopback, fsync off. Its port is DB_PORT when set, else the first free port
@@ -57,9 +68,55 @@ check_url() {
 	fi
 }
 
+# as_role prints URL $1 (URL or key=value form) signing in as role $2,
+# whose password is its name (scripts/dev_roles.sql).
+as_role() {
+	case "$1" in
+	postgres://* | postgresql://*)
+		printf '%s' "$1" | sed -E "s#^(postgres(ql)?://)([^@/?]*@)?#\\1$2:$2@#"
+		;;
+	*) printf '%s user=%s password=%s' "$1" "$2" "$2" ;;
+	esac
+}
+
+# setup_roles creates the development roles on the server of URL $1 and
+# readies its database for them, then prints the assignments of the roles
+# mode.
+setup_roles() {
+	local url=$1 psql_bin=${2:-psql}
+	command -v "$psql_bin" >/dev/null 2>&1 || die "the roles mode needs psql"
+	"$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$url" -f "$ROOT/scripts/dev_roles.sql" >&2 ||
+		die "creating the roles gateway_owner and gateway_app failed (may the server URL's role create roles?)"
+	"$psql_bin" -X -q -v ON_ERROR_STOP=1 -d "$url" >&2 <<'SQL' || die "handing the database to gateway_owner failed"
+SELECT format('GRANT CREATE ON DATABASE %I TO gateway_owner', current_database()) \gexec
+GRANT CREATE ON SCHEMA public TO gateway_owner;
+-- What this role created in public before (not extensions' members, not
+-- sequences that belong to a table's column: they follow their table).
+SELECT format('ALTER %s %s OWNER TO gateway_owner',
+        CASE c.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END,
+        c.oid::regclass)
+    FROM pg_class c
+    WHERE c.relnamespace = 'public'::regnamespace AND c.relowner = current_user::regrole
+        AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+            AND d.deptype IN ('e', 'a', 'i')) \gexec
+SELECT format('ALTER ROUTINE %s OWNER TO gateway_owner', p.oid::regprocedure)
+    FROM pg_proc p
+    WHERE p.pronamespace = 'public'::regnamespace AND p.proowner = current_user::regrole
+        AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+            AND d.deptype = 'e') \gexec
+SQL
+	printf 'MIGRATE_DATABASE_URL=%q\n' "$(as_role "$url" gateway_owner)"
+	printf 'DATABASE_URL=%q\n' "$(as_role "$url" gateway_app)"
+}
+
 if [ -n "${DATABASE_URL:-}" ] && [ "${1:-}" != stop ]; then
 	check_url
-	printf '%s\n' "$DATABASE_URL"
+	if [ "${1:-}" = roles ]; then
+		setup_roles "$DATABASE_URL"
+	else
+		printf '%s\n' "$DATABASE_URL"
+	fi
 	exit 0
 fi
 
@@ -233,8 +290,8 @@ if [ "${1:-}" = stop ]; then
 		die "no PostgreSQL binaries for version $(cat "$PGDATA_DIR/PG_VERSION")"
 	stop_server
 	exit 0
-elif [ -n "${1:-}" ]; then
-	die "usage: scripts/db.sh [stop]"
+elif [ -n "${1:-}" ] && [ "$1" != roles ]; then
+	die "usage: scripts/db.sh [stop|roles]"
 fi
 
 if [ -f "$PGDATA_DIR/PG_VERSION" ]; then
@@ -273,4 +330,11 @@ if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$DBNAME'"
 	"${psql[@]}" -c "CREATE DATABASE $DBNAME" >&2
 fi
 
-printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable\n' "$PORT" "$DBNAME"
+url=$(printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable' "$PORT" "$DBNAME")
+if [ "${1:-}" = roles ]; then
+	psql_bin="$BIN/psql"
+	[ -x "$psql_bin" ] || psql_bin=psql
+	setup_roles "$url" "$psql_bin"
+else
+	printf '%s\n' "$url"
+fi
