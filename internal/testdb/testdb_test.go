@@ -104,3 +104,47 @@ func connect(t *testing.T, u string) *sql.DB {
 	}
 	return db
 }
+
+func TestWithRole(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"postgres://postgres@127.0.0.1:5432/db?sslmode=disable", "postgres://gateway_app:gateway_app@127.0.0.1:5432/db?sslmode=disable"},
+		{"postgresql://u:p@h/x", "postgresql://gateway_app:gateway_app@h/x"},
+		{"postgres://h/x", "postgres://gateway_app:gateway_app@h/x"},
+		{"host=h dbname=x user=u", "host=h dbname=x user=u user=gateway_app password=gateway_app"},
+	}
+	for _, tt := range tests {
+		got, err := withRole(tt.in, servingRole)
+		if err != nil || got != tt.want {
+			t.Errorf("withRole(%q): got %q, %v; want %q", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+// TestClonesKeepTheRoles: a database from New has the template's owner and
+// grants: gateway_owner owns the tables and the database, gateway_app reads
+// them and owns none.
+func TestClonesKeepTheRoles(t *testing.T) {
+	t.Parallel()
+	u := New(t)
+	admin := connect(t, u)
+	var dbOwner string
+	var notOwned, appOwns int
+	var appReads bool
+	err := admin.QueryRow(`SELECT pg_get_userbyid(d.datdba),
+			(SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tableowner <> 'gateway_owner'),
+			(SELECT count(*) FROM pg_tables WHERE tableowner = 'gateway_app'),
+			has_table_privilege('gateway_app', 'leads', 'SELECT')
+		FROM pg_database d WHERE d.datname = current_database()`).Scan(&dbOwner, &notOwned, &appOwns, &appReads)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dbOwner != ownerRole || notOwned != 0 || appOwns != 0 || !appReads {
+		t.Errorf("database owned by %s, %d tables not owned by %s, %d owned by %s, %s reads leads: %v",
+			dbOwner, notOwned, ownerRole, appOwns, servingRole, servingRole, appReads)
+	}
+	for _, v := range []string{ServingURL(t, u), OwnerURL(t, u)} {
+		if err := connect(t, v).Ping(); err != nil {
+			t.Errorf("connect as a test role: %v", err)
+		}
+	}
+}
