@@ -7,7 +7,8 @@
 #      BENCH_DB (default gateway_bench; never the development database)
 #   3. generate data at SCALE with bench/gen (unless REUSE=1 and the data
 #      of a previous run at that scale is there)
-#   4. start the gateway on it with METRICS_ADDR and rate limits too high
+#   4. start the gateway on it, as the serving role gateway_app (see
+#      scripts/db.sh roles), with METRICS_ADDR and rate limits too high
 #      to matter, run bench/load (CONCURRENCY clients, DURATION per
 #      operation) and stop the gateway
 #
@@ -68,6 +69,12 @@ else
 	bin/bench-gen -recreate -scale "$SCALE" -workload "$workload"
 	echo "$BENCH_DB $SCALE" >"$OUT/loaded"
 fi
+# The gateway serves as production's does: as a role that owns nothing and
+# is bound by row-level security (gateway_app), granted by migrate up run
+# as the owner (scripts/db.sh roles hands the objects to gateway_owner).
+eval "$(scripts/db.sh roles)"
+export DATABASE_URL MIGRATE_DATABASE_URL
+bin/gateway migrate up >/dev/null
 
 # free_port prints the first port from $1 up that nothing listens on.
 free_port() {
