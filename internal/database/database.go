@@ -1,6 +1,7 @@
 // Package database opens the gateway's PostgreSQL connection pools, counts the
-// SQL statements they send (per request and per process), and runs the
-// embedded goose migrations.
+// SQL statements they send (per request and per process), runs the
+// embedded goose migrations, and keeps the serving role to least privilege
+// (roles.go: what it is granted, and what it must not be).
 //
 // # What is counted
 //
