@@ -47,6 +47,12 @@ type listingRow struct {
 	Total   int    `db:"total"`
 }
 
+// fields returns the destinations of a listing page's columns.
+func (r *listingRow) fields() []any { return append(r.Listing.fields(), &r.SortKey) }
+
+// countedFields returns the destinations of a counted listing page's columns.
+func (r *listingRow) countedFields() []any { return append(r.fields(), &r.Total) }
+
 // Listing returns the listing with id if scope may see it. ENOTFOUND
 // otherwise, including for malformed ids.
 func (s *Store) Listing(ctx context.Context, scope Scope, id string) (*Listing, error) {
@@ -70,9 +76,7 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	var q query
 	q.and("l.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	listingVisible(&q, scope)
-	var out []*Listing
-	err := s.db.SelectPrepared(ctx, &out, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
-	return out, err
+	return selectRows(ctx, s.db, (*Listing).fields, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
 }
 
 // Listings returns one page of the listings that match q. The public's
@@ -114,11 +118,12 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 // counted, the count of all its matches.
 func (s *Store) queryListings(ctx context.Context, q *query, k keyset, counted bool, limit int) ([]*listingRow, *int, error) {
 	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
+	fields := (*listingRow).fields
 	if counted {
 		cols += `, count(*) OVER () AS total`
+		fields = (*listingRow).countedFields
 	}
-	var rows []*listingRow
-	err := s.db.SelectContext(ctx, &rows, cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(limit+1), q.args...)
+	rows, err := selectRows(ctx, s.db, fields, cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(limit+1), q.args...)
 	if err != nil || !counted {
 		return rows, nil, err
 	}

@@ -16,10 +16,8 @@ const mediaColumns = `id, listing_id, url, alt_text, position, content_type, cre
 // MediaByListingID returns the media of the given listings, each listing's
 // in display order.
 func (s *Store) MediaByListingID(ctx context.Context, listingIDs []string) ([]*Media, error) {
-	var out []*Media
-	err := s.db.SelectPrepared(ctx, &out, `SELECT `+mediaColumns+` FROM media
+	return selectRows(ctx, s.db, (*Media).fields, `SELECT `+mediaColumns+` FROM media
 		WHERE listing_id = ANY($1::uuid[]) ORDER BY listing_id, position, created_at`, pq.Array(validIDs(listingIDs)))
-	return out, err
 }
 
 // Media returns the media item id, whoever asks; ENOTFOUND when there is

@@ -66,29 +66,37 @@ func (r routedDB) BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, 
 	return r.pick(ctx).BeginTxx(ctx, opts)
 }
 
-// preparedStatements holds the prepared statements of the store's hottest
-// reads (the by-id reads of a page's related rows), by pool and query text.
-// PostgreSQL then parses and plans each of them once per connection instead
-// of once per request (database/sql prepares a statement on each connection
-// it runs on). Only fixed query texts come here, so the set stays small.
+// preparedStatements holds the prepared statements of the store's hot reads
+// (pages of listings and the by-id reads of their related rows), by pool and
+// query text. PostgreSQL then parses and plans each of them once per
+// connection instead of once per request (database/sql prepares a statement
+// on each connection it runs on). Query texts are built from constant SQL
+// only, one per combination of filters and order, and at most
+// maxPreparedStatements of them are kept per pool; past that, statements
+// run unprepared.
 type preparedStatements struct {
 	mu    sync.RWMutex
 	stmts map[*sqlx.DB]map[string]*sqlx.Stmt
 }
 
-// get returns the statement of query prepared on db, preparing it first.
-// Every read of a page passes here, so the usual case, a statement already
-// prepared, takes only the read lock.
+// maxPreparedStatements bounds the query texts prepared per pool.
+const maxPreparedStatements = 256
+
+// get returns the statement of query prepared on db, preparing it first, or
+// nil when the pool already holds maxPreparedStatements others. Every read
+// of a page passes here, so the usual case, a statement already prepared,
+// takes only the read lock.
 func (p *preparedStatements) get(ctx context.Context, db *sqlx.DB, query string) (*sqlx.Stmt, error) {
 	p.mu.RLock()
 	st, ok := p.stmts[db][query]
+	full := len(p.stmts[db]) >= maxPreparedStatements
 	p.mu.RUnlock()
-	if ok {
+	if ok || full {
 		return st, nil
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if st, ok := p.stmts[db][query]; ok {
+	if st, ok := p.stmts[db][query]; ok || len(p.stmts[db]) >= maxPreparedStatements {
 		return st, nil
 	}
 	st, err := db.PreparexContext(ctx, query)
@@ -108,9 +116,13 @@ func (p *preparedStatements) get(ctx context.Context, db *sqlx.DB, query string)
 // SelectPrepared is SelectContext through a statement prepared on ctx's
 // pool: for the hot reads whose query text is fixed.
 func (r routedDB) SelectPrepared(ctx context.Context, dest any, query string, args ...any) error {
-	st, err := r.prepared.get(ctx, r.pick(ctx), query)
+	db := r.pick(ctx)
+	st, err := r.prepared.get(ctx, db, query)
 	if err != nil {
 		return err
+	}
+	if st == nil {
+		return db.SelectContext(ctx, dest, query, args...)
 	}
 	return st.SelectContext(ctx, dest, args...)
 }

@@ -14,6 +14,12 @@ import (
 const sellerColumns = `s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
 	s.verification_notes, s.internal_notes, s.created_at, s.updated_at`
 
+// contactColumns are the columns of SellerContact.
+const contactColumns = `id, seller_id, kind, value, label`
+
+// locationColumns are the columns of SellerLocation.
+const locationColumns = `id, seller_id, city, region, country, postal_code`
+
 // SellerFilter narrows a list of sellers. Empty strings count as unset.
 type SellerFilter struct {
 	Status   *SellerStatus
@@ -66,9 +72,7 @@ func (s *Store) SellersByID(ctx context.Context, scope Scope, ids []string) ([]*
 	var q query
 	q.and("s.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	sellerVisible(&q, scope)
-	var out []*Seller
-	err := s.db.SelectPrepared(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
-	return out, err
+	return selectRows(ctx, s.db, (*Seller).fields, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
 }
 
 // SellerStatus returns the status of seller id, whoever asks; ENOTFOUND for
@@ -139,19 +143,15 @@ func sellerVisible(q *query, scope Scope) {
 // ContactsBySellerID returns the contacts of the given sellers, each
 // seller's in display order.
 func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerContact, error) {
-	var out []*SellerContact
-	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, kind, value, label FROM seller_contacts
+	return selectRows(ctx, s.db, (*SellerContact).fields, `SELECT `+contactColumns+` FROM seller_contacts
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
-	return out, err
 }
 
 // LocationsBySellerID returns the locations of the given sellers, each
 // seller's in display order (the first is the default of its listings).
 func (s *Store) LocationsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerLocation, error) {
-	var out []*SellerLocation
-	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
+	return selectRows(ctx, s.db, (*SellerLocation).fields, `SELECT `+locationColumns+` FROM seller_locations
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
-	return out, err
 }
 
 // NewContact is a seller contact to store.

@@ -99,8 +99,8 @@ func TestRunOpCounts(t *testing.T) {
 	if got := res.statementsPerRequest(); got != 3 {
 		t.Errorf("statements per request: got %.2f, want 3", got)
 	}
-	if p50 := res.percentile(50); p50 < f.latency || p50 > 20*f.latency {
-		t.Errorf("p50 %s for a server that answers in %s", p50, f.latency)
+	if p50 := res.percentile(50); p50 < f.latency {
+		t.Errorf("p50 %s for a server that takes %s to answer", p50, f.latency)
 	}
 	if res.percentile(50) > res.percentile(99) || res.percentile(99) > res.percentile(100) {
 		t.Errorf("percentiles out of order: %s %s %s", res.percentile(50), res.percentile(99), res.percentile(100))
