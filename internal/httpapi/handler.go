@@ -21,6 +21,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/inputcheck"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/internal/respcache"
@@ -95,6 +96,7 @@ func New(o Options, d Deps) http.Handler {
 	} else {
 		gql.Use(noIntrospection{})
 	}
+	gql.Use(inputcheck.Extension{Schema: d.Schema.Schema()})
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
 	var budget limits.BudgetFunc
 	if d.Budget != nil {
