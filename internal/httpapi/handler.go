@@ -19,6 +19,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/inputcheck"
@@ -34,6 +36,10 @@ type Options struct {
 	GraphiQL bool
 	// Introspection allows __schema and __type queries.
 	Introspection bool
+	// Suggestions lets validation errors suggest names of the schema ("Did
+	// you mean …?"): fields, arguments, input fields, enum values and types.
+	// Off, no error names anything the caller did not send.
+	Suggestions bool
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
 	// MaxBodyBytes bounds a JSON request body.
@@ -90,7 +96,10 @@ func New(o Options, d Deps) http.Handler {
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
 	gql.SetRecoverFunc(recoverPanic(d.Log))
-	gql.SetDisableSuggestion(!o.Introspection)
+	gql.SetDisableSuggestion(!o.Suggestions)
+	if !o.Suggestions {
+		gql.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	} else {
@@ -155,6 +164,30 @@ func New(o Options, d Deps) http.Handler {
 		MaxAge:         600,
 	})
 	return withRequestLog(d.Log, d.Metrics, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+}
+
+// suggestingRules are gqlparser's validation rules that suggest schema names
+// in their errors, with their variants that do not. gqlgen's
+// SetDisableSuggestion swaps only the first two.
+var suggestingRules = []struct {
+	name  string
+	quiet core.Rule
+}{
+	{"FieldsOnCorrectType", rules.FieldsOnCorrectTypeRuleWithoutSuggestions},
+	{"ScalarLeafs", rules.ScalarLeafsRuleWithoutSuggestions},
+	{"KnownArgumentNames", rules.KnownArgumentNamesRuleWithoutSuggestions},
+	{"KnownTypeNames", rules.KnownTypeNamesRuleWithoutSuggestions},
+	{"ValuesOfCorrectType", rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+}
+
+// rulesWithoutSuggestions returns gqlparser's default validation rules with
+// no rule that suggests names of the schema.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, s := range suggestingRules {
+		r.ReplaceRule(s.name, s.quiet.RuleFunc)
+	}
+	return r
 }
 
 // observeResponse notes for the request's metrics the first error's code,
