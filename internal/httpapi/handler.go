@@ -44,7 +44,8 @@ type Options struct {
 	CORSOrigins []string
 	// MaxBodyBytes bounds a JSON request body.
 	MaxBodyBytes int64
-	// UploadMaxBytes bounds a multipart upload request.
+	// UploadMaxBytes bounds a multipart upload request (its operations and
+	// map parts are bounded by MaxBodyBytes).
 	UploadMaxBytes int64
 	// LoaderWait is how long the dataloaders collect keys.
 	LoaderWait time.Duration
@@ -92,7 +93,7 @@ func New(o Options, d Deps) http.Handler {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	gql.AddTransport(transport.MultipartForm{MaxUploadSize: o.UploadMaxBytes, MaxMemory: uploadMaxMemory})
+	gql.AddTransport(uploadTransport{maxJSON: o.MaxBodyBytes})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
 	gql.SetRecoverFunc(recoverPanic(d.Log))
@@ -159,7 +160,7 @@ func New(o Options, d Deps) http.Handler {
 	c := cors.New(cors.Options{
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "GraphQL-Require-Preflight"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "GraphQL-Require-Preflight", "Apollo-Require-Preflight"},
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
