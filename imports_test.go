@@ -32,6 +32,7 @@ func (a *testAPI) postUpload(token, query string, vars map[string]any, fileVar, 
 	_ = mw.Close()
 	req, _ := http.NewRequest(http.MethodPost, a.URL+"/graphql", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("GraphQL-Require-Preflight", "1") // a multipart POST without it is refused
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}

@@ -245,6 +245,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.handler = httpapi.New(httpapi.Options{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
+		Suggestions:    cfg.Introspection && !cfg.Production(), // never in production
 		CORSOrigins:    cfg.CORSOrigins,
 		MaxBodyBytes:   cfg.MaxBodyBytes,
 		UploadMaxBytes: cfg.UploadMaxBytes,

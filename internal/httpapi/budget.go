@@ -28,7 +28,7 @@ func NewBudget(l *ratelimit.Limiter) *Budget { return &Budget{l: l} }
 // budgetKey) and returns what is left. When the budget cannot pay, nothing is
 // charged, the request is marked for HTTP 429 with Retry-After
 // (MarkRateLimited) and the error has code RATE_LIMITED: the caller must then
-// run nothing. A cost of 0 (introspection) charges and refuses nothing. Call
+// run nothing. A cost of 0 (only __typename) charges and refuses nothing. Call
 // it only for valid operations within the limits.
 func (b *Budget) Charge(ctx context.Context, cost int) (remaining int, err error) {
 	if b == nil || b.l == nil {

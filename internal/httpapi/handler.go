@@ -19,8 +19,11 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/inputcheck"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/internal/respcache"
@@ -33,11 +36,16 @@ type Options struct {
 	GraphiQL bool
 	// Introspection allows __schema and __type queries.
 	Introspection bool
+	// Suggestions lets validation errors suggest names of the schema ("Did
+	// you mean …?"): fields, arguments, input fields, enum values and types.
+	// Off, no error names anything the caller did not send.
+	Suggestions bool
 	// CORSOrigins are the browser origins allowed to call the API.
 	CORSOrigins []string
 	// MaxBodyBytes bounds a JSON request body.
 	MaxBodyBytes int64
-	// UploadMaxBytes bounds a multipart upload request.
+	// UploadMaxBytes bounds a multipart upload request (its operations and
+	// map parts are bounded by MaxBodyBytes).
 	UploadMaxBytes int64
 	// LoaderWait is how long the dataloaders collect keys.
 	LoaderWait time.Duration
@@ -85,16 +93,20 @@ func New(o Options, d Deps) http.Handler {
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
-	gql.AddTransport(transport.MultipartForm{MaxUploadSize: o.UploadMaxBytes, MaxMemory: uploadMaxMemory})
+	gql.AddTransport(uploadTransport{maxJSON: o.MaxBodyBytes})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
 	gql.SetRecoverFunc(recoverPanic(d.Log))
-	gql.SetDisableSuggestion(!o.Introspection)
+	gql.SetDisableSuggestion(!o.Suggestions)
+	if !o.Suggestions {
+		gql.SetValidationRulesFn(rulesWithoutSuggestions)
+	}
 	if o.Introspection {
 		gql.Use(extension.Introspection{})
 	} else {
 		gql.Use(noIntrospection{})
 	}
+	gql.Use(inputcheck.Extension{Schema: d.Schema.Schema()})
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
 	var budget limits.BudgetFunc
 	if d.Budget != nil {
@@ -148,11 +160,35 @@ func New(o Options, d Deps) http.Handler {
 	c := cors.New(cors.Options{
 		AllowedOrigins: o.CORSOrigins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "GraphQL-Require-Preflight"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "X-Request-Id", "GraphQL-Require-Preflight", "Apollo-Require-Preflight"},
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
 	return withRequestLog(d.Log, d.Metrics, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+}
+
+// suggestingRules are gqlparser's validation rules that suggest schema names
+// in their errors, with their variants that do not. gqlgen's
+// SetDisableSuggestion swaps only the first two.
+var suggestingRules = []struct {
+	name  string
+	quiet core.Rule
+}{
+	{"FieldsOnCorrectType", rules.FieldsOnCorrectTypeRuleWithoutSuggestions},
+	{"ScalarLeafs", rules.ScalarLeafsRuleWithoutSuggestions},
+	{"KnownArgumentNames", rules.KnownArgumentNamesRuleWithoutSuggestions},
+	{"KnownTypeNames", rules.KnownTypeNamesRuleWithoutSuggestions},
+	{"ValuesOfCorrectType", rules.ValuesOfCorrectTypeRuleWithoutSuggestions},
+}
+
+// rulesWithoutSuggestions returns gqlparser's default validation rules with
+// no rule that suggests names of the schema.
+func rulesWithoutSuggestions() *rules.Rules {
+	r := rules.NewDefaultRules()
+	for _, s := range suggestingRules {
+		r.ReplaceRule(s.name, s.quiet.RuleFunc)
+	}
+	return r
 }
 
 // observeResponse notes for the request's metrics the first error's code,

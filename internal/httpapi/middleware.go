@@ -150,10 +150,13 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 }
 
 // withRequestShape refuses what gqlgen would mishandle, before it sees the
-// request: bodies over maxBytes (413), content types other than JSON (415),
-// bodies that are not one JSON object (400: batched arrays included), and
-// mutations over GET (405 with Allow: POST). A multipart upload
-// (multipart/form-data) has its own limit, uploadMax: see uploadShape.
+// request: bodies over maxBytes (413), content types other than JSON and
+// multipart uploads (415), bodies that are not one JSON object (400: batched
+// arrays included), and mutations over GET (405 with Allow: POST). A
+// multipart upload (multipart/form-data), which a browser may send
+// cross-site without a CORS preflight, must carry a preflight header (400
+// otherwise: see preflighted) and has its own limit, uploadMax: see
+// uploadShape and uploadTransport.
 func withRequestShape(maxBytes, uploadMax int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -173,6 +176,11 @@ func withRequestShape(maxBytes, uploadMax int64, next http.Handler) http.Handler
 		case http.MethodPost:
 			mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 			if mediaType == "multipart/form-data" {
+				if !preflighted(r) {
+					writeError(w, r, http.StatusBadRequest, codeBadRequest,
+						"an upload needs a GraphQL-Require-Preflight or Apollo-Require-Preflight header")
+					return
+				}
 				if !uploadShape(w, r, uploadMax) {
 					return
 				}

@@ -8,6 +8,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/partsmarket/gateway/internal/inputcheck"
 )
 
 // scalarCheck refuses an operation whose custom scalar arguments (literals or
@@ -35,31 +37,12 @@ func (c scalarCheck) MutateOperationContext(_ context.Context, op *graphql.Opera
 		return nil
 	}
 	w := scalarWalker{schema: c.schema, vars: op.Variables}
-	eachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
+	inputcheck.EachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
 		for _, a := range f.Arguments {
 			w.literal(a.Value)
 		}
 	})
 	return w.err
-}
-
-// eachField calls visit for every field an operation selects, through
-// fragments (each fragment once).
-func eachField(set ast.SelectionSet, seen map[string]bool, visit func(*ast.Field)) {
-	for _, sel := range set {
-		switch s := sel.(type) {
-		case *ast.Field:
-			visit(s)
-			eachField(s.SelectionSet, seen, visit)
-		case *ast.InlineFragment:
-			eachField(s.SelectionSet, seen, visit)
-		case *ast.FragmentSpread:
-			if s.Definition != nil && !seen[s.Name] {
-				seen[s.Name] = true
-				eachField(s.Definition.SelectionSet, seen, visit)
-			}
-		}
-	}
 }
 
 type scalarWalker struct {
@@ -158,7 +141,7 @@ func (noIntrospection) MutateOperationContext(_ context.Context, op *graphql.Ope
 		return nil
 	}
 	var err *gqlerror.Error
-	eachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
+	inputcheck.EachField(op.Operation.SelectionSet, map[string]bool{}, func(f *ast.Field) {
 		if err == nil && (f.Name == "__schema" || f.Name == "__type") {
 			err = gqlerror.Errorf("introspection is disabled")
 			errcode.Set(err, errcode.ValidationFailed)

@@ -15,8 +15,8 @@ import (
 // per-principal budget of API.md; anonymous callers by client IP, which the
 // function reads from ctx). It is called once per operation, after the
 // operation passed every limit and before anything executes, with the
-// request's context and the operation's cost (0 for introspection, which
-// counts against nothing: it must charge nothing). It returns the budget
+// request's context and the operation's cost (introspection included: it is
+// exempt from the cost limit, not from the budget). It returns the budget
 // left after the charge, reported as extensions.cost.remaining. A non-nil
 // error refuses the operation: nothing executes and the error is the
 // response's one error (a *gqlerror.Error is used as it is; any other error,
@@ -49,8 +49,7 @@ var _ interface {
 // Cost is the value of a response's extensions.cost.
 type Cost struct {
 	// RequestedQueryCost is the operation's cost as computed before
-	// execution (0 when the request never got that far, and for
-	// introspection).
+	// execution (0 when the request never got that far).
 	RequestedQueryCost int `json:"requestedQueryCost"`
 	// Limit is the caller's cost limit per operation.
 	Limit int `json:"limit"`

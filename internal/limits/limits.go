@@ -13,7 +13,13 @@
 // that are not connections cost their children once. Fragments and inline
 // fragments count wherever they are spread. An operation that selects only
 // __schema, __type and __typename at its root (introspection, such as
-// GraphiQL's schema query) costs 0 and has no depth limit.
+// GraphiQL's schema query) has no depth or cost limit, but its cost is
+// charged to the budget like any other.
+//
+// # Aliases
+//
+// Aliases are counted as executed: a fragment spread twice counts its
+// aliases twice, at any depth of nested spreads.
 //
 // # Depth
 //
@@ -83,13 +89,15 @@ const costCap = 1 << 40
 type Analysis struct {
 	// Depth is the deepest field's depth (root fields are 1).
 	Depth int
-	// Aliases counts the aliased fields of the operation and of the
-	// fragments it uses (each fragment once).
+	// Aliases counts the aliased fields as executed: those of a fragment
+	// once per spread (at most 2^40).
 	Aliases int
-	// Cost is the operation's cost (at most 2^40).
+	// Cost is the operation's cost (at most 2^40), what the budget is
+	// charged.
 	Cost int
 	// Introspection is true when every root field is __schema, __type or
-	// __typename: such an operation has Depth and Cost 0.
+	// __typename: such an operation is exempt from the depth and cost
+	// limits, not from the alias limit or the budget.
 	Introspection bool
 }
 
@@ -100,27 +108,26 @@ func Analyze(op *ast.OperationDefinition, vars map[string]any) Analysis {
 	if op == nil {
 		return Analysis{}
 	}
-	a := &analyzer{vars: vars, fragCost: map[string]int{}, fragDepth: map[string]int{}}
-	out := Analysis{Aliases: a.aliases(op.SelectionSet, map[string]bool{})}
-	out.Introspection = introspectionOnly(op.SelectionSet, map[string]bool{})
-	if out.Introspection {
-		return out
+	a := &analyzer{vars: vars, fragCost: map[string]int{}, fragDepth: map[string]int{}, fragAliases: map[string]int{}}
+	return Analysis{
+		Depth:         a.depth(op.SelectionSet),
+		Aliases:       a.aliases(op.SelectionSet),
+		Cost:          a.cost(op.SelectionSet),
+		Introspection: introspectionOnly(op.SelectionSet, map[string]bool{}),
 	}
-	out.Depth = a.depth(op.SelectionSet)
-	out.Cost = a.cost(op.SelectionSet)
-	return out
 }
 
 // Check returns the QUERY_TOO_COMPLEX error for the first limit a breaks
-// (depth, aliases, then cost against costLimit), or nil. Its message names
-// the limit and the numbers, never the query.
+// (depth, aliases, then cost against costLimit; introspection is exempt
+// from depth and cost), or nil. Its message names the limit and the numbers,
+// never the query.
 func (c Config) Check(a Analysis, costLimit int) *gqlerror.Error {
 	switch {
-	case c.Depth > 0 && a.Depth > c.Depth:
+	case !a.Introspection && c.Depth > 0 && a.Depth > c.Depth:
 		return TooComplex("query depth %d exceeds the limit of %d", a.Depth, c.Depth)
 	case c.Aliases > 0 && a.Aliases > c.Aliases:
 		return TooComplex("query has %d aliases, over the limit of %d", a.Aliases, c.Aliases)
-	case costLimit > 0 && a.Cost > costLimit:
+	case !a.Introspection && costLimit > 0 && a.Cost > costLimit:
 		return TooComplex("query cost %d exceeds the limit of %d", a.Cost, costLimit)
 	}
 	return nil
@@ -144,27 +151,37 @@ func IsTokenLimit(err *gqlerror.Error) bool {
 }
 
 type analyzer struct {
-	vars      map[string]any
-	fragCost  map[string]int
-	fragDepth map[string]int
+	vars        map[string]any
+	fragCost    map[string]int
+	fragDepth   map[string]int
+	fragAliases map[string]int
 }
 
-func (a *analyzer) aliases(set ast.SelectionSet, seen map[string]bool) int {
+// aliases counts the aliased fields of set as executed: a fragment's
+// aliases count once per spread (memoised per fragment, so the walk stays
+// linear however the spreads nest, and capped like the cost).
+func (a *analyzer) aliases(set ast.SelectionSet) int {
 	n := 0
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
 			if s.Alias != "" && s.Alias != s.Name {
-				n++
+				n = capAdd(n, 1)
 			}
-			n += a.aliases(s.SelectionSet, seen)
+			n = capAdd(n, a.aliases(s.SelectionSet))
 		case *ast.InlineFragment:
-			n += a.aliases(s.SelectionSet, seen)
+			n = capAdd(n, a.aliases(s.SelectionSet))
 		case *ast.FragmentSpread:
-			if s.Definition != nil && !seen[s.Name] {
-				seen[s.Name] = true
-				n += a.aliases(s.Definition.SelectionSet, seen)
+			if s.Definition == nil {
+				continue
 			}
+			c, ok := a.fragAliases[s.Name]
+			if !ok {
+				a.fragAliases[s.Name] = 0 // cycles are refused by validation
+				c = a.aliases(s.Definition.SelectionSet)
+				a.fragAliases[s.Name] = c
+			}
+			n = capAdd(n, c)
 		}
 	}
 	return n
