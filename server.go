@@ -110,6 +110,8 @@ type app struct {
 	imports  *imports.Importer
 	media    storage.Storage
 	budget   *ratelimit.Limiter
+	// eventBudget is the per-IP budget of POST /events and recordEvent.
+	eventBudget *ratelimit.Limiter
 	// searchCache is shared by every store of the process.
 	searchCache *store.SearchCache
 	// responses caches the public's whole responses; nil when
@@ -206,7 +208,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
 	a.events.Start()
-	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, HashKey: events.HashKeyFrom(cfg.JWTSecret)})
+	a.eventBudget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitEventsPerIPPerMinute, SyncInterval: cfg.RateLimitSync,
+		DB: workerDB, Table: "event_rate_limit_buckets", HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
+	a.eventBudget.Start()
+	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, Budget: a.eventBudget,
+		HashKey: events.HashKeyFrom(cfg.JWTSecret)})
 	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
 		a.close(ctx)
 		return nil, err
@@ -289,6 +295,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	if a.budget != nil {
 		a.budget.Close(ctx) // pushes this instance's last spend
+	}
+	if a.eventBudget != nil {
+		a.eventBudget.Close(ctx)
 	}
 	if a.searches != nil {
 		a.searches.Close(ctx)

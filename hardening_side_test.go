@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// postEventsFrom sends a body to POST /events with an X-Forwarded-For
+// header and returns the status and the Retry-After header.
+func postEventsFrom(t *testing.T, url, xff, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url+"/events", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Forwarded-For", xff)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("POST /events: %v", err)
+		return 0, ""
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Retry-After")
+}
+
+// eventBatch is a JSON array of n listing views of listingID in session.
+func eventBatch(listingID, session string, n int) string {
+	evs := make([]string, n)
+	for i := range evs {
+		evs[i] = fmt.Sprintf(`{"type":"LISTING_VIEW","listingId":%q,"sessionId":%q}`, listingID, session)
+	}
+	return "[" + strings.Join(evs, ",") + "]"
+}
+
+// TestEventBudgetPerIP: one client IP flooding POST /events is refused
+// (429, RATE_LIMITED, Retry-After) past its budget, and recordEvent from it
+// too: they share the budget. Another IP, sending its events while the
+// flood goes on, has every one of them accepted and stored; the flood's
+// stored events are exactly those it was told were accepted.
+func TestEventBudgetPerIP(t *testing.T) {
+	api := newTestAPI(t, map[string]string{"EVENT_FLUSH_INTERVAL": "1h", "RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE": "50",
+		"TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
+	f := api.newFixture()
+	const flooder, other = "203.0.113.7", "198.51.100.9"
+
+	var wg sync.WaitGroup
+	var floodAccepted, floodRefused int
+	var retryAfter string
+	wg.Go(func() {
+		for range 40 {
+			switch status, retry := postEventsFrom(t, api.URL, flooder, eventBatch(f.ListingA.ID, "flood", 10)); status {
+			case http.StatusNoContent:
+				floodAccepted += 10
+			case http.StatusTooManyRequests:
+				floodRefused += 10
+				retryAfter = retry
+			default:
+				t.Errorf("flood: status %d", status)
+			}
+		}
+	})
+	otherAccepted := 0
+	wg.Go(func() {
+		for range 4 {
+			if status, _ := postEventsFrom(t, api.URL, other, eventBatch(f.ListingB.ID, "other", 10)); status != http.StatusNoContent {
+				t.Errorf("the other IP's events: status %d, want 204", status)
+				continue
+			}
+			otherAccepted += 10
+		}
+	})
+	wg.Wait()
+	if floodRefused == 0 || floodAccepted > 100 {
+		t.Fatalf("the flood had %d events accepted and %d refused, want refusals past its budget of 50", floodAccepted, floodRefused)
+	}
+	if retryAfter == "" {
+		t.Error("a refused POST /events has no Retry-After")
+	}
+
+	vars := map[string]any{"input": map[string]any{"type": "CALL_CLICK", "listingId": f.ListingA.ID, "sessionId": "flood"}}
+	r := api.postFrom(flooder, recordEventMutation, vars)
+	if r.Status != http.StatusTooManyRequests || len(r.Errors) != 1 || r.Errors[0].Code() != "RATE_LIMITED" || r.Header.Get("Retry-After") == "" {
+		t.Errorf("recordEvent from the flooding IP: %d %s, want 429 RATE_LIMITED with Retry-After", r.Status, r.Raw)
+	}
+	vars["input"].(map[string]any)["sessionId"] = "other"
+	if r := api.postFrom(other, recordEventMutation, vars); r.Get("recordEvent.accepted") != true {
+		t.Errorf("recordEvent from the other IP: %s", r.Raw)
+	}
+	otherAccepted++
+
+	api.flushEvents()
+	stored := map[string]int{}
+	rows, err := api.DB.Query(`SELECT session_id, count(*) FROM events GROUP BY session_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		stored[s] = n
+	}
+	if stored["other"] != otherAccepted || otherAccepted != 41 {
+		t.Errorf("stored %d of the other IP's events, %d accepted, want all 41", stored["other"], otherAccepted)
+	}
+	if stored["flood"] != floodAccepted {
+		t.Errorf("stored %d of the flood's events, want the %d accepted", stored["flood"], floodAccepted)
+	}
+}
