@@ -1,11 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 )
 
 // postEventsFrom sends a body to POST /events with an X-Forwarded-For
@@ -109,5 +113,86 @@ func TestEventBudgetPerIP(t *testing.T) {
 	}
 	if stored["flood"] != floodAccepted {
 		t.Errorf("stored %d of the flood's events, want the %d accepted", stored["flood"], floodAccepted)
+	}
+}
+
+// TestSubscriptionsPerConnectionCap: one connection holds at most 10 live
+// subscriptions; the 11th is answered with RATE_LIMITED and completed, the
+// connection stays open and its 10 subscriptions all get the next lead.
+func TestSubscriptionsPerConnectionCap(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	before := api.app.live.Subscribers()
+	c := api.subscriber(f.TokenA, f.SellerA.ID, f.LeadA)
+	for i := 2; i <= 10; i++ {
+		c.subscribe(fmt.Sprint(i), f.SellerA.ID)
+	}
+	deadline := time.Now().Add(liveWait)
+	for api.app.live.Subscribers() < before+10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d subscriptions registered, want 10", api.app.live.Subscribers()-before)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	c.subscribe("11", f.SellerA.ID)
+	m := c.read()
+	var p struct{ Errors []gqlError }
+	_ = json.Unmarshal(m.Payload, &p)
+	if m.ID != "11" || m.Type != "next" || len(p.Errors) != 1 || p.Errors[0].Code() != "RATE_LIMITED" {
+		t.Fatalf("the 11th subscription got %s %s %s, want a RATE_LIMITED error", m.ID, m.Type, m.Payload)
+	}
+	if m := c.read(); m.ID != "11" || m.Type != "complete" {
+		t.Fatalf("the 11th subscription got %s %s after its error, want complete", m.ID, m.Type)
+	}
+	if n := api.app.live.Subscribers() - before; n != 10 {
+		t.Fatalf("%d subscriptions registered after the refusal, want 10", n)
+	}
+
+	lead := api.submitLiveLead(f.ListingA.ID)
+	got := map[string]bool{}
+	for len(got) < 10 {
+		m, err := c.readWithin(liveWait)
+		if err != nil {
+			t.Fatalf("after %d of the 10 subscriptions got the lead: %v", len(got), err)
+		}
+		if m.Type == "next" && strings.Contains(string(m.Payload), lead) {
+			got[m.ID] = true
+		}
+	}
+}
+
+// TestSuspendedSellerSocketsClose: when an admin suspends a seller, the
+// seller's open websockets close with 4403 in every gateway instance,
+// whether a subscription runs on them or not; other sellers' stay open.
+func TestSuspendedSellerSocketsClose(t *testing.T) {
+	api := newTestAPI(t, nil)
+	other := newTestAPIOn(t, api)
+	f := api.newFixture()
+	here := api.subscriber(f.TokenA, f.SellerA.ID, f.LeadA)
+	there := other.subscriber(f.TokenA, f.SellerA.ID, f.LeadA)
+	idle := other.connect(t, map[string]any{"Authorization": "Bearer " + f.TokenA})
+	if m := idle.read(); m.Type != "connection_ack" {
+		t.Fatalf("got %+v, want connection_ack", m)
+	}
+	bystander := other.subscriber(f.TokenB, f.SellerB.ID, f.LeadB)
+	deadline := time.Now().Add(liveWait)
+	for api.app.live.Watched() < 1 || other.app.live.Watched() < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("watched sellers: %d here, %d there; want 1 and 3", api.app.live.Watched(), other.app.live.Watched())
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+
+	api.mustPost(f.Admin, `mutation($id: ID!) { setSellerStatus(id: $id, status: SUSPENDED) { seller { id } } }`,
+		map[string]any{"id": f.SellerA.ID})
+	for name, c := range map[string]*wsClient{"same instance": here, "other instance": there, "no subscription": idle} {
+		t.Run(name, func(t *testing.T) {
+			c.t = t
+			c.closedWith(websocket.StatusCode(4403))
+		})
+	}
+	lead := other.submitLiveLead(f.ListingB.ID)
+	if got := bystander.nextLead(liveWait); got["id"] != lead {
+		t.Errorf("another seller's subscription got %v, want its new lead %s", got["id"], lead)
 	}
 }

@@ -218,6 +218,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log,
+		SellerStatus:    st.SellerStatus,
 		OnPublicChanged: func() { a.searchCache.Invalidate(); a.responses.Invalidate() }})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
@@ -267,8 +268,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			}
 			return err
 		},
-		Metrics: m,
-		Events:  ingest,
+		Metrics:     m,
+		Events:      ingest,
+		SellerWatch: a.live,
 	})
 	return a, nil
 }
