@@ -119,7 +119,7 @@ type Hub struct {
 	ids      chan string
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
+	mu      sync.Mutex
 	subs    map[string]map[*Subscription]struct{} // by seller id
 	nsubs   int
 	watches map[string]map[*watch]struct{} // by seller id
