@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -194,5 +196,96 @@ func TestSuspendedSellerSocketsClose(t *testing.T) {
 	lead := other.submitLiveLead(f.ListingB.ID)
 	if got := bystander.nextLead(liveWait); got["id"] != lead {
 		t.Errorf("another seller's subscription got %v, want its new lead %s", got["id"], lead)
+	}
+}
+
+// TestLeadBatchOutlivesItsFirstCaller: the buyer whose lead starts a batch
+// disconnects while the batch waits on the database; the batch still
+// commits that lead, and the buyers who came after get their lead ids.
+func TestLeadBatchOutlivesItsFirstCaller(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	var before int
+	if err := api.DB.Get(&before, `SELECT count(*) FROM leads`); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := api.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Rollback()
+	if _, err := lock.Exec(`LOCK TABLE leads IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+
+	submit := func(ctx context.Context) (gqlResponse, error) {
+		body, _ := json.Marshal(map[string]any{"query": mutSubmitLead, "variables": map[string]any{"input": mutLead(f.ListingA.ID, nil)}})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, api.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return gqlResponse{}, err
+		}
+		defer resp.Body.Close()
+		var r gqlResponse
+		err = json.NewDecoder(resp.Body).Decode(&r)
+		return r, err
+	}
+	first, leave := context.WithCancel(context.Background())
+	firstErr := make(chan error, 1)
+	go func() { _, err := submit(first); firstErr <- err }()
+	waitLockedInserts(t, api, 1) // the first lead's batch waits on the lock
+
+	const others = 4
+	var wg sync.WaitGroup
+	results := make([]gqlResponse, others)
+	for i := range others {
+		wg.Go(func() {
+			r, err := submit(context.Background())
+			if err != nil {
+				t.Errorf("buyer %d: %v", i, err)
+			}
+			results[i] = r
+		})
+	}
+	leave()
+	if err := <-firstErr; err == nil {
+		t.Fatal("the first buyer's request succeeded though it left")
+	}
+	if err := lock.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	for i, r := range results {
+		if id, _ := r.Get("submitLead.leadId").(string); id == "" {
+			t.Errorf("buyer %d behind the one who left: %s", i, r.Raw)
+		}
+	}
+	var after int
+	if err := api.DB.Get(&after, `SELECT count(*) FROM leads`); err != nil {
+		t.Fatal(err)
+	}
+	if after-before != others+1 {
+		t.Errorf("%d leads stored, want %d: the first buyer's too", after-before, others+1)
+	}
+}
+
+// waitLockedInserts waits until n statements of the gateway wait on a lock.
+func waitLockedInserts(t *testing.T, api *testAPI, n int) {
+	t.Helper()
+	deadline := time.Now().Add(liveWait)
+	for {
+		var waiting int
+		if err := api.DB.Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%submit_leads%'`); err != nil {
+			t.Fatal(err)
+		}
+		if waiting >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d statements wait on the lock, want %d", waiting, n)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
