@@ -217,8 +217,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.close(ctx)
 		return nil, err
 	}
-	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log,
-		SellerStatus:    st.SellerStatus,
+	hubStore := store.New(workerDB, keys)
+	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
+		SellerStatus:    hubStore.SellerStatus,
 		OnPublicChanged: func() { a.searchCache.Invalidate(); a.responses.Invalidate() }})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
