@@ -22,6 +22,7 @@ require (
 	github.com/vektah/gqlparser/v2 v2.5.37
 	github.com/wneessen/go-mail v0.7.2
 	github.com/xuri/excelize/v2 v2.10.0
+	golang.org/x/image v0.25.0
 	golang.org/x/sync v0.22.0
 )
 

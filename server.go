@@ -110,6 +110,8 @@ type app struct {
 	imports  *imports.Importer
 	media    storage.Storage
 	budget   *ratelimit.Limiter
+	// eventBudget is the per-IP budget of POST /events and recordEvent.
+	eventBudget *ratelimit.Limiter
 	// searchCache is shared by every store of the process.
 	searchCache *store.SearchCache
 	// responses caches the public's whole responses; nil when
@@ -213,12 +215,18 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})
 	a.events.Start()
-	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, HashKey: events.HashKeyFrom(cfg.JWTSecret)})
+	a.eventBudget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitEventsPerIPPerMinute, SyncInterval: cfg.RateLimitSync,
+		DB: workerDB, Table: "event_rate_limit_buckets", HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
+	a.eventBudget.Start()
+	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, Budget: a.eventBudget,
+		HashKey: events.HashKeyFrom(cfg.JWTSecret)})
 	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
 		a.close(ctx)
 		return nil, err
 	}
-	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: store.New(workerDB, keys), Log: log,
+	hubStore := store.New(workerDB, keys)
+	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
+		SellerStatus:    hubStore.SellerStatus,
 		OnPublicChanged: func() { a.searchCache.Invalidate(); a.responses.Invalidate() }})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
@@ -269,8 +277,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			}
 			return err
 		},
-		Metrics: m,
-		Events:  ingest,
+		Metrics:     m,
+		Events:      ingest,
+		SellerWatch: a.live,
 	})
 	return a, nil
 }
@@ -297,6 +306,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	if a.budget != nil {
 		a.budget.Close(ctx) // pushes this instance's last spend
+	}
+	if a.eventBudget != nil {
+		a.eventBudget.Close(ctx)
 	}
 	if a.searches != nil {
 		a.searches.Close(ctx)

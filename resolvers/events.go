@@ -23,7 +23,8 @@ type EventRecorder interface {
 
 // RecordEvent queues a listing view or contact click. BAD_USER_INPUT on
 // input.listingId / input.sellerId for an id the public does not see;
-// RATE_LIMITED (HTTP 429, Retry-After) while the event buffer is full.
+// RATE_LIMITED (HTTP 429, Retry-After) when the client IP's event budget,
+// shared with POST /events, cannot pay, or while the event buffer is full.
 func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error) {
 	req := events.Request{ClientIP: abuse.ClientIP(ctx), At: time.Now()}
 	if graphql.HasOperationContext(ctx) {
@@ -31,6 +32,12 @@ func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEv
 	}
 	err := r.Events.Record(ctx, "input.", []events.Input{{Type: input.Type, ListingID: input.ListingID,
 		SellerID: input.SellerID, SessionID: input.SessionID, SourcePage: input.SourcePage}}, req)
+	var limited *events.LimitedError
+	if errors.As(err, &limited) {
+		httpapi.MarkRateLimited(ctx, limited.RetryAfter)
+		return nil, store.Errorf(store.ERATELIMITED, "too many events from this address; retry in %s seconds",
+			httpapi.RetryAfterSeconds(limited.RetryAfter))
+	}
 	if errors.Is(err, events.ErrFull) {
 		httpapi.MarkRateLimited(ctx, time.Second)
 		return nil, store.Errorf(store.ERATELIMITED, "too many events right now; retry in a second")

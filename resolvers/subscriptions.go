@@ -21,7 +21,7 @@ type subscriptionResolver struct{ *Resolver }
 // LeadReceived streams the new leads of sellerID to its seller or an admin.
 // Anyone else gets FORBIDDEN and, over a websocket, the connection is closed
 // with 4403. Each lead is resolved with the subscriber's principal and the
-// connection's loaders, so @pii and @owner apply as in a query. When the
+// operation's own loaders, so @pii and @owner apply as in a query. When the
 // subscriber falls behind, the connection is closed with 1013 (reconnect and
 // catch up with the leads query); when the gateway shuts down, with 1001.
 func (r *subscriptionResolver) LeadReceived(ctx context.Context, sellerID string) (<-chan *store.Lead, error) {
@@ -59,8 +59,8 @@ func (r *subscriptionResolver) LeadReceived(ctx context.Context, sellerID string
 					}
 					return
 				}
-				// The connection's loaders live as long as it does: start
-				// each event from fresh rows. gqlgen has marshalled the
+				// The operation's loaders live as long as the
+				// subscription: start each event from fresh rows. gqlgen has marshalled the
 				// previous event before it takes this one.
 				freshLoaders(ctx)
 				select {

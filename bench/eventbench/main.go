@@ -76,7 +76,7 @@ func run() error {
 		Log: o.gatewayLog, Env: []string{
 			"EVENT_FLUSH_INTERVAL=" + o.flush.String(),
 			// One client sends everything: raise the per-client cost budget.
-			"RATE_LIMIT_POINTS_PER_MINUTE=1000000000"}})
+			"RATE_LIMIT_POINTS_PER_MINUTE=1000000000", "RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE=1000000000"}})
 	if err != nil {
 		return err
 	}

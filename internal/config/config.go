@@ -110,6 +110,11 @@ type Config struct {
 	// at a sixtieth of it per second; anonymous callers have one per client
 	// IP.
 	RateLimitPointsPerMinute int
+	// RateLimitEventsPerIPPerMinute is each client IP's budget of events,
+	// through POST /events and recordEvent alike
+	// (RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE, default 600), restored
+	// continuously like the query budget.
+	RateLimitEventsPerIPPerMinute int
 	// RateLimitSync is how often the budgets are synchronised between
 	// gateway instances through PostgreSQL (RATE_LIMIT_SYNC_INTERVAL,
 	// default 1s).
@@ -286,6 +291,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitReportsPerEmailPerDay = num("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
+	c.RateLimitEventsPerIPPerMinute = num("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE", 600)
 	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
 	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
 	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)

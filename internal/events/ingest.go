@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/hashicorp/golang-lru/v2/expirable"
 
+	"github.com/partsmarket/gateway/internal/abuse"
+	"github.com/partsmarket/gateway/internal/ratelimit"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -46,11 +49,24 @@ const (
 	maxUserAgent  = 512
 )
 
+// LimitedError is Record's answer when the client's event budget cannot pay
+// for the events: none of them was queued or charged.
+type LimitedError struct {
+	// RetryAfter is how long until the budget can pay for them.
+	RetryAfter time.Duration
+}
+
+// Error says the budget is spent, without the client's address.
+func (e *LimitedError) Error() string {
+	return fmt.Sprintf("events: this client's event budget is spent; retry in %s", e.RetryAfter.Round(time.Second))
+}
+
 // Ingestor checks events against a cache of public listings and sellers and
 // queues them in a Buffer.
 type Ingestor struct {
 	buf      *Buffer
 	lookup   Lookup
+	budget   *ratelimit.Limiter
 	key      []byte
 	listings *expirable.LRU[string, *store.ListingKeys] // nil value: not public
 	sellers  *expirable.LRU[string, bool]
@@ -60,6 +76,11 @@ type Ingestor struct {
 type IngestOptions struct {
 	Buffer *Buffer
 	Lookup Lookup
+	// Budget, when set, is the per-client-IP event budget
+	// (RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE): every event Record is given
+	// costs one point of its client's, valid or not, before any lookup;
+	// an IPv6 client's /64 shares one budget. Nil: no budget.
+	Budget *ratelimit.Limiter
 	// HashKey keys the HMAC of client IPs (see HashKeyFrom).
 	HashKey []byte
 	// CacheSize bounds the listing and seller caches (entries each); 0:
@@ -79,7 +100,7 @@ func NewIngestor(o IngestOptions) *Ingestor {
 	if o.CacheTTL <= 0 {
 		o.CacheTTL = 30 * time.Second
 	}
-	return &Ingestor{buf: o.Buffer, lookup: o.Lookup, key: o.HashKey,
+	return &Ingestor{buf: o.Buffer, lookup: o.Lookup, budget: o.Budget, key: o.HashKey,
 		listings: expirable.NewLRU[string, *store.ListingKeys](o.CacheSize, nil, o.CacheTTL),
 		sellers:  expirable.NewLRU[string, bool](o.CacheSize, nil, o.CacheTTL)}
 }
@@ -96,8 +117,14 @@ func HashKeyFrom(secret string) []byte {
 // Record checks events and queues them, all or none. Invalid fields come
 // back as store.FieldErrors named prefix+field (prefix "input." for
 // recordEvent); an unknown listing or seller and one the public may not see
-// get the same answer. ErrFull when the queue is full.
+// get the same answer. A *LimitedError when the client's budget cannot pay
+// for the events; ErrFull when the queue is full.
 func (in *Ingestor) Record(ctx context.Context, prefix string, evs []Input, req Request) error {
+	if in.budget != nil {
+		if d := in.budget.Charge("events:"+abuse.IPUnit(req.ClientIP), len(evs)); !d.Allowed {
+			return &LimitedError{RetryAfter: max(d.RetryAfter, time.Second)}
+		}
+	}
 	var errs store.FieldErrors
 	recs := make([]store.EventRecord, len(evs))
 	ua := clip(req.UserAgent, maxUserAgent)

@@ -32,7 +32,8 @@ const (
 // text/plain (navigator.sendBeacon). 204 once queued; 400 with a JSON error
 // naming the field for bad input (nothing of the request is queued then);
 // 413 over the size limit; 415 for another content type; 429 with
-// Retry-After while the event buffer is full.
+// Retry-After when the client IP's event budget cannot pay for the events
+// (the budget recordEvent shares) or while the event buffer is full.
 func eventsHandler(rec EventRecorder, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -73,9 +74,14 @@ func eventsHandler(rec EventRecorder, log *slog.Logger) http.Handler {
 		}
 		err = rec.Record(r.Context(), "", evs, events.Request{UserAgent: r.UserAgent(), ClientIP: abuse.ClientIP(r.Context()), At: time.Now()})
 		var fe store.FieldErrors
+		var limited *events.LimitedError
 		switch {
 		case err == nil:
 			w.WriteHeader(http.StatusNoContent)
+		case errors.As(err, &limited):
+			w.Header().Set("Retry-After", RetryAfterSeconds(limited.RetryAfter))
+			writeEventError(w, r, http.StatusTooManyRequests, store.ERATELIMITED, "",
+				"too many events from this address; retry in "+RetryAfterSeconds(limited.RetryAfter)+" seconds")
 		case errors.As(err, &fe) && len(fe) > 0:
 			writeEventError(w, r, http.StatusBadRequest, store.EINVALID, fe[0].Field, fe[0].Message)
 		case errors.Is(err, events.ErrFull):

@@ -76,6 +76,9 @@ type Deps struct {
 	// Events takes the events of POST /events (see events.go); nil: no
 	// route.
 	Events EventRecorder
+	// SellerWatch closes a seller's websockets when it is suspended
+	// (pubsub.Hub); nil: they stay open until their tokens expire.
+	SellerWatch SellerWatcher
 	// ResponseCache answers the public's repeated queries; it runs after
 	// the limits and the budget. Nil: none.
 	ResponseCache *respcache.Cache
@@ -89,7 +92,8 @@ func New(o Options, d Deps) http.Handler {
 		observeResponse(ctx, d.Metrics, resp)
 		return resp
 	})
-	gql.AddTransport(newWebsocketTransport(d.Auth, d.Store, o.LoaderWait, d.Log))
+	ws := newWebsockets(d.Auth, d.Store, o.LoaderWait, d.Log, d.SellerWatch)
+	gql.AddTransport(ws.transport())
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(transport.GET{})
 	gql.AddTransport(transport.POST{})
@@ -131,7 +135,7 @@ func New(o Options, d Deps) http.Handler {
 	})
 
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", withWebsocket(o.CORSOrigins, gql,
+	mux.Handle("/graphql", ws.handler(o.CORSOrigins, gql,
 		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

@@ -96,15 +96,20 @@ func Sanitize(r io.Reader, maxBytes int64) (*Image, error) {
 // Strip detects data's format by content and returns a copy without
 // metadata:
 //
-//   - JPEG: drops COM and every APPn segment (APP1 EXIF and XMP, APP13
-//     IPTC, MPF and other APP2 data, …) except the JFIF APP0 header (its
-//     thumbnail removed), ICC_PROFILE APP2 segments (colour) and the Adobe
-//     APP14 segment (it says how to convert the colours back: dropping it
-//     would change how the image decodes); drops anything after EOI.
-//   - PNG: drops the eXIf, tEXt, iTXt, zTXt and tIME chunks and anything
-//     after IEND; checks every chunk's CRC.
-//   - WebP: drops the EXIF and XMP chunks, clears their flags in VP8X and
-//     fixes the RIFF size; drops anything after the RIFF body.
+// Each format keeps an allow-list of what the image needs and drops
+// everything else, known metadata and private or unknown parts alike:
+//
+//   - JPEG: keeps the structural segments (see jpegStructural), the JFIF
+//     APP0 header (its thumbnail removed), ICC_PROFILE APP2 segments
+//     (colour) and the Adobe APP14 segment (it says how to convert the
+//     colours back: dropping it would change how the image decodes); drops
+//     every other APPn (EXIF, XMP, IPTC, MPF, ...), COM and any other
+//     marker, and anything after EOI.
+//   - PNG: keeps the chunks pngKept lists and drops anything after IEND;
+//     checks every chunk's CRC.
+//   - WebP: keeps the chunks webpKept lists (webpFrameKept inside
+//     animation frames), clears the EXIF and XMP flags in VP8X and fixes
+//     the RIFF size; drops anything after the RIFF body.
 //
 // ErrUnsupported for another format, ErrMalformed for a broken file,
 // ErrDimensions for an image of no or too many pixels.
@@ -181,8 +186,10 @@ func stripJPEG(data []byte) ([]byte, error) {
 			return append(out, 0xFF, 0xD9), nil
 		case m == 0x00 || m == 0xD8:
 			return nil, ErrMalformed
-		case m == 0x01 || (m >= 0xD0 && m <= 0xD7): // TEM, RSTn: no length
+		case m >= 0xD0 && m <= 0xD7: // RSTn: no length
 			out = append(out, 0xFF, m)
+			continue
+		case m == 0x01: // TEM: no length, no use in a file; dropped
 			continue
 		}
 		if i+2 > len(data) {
@@ -203,13 +210,13 @@ func stripJPEG(data []byte) ([]byte, error) {
 			m == 0xEE && bytes.HasPrefix(payload, []byte("Adobe")):
 			out = append(out, 0xFF, m)
 			out = append(out, data[i:i+n]...)
-		case m >= 0xE0 && m <= 0xEF, m == 0xFE: // other APPn, COM: dropped
-		default:
+		case jpegStructural(m):
 			if isSOF(m) {
 				sawFrame = true
 			}
 			out = append(out, 0xFF, m)
 			out = append(out, data[i:i+n]...)
+		default: // other APPn, COM, JPGn, reserved and unknown markers: dropped
 		}
 		i += n
 		if m != 0xDA {
@@ -250,6 +257,13 @@ func jfifHeader(p []byte) []byte {
 	h := append([]byte(nil), p[:14]...)
 	h[12], h[13] = 0, 0 // no thumbnail
 	return h
+}
+
+// jpegStructural reports whether m is a marker of the image's own structure
+// (ITU T.81 B.2): SOFn, DHT, DAC, SOS, DQT, DNL, DRI, DHP or EXP. These and
+// the JFIF, ICC and Adobe segments are the only ones stripJPEG keeps.
+func jpegStructural(m byte) bool {
+	return isSOF(m) || m == 0xC4 || m == 0xCC || (m >= 0xDA && m <= 0xDF)
 }
 
 // isSOF reports whether m is a start-of-frame marker (SOF0–SOF15 except

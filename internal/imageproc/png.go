@@ -7,12 +7,19 @@ import (
 
 const pngSignature = "\x89PNG\r\n\x1a\n"
 
-// pngDropped are the PNG chunks that carry metadata: EXIF, text (author,
-// comments, GPS in XMP), and the modification time.
-var pngDropped = map[string]bool{"eXIf": true, "tEXt": true, "iTXt": true, "zTXt": true, "tIME": true}
+// pngKept are the only PNG chunks kept: what decodes the pixels (IHDR, PLTE,
+// IDAT, IEND, tRNS), what says how to show their colours (gAMA, cHRM, sRGB,
+// iCCP, cICP, sBIT) and APNG's animation (acTL, fcTL, fdAT). Every other
+// chunk is dropped, known metadata (eXIf, tEXt, iTXt, zTXt, tIME, ...) and
+// private or unknown chunks alike.
+var pngKept = map[string]bool{
+	"IHDR": true, "PLTE": true, "IDAT": true, "IEND": true, "tRNS": true,
+	"gAMA": true, "cHRM": true, "sRGB": true, "iCCP": true, "cICP": true, "sBIT": true,
+	"acTL": true, "fcTL": true, "fdAT": true,
+}
 
-// stripPNG copies the chunks of a PNG except the metadata ones, checking
-// each chunk's length and CRC, IHDR first and IEND last.
+// stripPNG copies the chunks of a PNG that pngKept lists, checking each
+// chunk's length and CRC, IHDR first and IEND last.
 func stripPNG(data []byte) ([]byte, error) {
 	if len(data) < len(pngSignature) || string(data[:len(pngSignature)]) != pngSignature {
 		return nil, ErrMalformed
@@ -44,7 +51,7 @@ func stripPNG(data []byte) ([]byte, error) {
 		if typ == "IDAT" {
 			sawData = true
 		}
-		if !pngDropped[typ] {
+		if pngKept[typ] {
 			out = append(out, data[i:end]...)
 		}
 		i = end

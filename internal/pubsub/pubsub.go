@@ -16,6 +16,14 @@
 // lead. A client that is disconnected that way resubscribes and reads what it
 // missed with the leads query; the other subscribers are never held up.
 //
+// # Suspended sellers
+//
+// A seller that becomes SUSPENDED is announced on SellerSuspendedChannel
+// (a database trigger does it on commit, whatever wrote the row). The hub
+// LISTENs there too and calls the functions WatchSeller registered for that
+// seller: the gateway closes the seller's open websockets. After a lost
+// connection it asks Options.SellerStatus about every watched seller.
+//
 // # Lost connections
 //
 // lib/pq's Listener reconnects by itself. Notifications sent while the
@@ -63,6 +71,10 @@ type Options struct {
 	// may have been lost): the process's caches of public answers start a
 	// new generation.
 	OnPublicChanged func()
+	// SellerStatus, when set, reads a seller's status ("SUSPENDED", ...):
+	// after a lost connection the hub asks it about every watched seller,
+	// since announcements of suspensions may have been lost.
+	SellerStatus func(ctx context.Context, sellerID string) (string, error)
 	// Workers is how many lookups run at once (default 2).
 	Workers int
 	// MinReconnect and MaxReconnect bound the listener's reconnection
@@ -87,6 +99,11 @@ var (
 	ErrClosed = store.Errorf(store.EINTERNAL, "live updates: shutting down")
 )
 
+// SellerSuspendedChannel is the PostgreSQL NOTIFY channel on which a
+// seller's id is announced when it becomes SUSPENDED (migration 00019's
+// trigger).
+const SellerSuspendedChannel = "seller_suspended"
+
 const (
 	lookupTimeout  = 5 * time.Second
 	catchUpTimeout = 10 * time.Second
@@ -102,10 +119,11 @@ type Hub struct {
 	ids      chan string
 	wg       sync.WaitGroup
 
-	mu     sync.Mutex
-	subs   map[string]map[*Subscription]struct{} // by seller id
-	nsubs  int
-	closed bool
+	mu      sync.Mutex
+	subs    map[string]map[*Subscription]struct{} // by seller id
+	nsubs   int
+	watches map[string]map[*watch]struct{} // by seller id
+	closed  bool
 
 	connected      atomic.Bool
 	disconnectedAt atomic.Int64 // unix nanoseconds of the last lost connection
@@ -146,6 +164,7 @@ func New(o Options) *Hub {
 		o:        o,
 		ids:      make(chan string, 256),
 		subs:     map[string]map[*Subscription]struct{}{},
+		watches:  map[string]map[*watch]struct{}{},
 		seen:     make(map[string]struct{}, seenIDs),
 		seenRing: make([]string, seenIDs),
 	}
@@ -175,6 +194,9 @@ func (h *Hub) start(ctx context.Context) error {
 	listened := make(chan error, 1)
 	go func() {
 		err := l.Listen(store.LeadReceivedChannel)
+		if err == nil {
+			err = l.Listen(SellerSuspendedChannel)
+		}
 		if err == nil && h.o.OnPublicChanged != nil {
 			err = l.Listen(store.PublicChangedChannel)
 		}
@@ -347,9 +369,12 @@ func (h *Hub) receive(l *pq.Listener) {
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
 				h.publicChanged()
+				go h.recheckSellers()
 				h.catchUp()
 			case n.Channel == store.PublicChangedChannel:
 				h.publicChanged()
+			case n.Channel == SellerSuspendedChannel:
+				h.sellerSuspended(n.Extra)
 			case n.Channel == store.LeadReceivedChannel:
 				for id := range strings.SplitSeq(n.Extra, ",") { // a batch's leads
 					if h.remember(id) && h.Subscribers() > 0 {
@@ -361,6 +386,90 @@ func (h *Hub) receive(l *pq.Listener) {
 			// Ping from its own goroutine: it waits for a reply that the
 			// listener may only read once this loop takes notifications.
 			go func() { _ = l.Ping() }()
+		}
+	}
+}
+
+// watch is one WatchSeller registration.
+type watch struct {
+	sellerID string
+	f        func()
+}
+
+// WatchSeller calls f, once and on a goroutine of its own, when sellerID
+// becomes SUSPENDED, whichever instance suspended it; stop ends the watch
+// (it is safe to call more than once). It returns no error.
+func (h *Hub) WatchSeller(sellerID string, f func()) (stop func()) {
+	w := &watch{sellerID: sellerID, f: f}
+	h.mu.Lock()
+	set := h.watches[sellerID]
+	if set == nil {
+		set = map[*watch]struct{}{}
+		h.watches[sellerID] = set
+	}
+	set[w] = struct{}{}
+	h.mu.Unlock()
+	return func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.unwatchLocked(w)
+	}
+}
+
+// Watched returns how many WatchSeller registrations are open; it returns
+// no error.
+func (h *Hub) Watched() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	n := 0
+	for _, set := range h.watches {
+		n += len(set)
+	}
+	return n
+}
+
+// unwatchLocked removes w; h.mu is held.
+func (h *Hub) unwatchLocked(w *watch) {
+	if set := h.watches[w.sellerID]; set != nil {
+		delete(set, w)
+		if len(set) == 0 {
+			delete(h.watches, w.sellerID)
+		}
+	}
+}
+
+// sellerSuspended ends the watches of sellerID, calling each one's function.
+func (h *Hub) sellerSuspended(sellerID string) {
+	h.mu.Lock()
+	set := h.watches[sellerID]
+	delete(h.watches, sellerID)
+	h.mu.Unlock()
+	for w := range set {
+		go w.f()
+	}
+}
+
+// recheckSellers asks Options.SellerStatus about every watched seller and
+// ends the watches of those found SUSPENDED.
+func (h *Hub) recheckSellers() {
+	if h.o.SellerStatus == nil {
+		return
+	}
+	h.mu.Lock()
+	ids := make([]string, 0, len(h.watches))
+	for id := range h.watches {
+		ids = append(ids, id)
+	}
+	h.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), catchUpTimeout)
+	defer cancel()
+	for _, id := range ids {
+		status, err := h.o.SellerStatus(ctx, id)
+		switch {
+		case err != nil:
+			h.o.Log.Error("live updates: seller status check after reconnection failed", "seller_id", id, "error", err.Error())
+		case status == string(store.SellerSuspended):
+			h.sellerSuspended(id)
 		}
 	}
 }

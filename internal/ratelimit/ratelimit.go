@@ -43,6 +43,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,10 @@ type Options struct {
 	SyncInterval time.Duration
 	// DB holds the shared table; nil keeps the budgets in this process only.
 	DB *sqlx.DB
+	// Table is the shared table (default rate_limit_buckets). Limiters of
+	// different budgets need tables of their own: a table's rows are decayed
+	// and purged at one restore rate.
+	Table string
 	// HashKey keys the HMAC that turns principal keys into stored keys.
 	HashKey []byte
 	// Log receives sync failures (never a key).
@@ -110,6 +115,15 @@ type bucket struct {
 	synced  bool      // the shared debt has been read at least once
 }
 
+// defaultTable is the shared table of Options.Table's default; the
+// statements below name it and table swaps it for the Limiter's own.
+const defaultTable = "rate_limit_buckets"
+
+// table returns statement q on the Limiter's table.
+func (l *Limiter) table(q string) string {
+	return strings.ReplaceAll(q, defaultTable, l.o.Table)
+}
+
 // window is how long an idle, fully restored key is kept (and synced).
 const window = time.Minute
 
@@ -131,6 +145,9 @@ func New(o Options) *Limiter {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Table == "" {
+		o.Table = defaultTable
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -355,14 +372,14 @@ func (l *Limiter) sync(ctx context.Context, full bool) error {
 	// failure of the read below cannot push it twice.
 	if len(dirty) > 0 {
 		shared := make(map[string]float64, len(dirty))
-		if err := l.query(ctx, shared, syncSQL, pq.Array(dirty), pq.Array(spend), l.rate); err != nil {
+		if err := l.query(ctx, shared, l.table(syncSQL), pq.Array(dirty), pq.Array(spend), l.rate); err != nil {
 			return err
 		}
 		l.apply(dirty, shared, pushed, now)
 	}
 	if len(clean) > 0 {
 		shared := make(map[string]float64, len(clean))
-		if err := l.query(ctx, shared, readSQL, pq.Array(clean), l.rate); err != nil {
+		if err := l.query(ctx, shared, l.table(readSQL), pq.Array(clean), l.rate); err != nil {
 			return err
 		}
 		l.apply(clean, shared, nil, now) // no row: nobody owes anything (purged)
@@ -410,7 +427,7 @@ func (l *Limiter) query(ctx context.Context, out map[string]float64, query strin
 // purge deletes shared rows whose debt is fully restored.
 func (l *Limiter) purge(ctx context.Context) error {
 	_, err := l.o.DB.ExecContext(ctx,
-		`DELETE FROM rate_limit_buckets WHERE debt - $1 * EXTRACT(EPOCH FROM now() - updated_at) <= 0`, l.rate)
+		l.table(`DELETE FROM rate_limit_buckets WHERE debt - $1 * EXTRACT(EPOCH FROM now() - updated_at) <= 0`), l.rate)
 	return err
 }
 

@@ -148,3 +148,43 @@ func TestCloseAndLoop(t *testing.T) {
 		t.Fatalf("a fresh instance sees %d left, want the shared spend", d.Remaining)
 	}
 }
+
+// TestTablesKeepBudgetsApart: a limiter with a table of its own syncs there,
+// and the purge of a limiter with a faster restore rate leaves its rows
+// alone (on one table it would delete a debt not yet restored at the slow
+// rate).
+func TestTablesKeepBudgetsApart(t *testing.T) {
+	db := newDB(t)
+	ctx := context.Background()
+	key := HashKeyFrom("test secret")
+	fast := New(Options{PointsPerMinute: 6_000_000, DB: db, HashKey: key})
+	slow := New(Options{PointsPerMinute: 60, DB: db, HashKey: key, Table: "event_rate_limit_buckets"})
+	if d := slow.Charge("203.0.113.9", 60); !d.Allowed {
+		t.Fatalf("charge: %+v", d)
+	}
+	if err := slow.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `UPDATE event_rate_limit_buckets SET updated_at = now() - interval '2 seconds'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := fast.purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var shared, other int
+	if err := db.GetContext(ctx, &shared, `SELECT count(*) FROM event_rate_limit_buckets`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.GetContext(ctx, &other, `SELECT count(*) FROM rate_limit_buckets`); err != nil {
+		t.Fatal(err)
+	}
+	if shared != 1 || other != 0 {
+		t.Fatalf("%d rows in the limiter's own table and %d in the default one, want 1 and 0", shared, other)
+	}
+	if err := slow.purge(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.GetContext(ctx, &shared, `SELECT count(*) FROM event_rate_limit_buckets`); err != nil || shared != 1 {
+		t.Fatalf("its own purge deleted a debt not yet restored: %d rows, %v", shared, err)
+	}
+}

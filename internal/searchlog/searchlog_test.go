@@ -24,6 +24,12 @@ func TestRedact(t *testing.T) {
 		{"555.010.1234 pump", "[phone] pump"},
 		{"+44 20 7946 0958", "[phone]"},
 		{"5550101234", "[phone]"},
+		{"07946 095812", "[phone]"},
+		{"0049 30 9018207", "[phone]"},
+		{"06 12 34 56 78", "[phone]"},
+		{"x @ y.org", "[email]"},
+		{"x at y dot org", "[email]"},
+		{"3406E", "3406e"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
