@@ -96,6 +96,7 @@ func New(o Options, d Deps) http.Handler {
 		gql.Use(noIntrospection{})
 	}
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
+	gql.Use(access.AnalystReadOnly{})
 	var budget limits.BudgetFunc
 	if d.Budget != nil {
 		budget = func(ctx context.Context, cost int) (int, error) {
