@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -276,4 +277,91 @@ func TestRaceProfileListsStayBounded(t *testing.T) {
 			t.Errorf("%s: %d rows, want 20", table, n)
 		}
 	}
+}
+
+// TestRaceSuspensionStopsSellerWrites: a seller's writes already past the
+// token check when an admin suspends the seller do not go through. The
+// suspension is held uncommitted while every kind of seller write starts
+// (their tokens still pass: the seller is ACTIVE for them) and reaches the
+// seller's row; once it commits, each is refused with UNAUTHENTICATED and
+// nothing has changed.
+func TestRaceSuspensionStopsSellerWrites(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	ctx := context.Background()
+	media, err := api.Store.MediaByListingID(ctx, []string{f.ListingA.ID})
+	if err != nil || len(media) == 0 {
+		t.Fatalf("the fixture's image: %v", err)
+	}
+	calls := []call{
+		{f.TokenA, `mutation($id: ID!) { setListingStatus(id: $id, status: PAUSED) { listing { id } } }`, map[string]any{"id": f.ListingA.ID}},
+		{f.TokenA, `mutation($id: ID!) { updateListing(id: $id, input: {title: "Renamed"}) { listing { id } } }`, map[string]any{"id": f.ListingA.ID}},
+		{f.TokenA, `mutation($id: ID!) { createListing(input: {sellerId: $id, title: "New", condition: NEW}) { listing { id } } }`, map[string]any{"id": f.SellerA.ID}},
+		{f.TokenA, `mutation($id: ID!) { addListingMedia(input: {listingId: $id, url: "https://images.example.com/x.jpg"}) { media { id } } }`, map[string]any{"id": f.ListingA.ID}},
+		{f.TokenA, `mutation($id: ID!) { removeListingMedia(id: $id) { listing { id } } }`, map[string]any{"id": media[0].ID}},
+		{f.TokenA, `mutation($id: ID!) { updateLeadStatus(id: $id, status: CONTACTED) { lead { id } } }`, map[string]any{"id": f.LeadA}},
+		{f.TokenA, `mutation($id: ID!) { updateSellerProfile(id: $id, input: {companyName: "Renamed"}) { seller { id } } }`, map[string]any{"id": f.SellerA.ID}},
+	}
+	tables := []string{"listings", "media", "leads", "seller_contacts", "seller_locations"}
+	snapshot := func() map[string]string {
+		out := map[string]string{}
+		for _, table := range tables {
+			var rows string
+			if err := api.DB.Get(&rows, `SELECT coalesce(json_agg(to_jsonb(t) - 'search' ORDER BY t.id)::text, '[]') FROM `+table+` t`); err != nil {
+				t.Fatal(err)
+			}
+			out[table] = rows
+		}
+		return out
+	}
+	before := snapshot()
+
+	suspension, err := api.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer suspension.Rollback()
+	suspension.MustExec(`UPDATE sellers SET status = 'SUSPENDED' WHERE id = $1`, f.SellerA.ID)
+	done := make(chan []gqlResponse)
+	go func() { done <- api.race(calls) }()
+	// Every write waits for the suspension's lock on the seller's row. (The
+	// deadline only keeps a broken gateway from hanging the suite.)
+	deadline := time.Now().Add(time.Minute)
+	for waiting := 0; waiting < len(calls); time.Sleep(10 * time.Millisecond) {
+		if err := api.DB.Get(&waiting, `SELECT count(*) FROM pg_stat_activity
+			WHERE datname = current_database() AND wait_event_type = 'Lock'`); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case resps := <-done:
+			t.Fatalf("the writes finished while the suspension was pending: %v", codesOf(resps))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d writes wait for the suspension", waiting, len(calls))
+		}
+	}
+	if err := suspension.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range <-done {
+		if len(r.Errors) != 1 || r.Errors[0].Code() != "UNAUTHENTICATED" {
+			t.Errorf("%s: got %s, want UNAUTHENTICATED", strings.Fields(calls[i].query)[3], r.Raw)
+		}
+	}
+	after := snapshot()
+	for _, table := range tables {
+		if before[table] != after[table] {
+			t.Errorf("a suspended seller's write changed %s:\nbefore %s\nafter  %s", table, before[table], after[table])
+		}
+	}
+}
+
+// codesOf lists the error codes of responses.
+func codesOf(resps []gqlResponse) [][]string {
+	out := make([][]string, len(resps))
+	for i, r := range resps {
+		out[i] = r.Codes()
+	}
+	return out
 }

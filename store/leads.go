@@ -209,6 +209,9 @@ func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus,
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfLead, id); err != nil {
+		return nil, err
+	}
 	var from LeadStatus
 	err = tx.GetContext(ctx, &from, `SELECT status FROM leads WHERE id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -295,6 +295,9 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerItself, n.SellerID); err != nil {
+		return nil, err
+	}
 	var l Listing
 	err = tx.GetContext(ctx, &l, `
 		INSERT INTO listings AS l (seller_id, location_id, title, description, part_number, sku, brand,
@@ -376,6 +379,9 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfListing, id); err != nil {
+		return nil, err
+	}
 	before, err := lockListing(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -441,6 +447,9 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfListing, id); err != nil {
+		return nil, err
+	}
 	before, err := lockListing(ctx, tx, id)
 	if err != nil {
 		return nil, err

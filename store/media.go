@@ -60,6 +60,9 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfListing, n.ListingID); err != nil {
+		return nil, err
+	}
 	// Lock the listing, so that additions to it run one at a time; the
 	// INSERT, a statement after the lock with a snapshot of its own, counts
 	// the images committed meanwhile. (A count taken by the locking
@@ -110,6 +113,9 @@ func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error
 		return "", err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfMedia, id); err != nil {
+		return "", err
+	}
 	var gone struct {
 		Media
 		StorageKey sql.NullString `db:"storage_key"`
