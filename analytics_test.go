@@ -464,8 +464,8 @@ func TestAnalyticsAccess(t *testing.T) {
 					}
 					return
 				}
-				if len(resp.Errors) != 1 || resp.Errors[0].Code() != "FORBIDDEN" || resp.Get(name) != nil {
-					t.Fatalf("got %s, want FORBIDDEN", resp.Raw)
+				if len(resp.Errors) != 1 || resp.Errors[0].Code() != refusalFor(token) || resp.Get(name) != nil {
+					t.Fatalf("got %s, want %s", resp.Raw, refusalFor(token))
 				}
 			})
 		}

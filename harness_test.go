@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -159,6 +160,12 @@ func (r gqlResponse) Get(path string) any {
 // post sends a GraphQL request with an optional bearer token.
 func (a *testAPI) post(token, query string, vars map[string]any) gqlResponse {
 	a.t.Helper()
+	return a.send(a.request(token, query, vars))
+}
+
+// request builds the POST of a GraphQL request with an optional bearer
+// token; it is safe from any goroutine.
+func (a *testAPI) request(token, query string, vars map[string]any) *http.Request {
 	notePersonalData(vars)
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
 	req, _ := http.NewRequest(http.MethodPost, a.URL+"/graphql", bytes.NewReader(body))
@@ -166,25 +173,39 @@ func (a *testAPI) post(token, query string, vars map[string]any) gqlResponse {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	return a.send(req)
+	return req
 }
 
 // send sends a raw request and decodes the GraphQL response.
 func (a *testAPI) send(req *http.Request) gqlResponse {
 	a.t.Helper()
+	out, err := roundTrip(req)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return out
+}
+
+// roundTrip sends a raw request and decodes the GraphQL response; unlike
+// send it returns its failure, so goroutines other than the test's may call
+// it.
+func roundTrip(req *http.Request) (gqlResponse, error) {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		a.t.Fatalf("request: %v", err)
+		return gqlResponse{}, fmt.Errorf("request: %w", err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return gqlResponse{}, fmt.Errorf("read response: %w", err)
+	}
 	out := gqlResponse{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	if len(raw) > 0 && raw[0] == '{' {
 		if err := json.Unmarshal(raw, &out); err != nil {
-			a.t.Fatalf("decode %s: %v", raw, err)
+			return out, fmt.Errorf("decode %s: %w", raw, err)
 		}
 	}
-	return out
+	return out, nil
 }
 
 // mustPost posts and fails the test on any error in the response.

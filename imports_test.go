@@ -222,7 +222,7 @@ func TestImportReplacePausesMissing(t *testing.T) {
 	ctx := context.Background()
 	removed := api.mustListing(f.SellerA.ID, "Removed injector", store.ListingActive)
 	reason := "counterfeit"
-	if _, err := api.Store.SetListingStatus(ctx, removed.ID, store.ListingRemoved, &reason); err != nil {
+	if _, err := api.Store.RemoveListing(ctx, removed.ID, reason); err != nil {
 		t.Fatal(err)
 	}
 	var before int
@@ -288,10 +288,10 @@ func TestImportBatchAccess(t *testing.T) {
 			}
 		}
 	})
-	t.Run("anonymous is FORBIDDEN", func(t *testing.T) {
+	t.Run("anonymous is UNAUTHENTICATED", func(t *testing.T) {
 		for _, q := range []string{list, batchQuery} {
 			resp := api.post("", q, map[string]any{"id": id})
-			if len(resp.Codes()) != 1 || resp.Codes()[0] != "FORBIDDEN" {
+			if len(resp.Codes()) != 1 || resp.Codes()[0] != "UNAUTHENTICATED" {
 				t.Errorf("got %s", resp.Raw)
 			}
 		}

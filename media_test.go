@@ -303,7 +303,7 @@ func TestMediaUpload(t *testing.T) {
 		{"a listing that does not exist", f.TokenB, map[string]any{"listingId": "00000000-0000-4000-8000-000000000000"},
 			mediaFile{"a.png", "image/png", pngWithGPS(t)}, store.ENOTFOUND, ""},
 		{"anonymous", "", map[string]any{"listingId": f.ListingA.ID},
-			mediaFile{"a.png", "image/png", pngWithGPS(t)}, store.EFORBIDDEN, ""},
+			mediaFile{"a.png", "image/png", pngWithGPS(t)}, store.EUNAUTHENTICATED, ""},
 	}
 	for _, tt := range refused {
 		t.Run("refused: "+tt.name, func(t *testing.T) {

@@ -105,8 +105,8 @@ func TestMetricsRequests(t *testing.T) {
 	stmtsBefore, _ := metricValue(before, "gateway_sql_statements_per_request_count", nil)
 
 	api.mustPost("", `query GoodListings { listings(search: "pump", first: 5) { nodes { id } } }`, nil)
-	if r := api.post("", `query LeadsAnon { leads(first: 5) { nodes { id } } }`, nil); len(r.Errors) == 0 || r.Errors[0].Code() != "FORBIDDEN" {
-		t.Fatalf("want FORBIDDEN, got %s", r.Raw)
+	if r := api.post("", `query LeadsAnon { leads(first: 5) { nodes { id } } }`, nil); len(r.Errors) == 0 || r.Errors[0].Code() != "UNAUTHENTICATED" {
+		t.Fatalf("want UNAUTHENTICATED, got %s", r.Raw)
 	}
 	tooDeep := `query TooCostly { sellers(first: 100) { nodes { listings(first: 100) { nodes { seller { listings(first: 100) { nodes { id } } } } } } } }`
 	if r := api.post("", tooDeep, nil); len(r.Errors) != 1 || r.Errors[0].Code() != "QUERY_TOO_COMPLEX" {
@@ -128,7 +128,7 @@ func TestMetricsRequests(t *testing.T) {
 
 	req := "gateway_http_requests_total"
 	wantMetric(t, m, req, map[string]string{"operation": "GoodListings", "outcome": "ok", "status": "2xx"}, 1)
-	wantMetric(t, m, req, map[string]string{"operation": "LeadsAnon", "outcome": "FORBIDDEN", "status": "2xx"}, 1)
+	wantMetric(t, m, req, map[string]string{"operation": "LeadsAnon", "outcome": "UNAUTHENTICATED", "status": "2xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"operation": "TooCostly", "outcome": "QUERY_TOO_COMPLEX", "status": "4xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"operation": "anonymous", "outcome": "ok", "status": "2xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"outcome": "GRAPHQL_VALIDATION_FAILED"}, 1)

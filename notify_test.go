@@ -197,7 +197,7 @@ func TestLeadNotificationLifecycle(t *testing.T) {
 			name, token, id, code string
 		}{
 			{"seller", sellerTok, id, "FORBIDDEN"},
-			{"anonymous", "", id, "FORBIDDEN"},
+			{"anonymous", "", id, "UNAUTHENTICATED"},
 			{"analyst", f.Analyst, id, "FORBIDDEN"},
 			{"unknown lead", f.Admin, "00000000-0000-4000-8000-000000000000", "NOT_FOUND"},
 			{"malformed id", f.Admin, "nope", "NOT_FOUND"},

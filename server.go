@@ -32,6 +32,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/partsmarket/gateway/graph"
@@ -434,7 +435,7 @@ func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	role := fs.String("role", "", "admin, seller or analyst")
 	sellerID := fs.String("seller-id", "", "the seller a seller token acts for")
-	subject := fs.String("subject", "", "the token's subject (sub claim)")
+	subject := fs.String("subject", "", "the token's subject (sub claim); a new random one when left out")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -448,7 +449,9 @@ func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	}
 	sub := *subject
 	if sub == "" {
-		sub = strings.ToLower(string(r)) + "-dev"
+		// Each token its own subject, so that what it does is told apart
+		// in the audit log and the leads' history.
+		sub = strings.ToLower(string(r)) + "-" + uuid.NewString()
 	}
 	tok, err := access.Mint(access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}, r, sub, *sellerID, *ttl)
 	if err != nil {

@@ -2580,7 +2580,10 @@ var sources = []*ast.Source{
 	{Name: "../schema.graphql", Input: `# The marketplace gateway's whole API. Access rules are declared here, with
 # directives, so that this file says who may read what:
 #
-#   @hasRole(roles: [...])  only these roles; ADMIN always passes.
+#   @hasRole(roles: [...])  only these roles; ADMIN always passes. On an input
+#                           field: only these roles may give
+#                           it a value (a filter over data the others would see
+#                           masked or not at all).
 #   @owner                  only the seller owning the enclosing object, ADMIN,
 #                           or ANALYST (read-only).
 #   @pii(mask: ...)         a buyer's or reporter's personal data: ADMIN and the
@@ -2588,15 +2591,17 @@ var sources = []*ast.Source{
 #                           everyone else is FORBIDDEN.
 #
 # Every object field carrying one of them is nullable, so a denial nulls that
-# field alone and adds one FORBIDDEN error with its path. Mutations keep the
+# field alone and adds one FORBIDDEN error with its path (UNAUTHENTICATED when
+# the caller is anonymous and signing in could grant it). Mutations keep the
 # non-null payloads of the product contract: a denied mutation answers
-# FORBIDDEN and no data.
+# FORBIDDEN and no data. An ANALYST never changes marketplace data: every
+# mutation, the anonymous ones included, refuses it with FORBIDDEN.
 #
 # Rows a caller may not see at all (another seller's lead, a DRAFT listing of
 # another seller, anything of a seller that is not ACTIVE for the public) are
 # NOT_FOUND by id and absent from lists.
 
-directive @hasRole(roles: [Role!]!) on FIELD_DEFINITION
+directive @hasRole(roles: [Role!]!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 directive @owner on FIELD_DEFINITION
 directive @pii(mask: PiiMask!) on FIELD_DEFINITION
 
@@ -2736,13 +2741,13 @@ type Query {
   sellers(filter: SellerFilter, first: Int, after: String): SellerConnection!
   "One lead: its seller, ADMIN and ANALYST only."
   lead(id: ID!): Lead
-  "Leads, newest first: a seller's own, or all for ADMIN and ANALYST. FORBIDDEN when anonymous."
+  "Leads, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
   leads(filter: LeadFilter, first: Int, after: String): LeadConnection!
-  "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. FORBIDDEN when anonymous."
+  "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
   reports(filter: ReportFilter, first: Int, after: String): ListingReportConnection!
   "One import batch: its seller's, ADMIN's and ANALYST's."
   importBatch(id: ID!): ImportBatch
-  "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. FORBIDDEN when anonymous."
+  "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
   importBatches(sellerId: ID, first: Int, after: String): ImportBatchConnection!
   "The append-only audit log, newest first."
   auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection @hasRole(roles: [ADMIN])
@@ -2979,8 +2984,8 @@ input SellerFilter {
 }
 
 input LeadFilter {
-  "The buyer's email, matched exactly (ignoring case)."
-  email: String
+  "The buyer's email, matched exactly (ignoring case): for those who read it in clear (a SELLER its own leads', ADMIN)."
+  email: String @hasRole(roles: [SELLER])
   status: LeadStatus
   listingId: ID
   sellerId: ID
@@ -3248,7 +3253,7 @@ type Mutation {
   removeListingMedia(id: ID!): RemoveListingMediaPayload! @hasRole(roles: [SELLER])
   removeListing(id: ID!, reason: String!): RemoveListingPayload! @hasRole(roles: [ADMIN])
 
-  "Anyone may send a seller an inquiry. The lead is stored before the answer."
+  "Anyone but an ANALYST may send a seller an inquiry. The lead is stored before the answer."
   submitLead(input: SubmitLeadInput!): SubmitLeadPayload!
   "Moves a lead in the inbox workflow; only ADMIN takes a lead out of SPAM."
   updateLeadStatus(id: ID!, status: LeadStatus!): UpdateLeadStatusPayload! @hasRole(roles: [SELLER])
@@ -3258,11 +3263,11 @@ type Mutation {
   "A CSV or XLSX (first worksheet; told by content, not name) of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once."
   importListings(sellerId: ID!, file: Upload!, mode: ImportMode): ImportListingsPayload! @hasRole(roles: [SELLER])
 
-  "Anyone may report a public listing."
+  "Anyone but an ANALYST may report a public listing."
   reportListing(input: ReportListingInput!): ReportListingPayload!
   resolveReport(id: ID!, action: ReportAction!, note: String): ResolveReportPayload! @hasRole(roles: [ADMIN])
 
-  "Anonymous: a buyer viewed a listing or clicked a contact channel."
+  "Anonymous (anyone but an ANALYST): a buyer viewed a listing or clicked a contact channel."
   recordEvent(input: RecordEventInput!): RecordEventPayload!
 
   "Everything held about an email, as one JSON document (audited)."
@@ -14974,11 +14979,33 @@ func (ec *executionContext) unmarshalInputLeadFilter(ctx context.Context, obj an
 		switch k {
 		case "email":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("email"))
-			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
-			if err != nil {
-				return it, err
+			directive0 := func(ctx context.Context) (any, error) { return ec.unmarshalOString2ᚖstring(ctx, v) }
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"SELLER"})
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, obj, directive0, roles)
 			}
-			it.Email = data
+
+			tmp, err := directive1(ctx)
+			if err != nil {
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
+			if data, ok := tmp.(*string); ok {
+				it.Email = data
+			} else if tmp == nil {
+				it.Email = nil
+			} else {
+				err := fmt.Errorf(`unexpected type %T from directive, should be *string`, tmp)
+				return it, graphql.ErrorOnPath(ctx, err)
+			}
 		case "status":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
 			data, err := ec.unmarshalOLeadStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx, v)

@@ -97,11 +97,11 @@ func inInput(err error) error {
 	return err
 }
 
-// signedIn returns the caller, or FORBIDDEN for anonymous callers.
+// signedIn returns the caller, or UNAUTHENTICATED for anonymous callers.
 func signedIn(ctx context.Context) (access.Principal, error) {
 	p := access.FromContext(ctx)
 	if p.Anonymous() {
-		return p, store.Errorf(store.EFORBIDDEN, "sign in to read this")
+		return p, access.Refuse(p)
 	}
 	return p, nil
 }

@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"context"
+	"slices"
 
 	"github.com/partsmarket/gateway/graph"
 	"github.com/partsmarket/gateway/internal/access"
@@ -37,18 +38,18 @@ var leadMoves = map[store.LeadStatus][]store.LeadStatus{
 	store.LeadLost:      {store.LeadContacted, store.LeadQualified, store.LeadWon},
 }
 
-// leadMove checks a move from one status to another for principal p.
-func leadMove(p access.Principal, from, to store.LeadStatus) error {
-	switch {
-	case from == to || p.Role == access.RoleAdmin:
-		return nil
-	case from == store.LeadSpam:
-		return store.Errorf(store.EFORBIDDEN, "only an admin takes a lead out of SPAM")
-	}
-	for _, allowed := range leadMoves[from] {
-		if allowed == to {
+// leadMove is the rule of the inbox workflow for principal p.
+func leadMove(p access.Principal) store.StatusRule[store.LeadStatus] {
+	return func(from, to store.LeadStatus) error {
+		switch {
+		case from == to || p.Role == access.RoleAdmin:
+			return nil
+		case from == store.LeadSpam:
+			return store.Errorf(store.EFORBIDDEN, "only an admin takes a lead out of SPAM")
+		}
+		if slices.Contains(leadMoves[from], to) {
 			return nil
 		}
+		return store.Invalid("status", "a lead cannot move from "+string(from)+" to "+string(to))
 	}
-	return store.Invalid("status", "a lead cannot move from "+string(from)+" to "+string(to))
 }

@@ -87,17 +87,14 @@ func (r *mutationResolver) leadTarget(ctx context.Context, c *check, n *store.Ne
 }
 
 // UpdateLeadStatus moves a lead in its seller's workflow (see leadMoves),
-// recording who moved it and when.
+// recording who moved it and when. The store checks the move on the locked
+// lead, so a seller cannot race a lead out of SPAM.
 func (r *mutationResolver) UpdateLeadStatus(ctx context.Context, id string, status store.LeadStatus) (*model.UpdateLeadStatusPayload, error) {
 	p := access.FromContext(ctx)
-	l, err := r.Store.Lead(ctx, p.Scope(), id)
-	if err != nil {
+	if _, err := r.Store.Lead(ctx, p.Scope(), id); err != nil {
 		return nil, err
 	}
-	if err := leadMove(p, l.Status, status); err != nil {
-		return nil, err
-	}
-	l, err = r.Store.SetLeadStatus(ctx, id, status, store.Actor{ID: p.Subject, Role: string(p.Role)})
+	l, err := r.Store.SetLeadStatus(ctx, id, status, store.Actor{ID: p.Subject, Role: string(p.Role)}, leadMove(p))
 	if err != nil {
 		return nil, err
 	}

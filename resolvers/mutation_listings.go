@@ -96,18 +96,26 @@ func listingText(c *check, in store.ListingText, text func(*check, string, *stri
 }
 
 func (r *mutationResolver) SetListingStatus(ctx context.Context, id string, status store.ListingStatus) (*model.SetListingStatusPayload, error) {
-	l, err := r.managedListing(ctx, id)
-	if err != nil {
+	if _, err := r.managedListing(ctx, id); err != nil {
 		return nil, err
 	}
-	if (status == store.ListingRemoved || l.Status == store.ListingRemoved) && access.FromContext(ctx).Role != access.RoleAdmin {
-		return nil, store.Errorf(store.EFORBIDDEN, "only an admin sets or lifts REMOVED")
-	}
-	l, err = r.Store.SetListingStatus(ctx, id, status, l.RemovalReason)
+	l, err := r.Store.SetListingStatus(ctx, id, status, listingMove(access.FromContext(ctx)))
 	if err != nil {
 		return nil, err
 	}
 	return &model.SetListingStatusPayload{Listing: l}, nil
+}
+
+// listingMove is the rule of a listing's status for p: only an admin sets or
+// lifts REMOVED. The store applies it to the locked listing, so an admin's
+// removal cannot be undone by a seller's change racing it.
+func listingMove(p access.Principal) store.StatusRule[store.ListingStatus] {
+	return func(from, to store.ListingStatus) error {
+		if (to == store.ListingRemoved || from == store.ListingRemoved) && p.Role != access.RoleAdmin {
+			return store.Errorf(store.EFORBIDDEN, "only an admin sets or lifts REMOVED")
+		}
+		return nil
+	}
 }
 
 func (r *mutationResolver) RemoveListing(ctx context.Context, id string, reason string) (*model.RemoveListingPayload, error) {

@@ -49,6 +49,9 @@ func (s *Store) CreateImportBatch(ctx context.Context, n NewImportBatch) (*Impor
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerItself, n.SellerID); err != nil {
+		return nil, err
+	}
 	var b ImportBatch
 	err = tx.GetContext(ctx, &b, `INSERT INTO import_batches AS b (id, seller_id, mode, file_key, file_name, created_by)
 		VALUES ($1, $2, $3, $4, $5, $6) RETURNING `+importBatchColumns,

@@ -196,10 +196,11 @@ func leadDedupeKey(k *pii.Keyring, email, sellerID string, listingID *string, me
 	return k.LeadDedupeKey(email, strings.ToLower(sellerID), listing, message)
 }
 
-// SetLeadStatus sets lead id's status and records the change and its actor
-// when the status changes, and audits it ("lead.status"); ENOTFOUND when
-// there is no such lead.
-func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus, by Actor) (*Lead, error) {
+// SetLeadStatus sets lead id's status, once rule (unless nil) allows the
+// move from the status of the lead locked for it, and records the change and
+// its actor when the status changes, and audits it ("lead.status");
+// ENOTFOUND when there is no such lead.
+func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus, by Actor, rule StatusRule[LeadStatus]) (*Lead, error) {
 	if !ValidID(id) {
 		return nil, NotFound("lead")
 	}
@@ -208,24 +209,33 @@ func (s *Store) SetLeadStatus(ctx context.Context, id string, status LeadStatus,
 		return nil, err
 	}
 	defer tx.Rollback()
-	var l struct {
-		sealedLead
-		From LeadStatus `db:"from_status"`
+	if err := lockActingSeller(ctx, tx, sellerOfLead, id); err != nil {
+		return nil, err
 	}
-	err = tx.GetContext(ctx, &l, `WITH old AS (SELECT id, status FROM leads WHERE id = $1 FOR UPDATE),
-		changed AS (
-			INSERT INTO lead_status_changes (lead_id, from_status, to_status, actor_id, actor_role)
-			SELECT id, status, $2, nullif($3, ''), nullif($4, '') FROM old WHERE status <> $2)
-		UPDATE leads d SET status = $2, updated_at = CASE WHEN d.status = $2 THEN d.updated_at ELSE now() END
-		FROM old WHERE d.id = old.id RETURNING `+leadColumns+`, old.status AS from_status`, id, status, by.ID, by.Role)
+	var from LeadStatus
+	err = tx.GetContext(ctx, &from, `SELECT status FROM leads WHERE id = $1 FOR UPDATE`, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("lead")
 	}
 	if err != nil {
 		return nil, err
 	}
+	if rule != nil {
+		if err := rule(from, status); err != nil {
+			return nil, err
+		}
+	}
+	var l sealedLead
+	err = tx.GetContext(ctx, &l, `WITH changed AS (
+			INSERT INTO lead_status_changes (lead_id, from_status, to_status, actor_id, actor_role)
+			SELECT $1, $5, $2, nullif($3, ''), nullif($4, '') WHERE $5::text <> $2::text)
+		UPDATE leads d SET status = $2, updated_at = CASE WHEN d.status = $2 THEN d.updated_at ELSE now() END
+		WHERE d.id = $1 RETURNING `+leadColumns, id, status, by.ID, by.Role, from)
+	if err != nil {
+		return nil, err
+	}
 	e := AuditEntry{Action: "lead.status", TargetType: "lead", TargetID: id,
-		Changes: diff(map[string]any{"status": l.From}, map[string]any{"status": l.Status})}
+		Changes: diff(map[string]any{"status": from}, map[string]any{"status": l.Status})}
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}

@@ -188,7 +188,7 @@ func TestSetLeadStatus(t *testing.T) {
 	prev := l
 	for _, tt := range steps {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.SetLeadStatus(ctx, l.ID, tt.status, tt.by)
+			got, err := st.SetLeadStatus(ctx, l.ID, tt.status, tt.by, nil)
 			mustOK(t, err, "SetLeadStatus")
 			if got.Status != tt.status {
 				t.Errorf("got %s, want %s", got.Status, tt.status)
@@ -221,9 +221,39 @@ func TestSetLeadStatus(t *testing.T) {
 	}
 	for _, id := range []string{unknownID, "abc"} {
 		t.Run("missing "+id, func(t *testing.T) {
-			_, err := st.SetLeadStatus(ctx, id, store.LeadWon, admin)
+			_, err := st.SetLeadStatus(ctx, id, store.LeadWon, admin, nil)
 			wantError(t, err, store.ENOTFOUND, "")
 		})
+	}
+}
+
+// TestSetLeadStatusRule: the rule sees the locked lead's status and the
+// wanted one; its refusal is returned and nothing changes, the history
+// included.
+func TestSetLeadStatusRule(t *testing.T) {
+	t.Parallel()
+	st, _ := newStore(t)
+	s := MustCreateActiveSeller(t, st, "Rule Inbox Co")
+	l := MustCreateLead(t, st, store.NewLead{SellerID: s.ID, Status: store.LeadSpam})
+	var asked []store.LeadStatus
+	refuse := func(from, to store.LeadStatus) error {
+		asked = append(asked, from, to)
+		return store.Errorf(store.EFORBIDDEN, "no")
+	}
+	_, err := st.SetLeadStatus(t.Context(), l.ID, store.LeadContacted, store.Actor{ID: "user-7", Role: "SELLER"}, refuse)
+	wantError(t, err, store.EFORBIDDEN, "")
+	if want := []store.LeadStatus{store.LeadSpam, store.LeadContacted}; !reflect.DeepEqual(asked, want) {
+		t.Errorf("rule asked about %v, want %v", asked, want)
+	}
+	stored, err := st.Lead(t.Context(), store.Scope{All: true}, l.ID)
+	mustOK(t, err, "Lead")
+	if stored.Status != store.LeadSpam {
+		t.Errorf("stored %s, want SPAM", stored.Status)
+	}
+	cs, err := st.StatusChangesByLeadID(t.Context(), []string{l.ID})
+	mustOK(t, err, "StatusChangesByLeadID")
+	if len(cs) != 0 {
+		t.Errorf("%d status changes recorded after a refusal, want 0", len(cs))
 	}
 }
 

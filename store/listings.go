@@ -300,6 +300,9 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerItself, n.SellerID); err != nil {
+		return nil, err
+	}
 	var l Listing
 	err = tx.GetContext(ctx, &l, `
 		INSERT INTO listings AS l (seller_id, location_id, title, description, part_number, sku, brand,
@@ -381,6 +384,9 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfListing, id); err != nil {
+		return nil, err
+	}
 	before, err := lockListing(ctx, tx, id)
 	if err != nil {
 		return nil, err
@@ -414,22 +420,30 @@ func lockListing(ctx context.Context, tx *sqlx.Tx, id string) (*Listing, error) 
 	return &l, err
 }
 
-// SetListingStatus sets listing id's status and audits it
-// ("listing.status"). Setting REMOVED records reason as its removal reason;
-// any other status clears it. ENOTFOUND when the listing does not exist.
-func (s *Store) SetListingStatus(ctx context.Context, id string, status ListingStatus, reason *string) (*Listing, error) {
-	return s.setListingStatus(ctx, "listing.status", id, status, reason)
+// StatusRule decides whether a row may move from one status to another,
+// returning the refusal (a *Error) or nil. Methods that take one ask it about
+// the row they have locked, in the transaction that changes it, so that the
+// move it allows is the move made, whatever runs concurrently.
+type StatusRule[S ~string] func(from, to S) error
+
+// SetListingStatus sets listing id's status and audits it ("listing.status"),
+// once rule (unless nil) allows the move from the locked row's status.
+// Setting REMOVED keeps the listing's removal reason; any other status clears
+// it. ENOTFOUND when the listing does not exist.
+func (s *Store) SetListingStatus(ctx context.Context, id string, status ListingStatus, rule StatusRule[ListingStatus]) (*Listing, error) {
+	return s.setListingStatus(ctx, "listing.status", id, status, nil, rule)
 }
 
 // RemoveListing sets listing id REMOVED with reason, which its seller sees,
 // and audits it ("listing.remove"). ENOTFOUND when the listing does not
 // exist.
 func (s *Store) RemoveListing(ctx context.Context, id, reason string) (*Listing, error) {
-	return s.setListingStatus(ctx, "listing.remove", id, ListingRemoved, &reason)
+	return s.setListingStatus(ctx, "listing.remove", id, ListingRemoved, &reason, nil)
 }
 
-// setListingStatus is SetListingStatus audited as action.
-func (s *Store) setListingStatus(ctx context.Context, action, id string, status ListingStatus, reason *string) (*Listing, error) {
+// setListingStatus is SetListingStatus audited as action, with reason (when
+// not nil) as the removal reason of a REMOVED listing.
+func (s *Store) setListingStatus(ctx context.Context, action, id string, status ListingStatus, reason *string, rule StatusRule[ListingStatus]) (*Listing, error) {
 	if !ValidID(id) {
 		return nil, NotFound("listing")
 	}
@@ -438,13 +452,21 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfListing, id); err != nil {
+		return nil, err
+	}
 	before, err := lockListing(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
+	if rule != nil {
+		if err := rule(before.Status, status); err != nil {
+			return nil, err
+		}
+	}
 	var l Listing
 	err = tx.GetContext(ctx, &l, `UPDATE listings l
-		SET status = $2, removal_reason = CASE WHEN $2 = 'REMOVED' THEN $3 END, updated_at = now()
+		SET status = $2, removal_reason = CASE WHEN $2 = 'REMOVED' THEN coalesce($3, l.removal_reason) END, updated_at = now()
 		WHERE l.id = $1 RETURNING `+listingColumns, id, status, reason)
 	if err != nil {
 		return nil, err

@@ -618,24 +618,31 @@ func TestSetListingStatus(t *testing.T) {
 	st, _ := newStore(t)
 	s := MustCreateActiveSeller(t, st, "Status Co")
 	l := MustCreateListing(t, st, store.NewListing{SellerID: s.ID, Status: store.ListingDraft})
+	set := func(status store.ListingStatus) func() (*store.Listing, error) {
+		return func() (*store.Listing, error) { return st.SetListingStatus(t.Context(), l.ID, status, nil) }
+	}
+	remove := func(reason string) func() (*store.Listing, error) {
+		return func() (*store.Listing, error) { return st.RemoveListing(t.Context(), l.ID, reason) }
+	}
 	steps := []struct {
 		name       string
+		do         func() (*store.Listing, error)
 		status     store.ListingStatus
-		reason     *string
 		wantReason *string
 	}{
-		{"activate", store.ListingActive, nil, nil},
-		{"remove with a reason", store.ListingRemoved, ptr("Counterfeit"), ptr("Counterfeit")},
-		{"remove again with another reason", store.ListingRemoved, ptr("Still counterfeit"), ptr("Still counterfeit")},
-		{"lift clears the reason", store.ListingActive, ptr("ignored"), nil},
-		{"remove without a reason", store.ListingRemoved, nil, nil},
-		{"pause", store.ListingPaused, nil, nil},
-		{"sold", store.ListingSold, nil, nil},
-		{"back to draft", store.ListingDraft, nil, nil},
+		{"activate", set(store.ListingActive), store.ListingActive, nil},
+		{"remove with a reason", remove("Counterfeit"), store.ListingRemoved, ptr("Counterfeit")},
+		{"remove again with another reason", remove("Still counterfeit"), store.ListingRemoved, ptr("Still counterfeit")},
+		{"REMOVED again keeps the reason", set(store.ListingRemoved), store.ListingRemoved, ptr("Still counterfeit")},
+		{"lift clears the reason", set(store.ListingActive), store.ListingActive, nil},
+		{"remove without a reason", set(store.ListingRemoved), store.ListingRemoved, nil},
+		{"pause", set(store.ListingPaused), store.ListingPaused, nil},
+		{"sold", set(store.ListingSold), store.ListingSold, nil},
+		{"back to draft", set(store.ListingDraft), store.ListingDraft, nil},
 	}
 	for _, tt := range steps {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := st.SetListingStatus(t.Context(), l.ID, tt.status, tt.reason)
+			got, err := tt.do()
 			mustOK(t, err, "SetListingStatus")
 			if got.Status != tt.status {
 				t.Errorf("got status %s, want %s", got.Status, tt.status)
@@ -655,6 +662,37 @@ func TestSetListingStatus(t *testing.T) {
 			_, err := st.SetListingStatus(t.Context(), id, store.ListingActive, nil)
 			wantError(t, err, store.ENOTFOUND, "")
 		})
+	}
+}
+
+// TestSetListingStatusRule: the rule sees the locked listing's status and the
+// wanted one; its refusal is returned and nothing changes, audit included.
+func TestSetListingStatusRule(t *testing.T) {
+	t.Parallel()
+	st, db := newStore(t)
+	s := MustCreateActiveSeller(t, st, "Rule Co")
+	l := MustCreateListing(t, st, store.NewListing{SellerID: s.ID, Status: store.ListingActive})
+	_, err := st.RemoveListing(t.Context(), l.ID, "Counterfeit")
+	mustOK(t, err, "RemoveListing")
+	var asked []store.ListingStatus
+	refuse := func(from, to store.ListingStatus) error {
+		asked = append(asked, from, to)
+		return store.Errorf(store.EFORBIDDEN, "no")
+	}
+	_, err = st.SetListingStatus(t.Context(), l.ID, store.ListingActive, refuse)
+	wantError(t, err, store.EFORBIDDEN, "")
+	if want := []store.ListingStatus{store.ListingRemoved, store.ListingActive}; !reflect.DeepEqual(asked, want) {
+		t.Errorf("rule asked about %v, want %v", asked, want)
+	}
+	stored, err := st.Listing(t.Context(), store.Scope{All: true}, l.ID)
+	mustOK(t, err, "Listing")
+	if stored.Status != store.ListingRemoved || deref(stored.RemovalReason) != "Counterfeit" {
+		t.Errorf("stored %s/%s, want REMOVED/Counterfeit", stored.Status, deref(stored.RemovalReason))
+	}
+	var n int
+	mustOK(t, db.Get(&n, `SELECT count(*) FROM audit_events WHERE target_id = $1 AND action = 'listing.status'`, l.ID), "count")
+	if n != 0 {
+		t.Errorf("%d listing.status audit events after a refusal, want 0", n)
 	}
 }
 

@@ -58,23 +58,29 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	// Lock the listing so concurrent additions cannot pass the limit together.
-	var count int
-	err = tx.GetContext(ctx, &count, `SELECT (SELECT count(*) FROM media WHERE listing_id = l.id)
-		FROM listings l WHERE l.id = $1 FOR UPDATE`, n.ListingID)
+	if err := lockActingSeller(ctx, tx, sellerOfListing, n.ListingID); err != nil {
+		return nil, err
+	}
+	// Lock the listing, so that additions to it run one at a time; the
+	// INSERT, a statement after the lock with a snapshot of its own, counts
+	// the images committed meanwhile. (A count taken by the locking
+	// statement itself would be as old as that statement's snapshot.)
+	var locked bool
+	err = tx.GetContext(ctx, &locked, `SELECT true FROM listings WHERE id = $1 FOR UPDATE`, n.ListingID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("listing")
 	}
 	if err != nil {
 		return nil, err
 	}
-	if count >= MaxMediaPerListing {
-		return nil, Invalid("listingId", "a listing has at most 20 media")
-	}
 	var m Media
 	err = tx.GetContext(ctx, &m, `INSERT INTO media (listing_id, url, alt_text, position, content_type, storage_key)
-		VALUES ($1, $2, $3, coalesce($4, (SELECT coalesce(max(position) + 1, 0) FROM media WHERE listing_id = $1)), $5, $6)
-		RETURNING `+mediaColumns, n.ListingID, n.URL, n.AltText, n.Position, n.ContentType, n.StorageKey)
+		SELECT $1, $2, $3, coalesce($4, (SELECT coalesce(max(position) + 1, 0) FROM media WHERE listing_id = $1)), $5, $6
+		WHERE (SELECT count(*) FROM media WHERE listing_id = $1) < $7
+		RETURNING `+mediaColumns, n.ListingID, n.URL, n.AltText, n.Position, n.ContentType, n.StorageKey, MaxMediaPerListing)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, Invalid("listingId", "a listing has at most 20 media")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +111,9 @@ func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error
 		return "", err
 	}
 	defer tx.Rollback()
+	if err := lockActingSeller(ctx, tx, sellerOfMedia, id); err != nil {
+		return "", err
+	}
 	var gone struct {
 		Media
 		StorageKey sql.NullString `db:"storage_key"`

@@ -524,7 +524,7 @@ func TestMalformedIDs(t *testing.T) {
 			return err
 		}},
 		{"SetListingStatus", func(id string) error {
-			_, err := st.SetListingStatus(t.Context(), id, store.ListingRemoved, ptr("x"))
+			_, err := st.SetListingStatus(t.Context(), id, store.ListingRemoved, nil)
 			return err
 		}},
 		{"Seller", func(id string) error { _, err := st.Seller(t.Context(), all, id); return err }},
@@ -540,7 +540,7 @@ func TestMalformedIDs(t *testing.T) {
 		{"VerifySeller", func(id string) error { _, err := st.VerifySeller(t.Context(), id, nil); return err }},
 		{"Lead", func(id string) error { _, err := st.Lead(t.Context(), all, id); return err }},
 		{"SetLeadStatus", func(id string) error {
-			_, err := st.SetLeadStatus(t.Context(), id, store.LeadWon, store.Actor{})
+			_, err := st.SetLeadStatus(t.Context(), id, store.LeadWon, store.Actor{}, nil)
 			return err
 		}},
 		{"Report", func(id string) error { _, err := st.Report(t.Context(), all, id); return err }},

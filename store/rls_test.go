@@ -34,7 +34,7 @@ func privateRows(t *testing.T, st *store.Store, fixtures *sqlx.DB) (one, two str
 		ctx := store.WithScope(t.Context(), store.Scope{SellerID: s.ID})
 		l := MustCreateListing(t, st, store.NewListing{SellerID: s.ID})
 		lead := MustCreateLead(t, st, store.NewLead{SellerID: s.ID, ListingID: &l.ID})
-		if _, err := st.SetLeadStatus(ctx, lead.ID, store.LeadContacted, store.Actor{ID: "u", Role: "SELLER"}); err != nil {
+		if _, err := st.SetLeadStatus(ctx, lead.ID, store.LeadContacted, store.Actor{ID: "u", Role: "SELLER"}, nil); err != nil {
 			t.Fatalf("SetLeadStatus: %v", err)
 		}
 		MustCreateReport(t, st, store.NewReport{ListingID: l.ID})

@@ -259,6 +259,11 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err != nil {
 		return nil, err
 	}
+	// The seller is locked for update, not for share (two transactions
+	// upgrading a shared lock would deadlock): its status is checked here.
+	if err := mayAct(ctx, before.Status); err != nil {
+		return nil, err
+	}
 	var out Seller
 	err = tx.GetContext(ctx, &out, `UPDATE sellers s SET
 			company_name = coalesce($2, company_name),
@@ -405,4 +410,49 @@ func nullString(p *string) sql.NullString {
 		return sql.NullString{}
 	}
 	return sql.NullString{String: *p, Valid: true}
+}
+
+// Queries naming the seller of a row by the row's id ($1), for
+// lockActingSeller.
+const (
+	sellerItself    = `SELECT $1::uuid`
+	sellerOfListing = `SELECT seller_id FROM listings WHERE id = $1`
+	sellerOfMedia   = `SELECT l.seller_id FROM media m JOIN listings l ON l.id = m.listing_id WHERE m.id = $1`
+	sellerOfLead    = `SELECT seller_id FROM leads WHERE id = $1`
+)
+
+// actorSeller is the Actor role of a seller's staff.
+const actorSeller = "SELLER"
+
+// lockActingSeller, when ctx's actor is a SELLER, locks the seller that
+// sellerOf names (a query of sellerItself and its kin, $1 being id) for share
+// until tx ends, and refuses a SUSPENDED one with UNAUTHENTICATED, as its
+// token would now be refused. The token was checked when the request began;
+// this closes the race with a suspension since: one committed meanwhile is
+// seen here (the lock waits for it and reads the row as it committed), and
+// one that comes later waits for tx. Call it before locking the row to
+// change, as a suspension and a profile change lock the seller first. A row
+// that does not exist is left to the caller's own NOT_FOUND.
+func lockActingSeller(ctx context.Context, tx *sqlx.Tx, sellerOf, id string) error {
+	if ActorFrom(ctx).Role != actorSeller {
+		return nil
+	}
+	var status SellerStatus
+	err := tx.GetContext(ctx, &status, `SELECT s.status FROM sellers s WHERE s.id = (`+sellerOf+`) FOR SHARE OF s`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return mayAct(ctx, status)
+}
+
+// mayAct refuses, with UNAUTHENTICATED, a SELLER actor of ctx acting for a
+// seller whose status (read under a lock) is SUSPENDED.
+func mayAct(ctx context.Context, status SellerStatus) error {
+	if ActorFrom(ctx).Role == actorSeller && status == SellerSuspended {
+		return &Error{Code: EUNAUTHENTICATED, Message: "seller is not allowed"}
+	}
+	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -68,22 +70,23 @@ func TestDirectiveMatrix(t *testing.T) {
 	}
 	allow := outcome{called: true, value: leadEmail}
 	deny := outcome{code: store.EFORBIDDEN}
+	signIn := outcome{code: store.EUNAUTHENTICATED}
 	masked := outcome{called: true, value: "j***@***.com"}
 	want := map[string]map[string]outcome{
 		"hasRole[ADMIN]": {
-			"anonymous": deny, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow,
+			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow,
 		},
 		"hasRole[SELLER]": {
-			"anonymous": deny, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow,
 		},
 		"hasRole[SELLER,ANALYST]": {
-			"anonymous": deny, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow,
 		},
 		"owner": {
-			"anonymous": deny, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow,
 		},
 		"pii(EMAIL)": {
-			"anonymous": deny, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow,
 		},
 	}
 	objs := map[string]Owned{
@@ -108,10 +111,9 @@ func TestDirectiveMatrix(t *testing.T) {
 					if got != w.value {
 						t.Errorf("value = %#v, want %#v", got, w.value)
 					}
-					if w.code == store.EFORBIDDEN {
-						if got, want := err.Error(), msgForbidden; got != want {
-							t.Errorf("message = %q, want %q", got, want)
-						}
+					wantMsg := map[string]string{store.EFORBIDDEN: msgForbidden, store.EUNAUTHENTICATED: msgSignIn}[w.code]
+					if w.code != "" && err.Error() != wantMsg {
+						t.Errorf("message = %q, want %q", err.Error(), wantMsg)
 					}
 				})
 			}
@@ -233,6 +235,80 @@ func TestNotOwnedIsInternal(t *testing.T) {
 					t.Errorf("value = %#v, want nil", got)
 				}
 			})
+		}
+	}
+}
+
+// inputField runs HasRole(roles) as gqlgen runs it on an input field: inside
+// the field context of fieldName (a root field), with the path of the
+// argument (e.g. "filter", "email"), obj the raw input object and next the
+// unmarshalling of value.
+func inputField(p Principal, roles []Role, fieldName string, arg []string, value any) (any, bool, error) {
+	ctx := WithPrincipal(context.Background(), p)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{Object: "Query", Field: graphql.CollectedField{Field: &ast.Field{Alias: fieldName, Name: fieldName}}})
+	for _, a := range arg {
+		ctx = graphql.WithPathContext(ctx, graphql.NewPathWithField(a))
+	}
+	next, called := spyNext(value)
+	v, err := HasRole(ctx, map[string]any{arg[len(arg)-1]: value}, next, roles)
+	return v, *called, err
+}
+
+func TestHasRoleOnInputField(t *testing.T) {
+	email := leadEmail
+	empty := ""
+	var none *string
+	sellers := []Role{RoleSeller}
+	for _, pr := range matrix {
+		t.Run(pr.name, func(t *testing.T) {
+			allowed := pr.p.Role == RoleAdmin || pr.p.Role == RoleSeller
+			got, _, err := inputField(pr.p, sellers, "leads", []string{"filter", "email"}, &email)
+			if allowed {
+				if err != nil || got != &email {
+					t.Fatalf("got %v, %v; want the value", got, err)
+				}
+				return
+			}
+			if got != nil {
+				t.Errorf("value = %v, want nil", got)
+			}
+			var ge *gqlerror.Error
+			if !errors.As(err, &ge) {
+				t.Fatalf("error = %#v, want a *gqlerror.Error", err)
+			}
+			var se *store.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("error = %#v, want a *store.Error inside", err)
+			}
+			wantCode, wantMsg := store.EFORBIDDEN, msgForbiddenArg
+			if pr.p.Anonymous() {
+				wantCode, wantMsg = store.EUNAUTHENTICATED, msgSignInForArg
+			}
+			if se.Code != wantCode || se.Message != wantMsg || se.Field != "filter.email" {
+				t.Errorf("error = %+v, want code %s, message %q, field filter.email", se, wantCode, wantMsg)
+			}
+			if got := ge.Path.String(); got != "leads" {
+				t.Errorf("path = %q, want the field's path, leads", got)
+			}
+			// Leaving the argument unset tells nothing: anyone may.
+			for name, v := range map[string]any{"null": nil, "nil *string": none, "empty": &empty} {
+				got, called, err := inputField(pr.p, sellers, "leads", []string{"filter", "email"}, v)
+				if err != nil || !called || got != v {
+					t.Errorf("%s: got %v, %v (next called %v); want the unset value", name, got, err, called)
+				}
+			}
+		})
+	}
+}
+
+func TestRefuse(t *testing.T) {
+	for _, pr := range matrix {
+		want := store.EFORBIDDEN
+		if pr.p.Anonymous() {
+			want = store.EUNAUTHENTICATED
+		}
+		if got := Refuse(pr.p).Code; got != want {
+			t.Errorf("Refuse(%s) = %s, want %s", pr.name, got, want)
 		}
 	}
 }

@@ -1,8 +1,9 @@
 // Package access decides who is calling and what they may read: principals
 // and their request context, bearer tokens, the schema's access directives
 // (@hasRole, @owner, @pii) and the masks analysts see on personal data.
-// Refusals are *store.Error values with code UNAUTHENTICATED (a bad token) or
-// FORBIDDEN (a denied field); anything else is an internal error.
+// Refusals are *store.Error values with code UNAUTHENTICATED (a bad token, or
+// an anonymous caller where signing in could help) or FORBIDDEN (a denied
+// field, argument or mutation); anything else is an internal error.
 package access
 
 import (
@@ -42,7 +43,8 @@ func (r Role) Valid() bool {
 type Principal struct {
 	// Role is empty for anonymous callers.
 	Role Role
-	// Subject is the token's `sub` claim (may be empty for sellers).
+	// Subject is the token's `sub` claim; never empty for a signed-in
+	// principal.
 	Subject string
 	// SellerID is the seller a SELLER acts for; empty for other roles.
 	SellerID string

@@ -103,7 +103,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
 	}
-	if !p.Role.Valid() {
+	// Every action is attributed to a subject (audit rows, lead history):
+	// a token without one is refused.
+	if !p.Role.Valid() || strings.TrimSpace(p.Subject) == "" {
 		return Principal{}, unauthenticated(msgInvalidToken)
 	}
 	if p.Role != RoleSeller {
@@ -174,11 +176,15 @@ func unauthenticated(msg string) *store.Error {
 // Mint signs an HS256 token for development and tests (claims sub, role in
 // lower case, seller_id for sellers, iat, exp = now+ttl so a ttl ≤ 0 gives an
 // expired token, iss/aud when configured), returning a plain internal error
-// (no store code) for an empty secret, an unknown role, or a seller id that is
-// missing or malformed for a SELLER or present for another role.
+// (no store code) for an empty secret, a blank subject, an unknown role, or a
+// seller id that is missing or malformed for a SELLER or present for another
+// role.
 func Mint(cfg TokenConfig, role Role, subject, sellerID string, ttl time.Duration) (string, error) {
 	if len(cfg.Secret) == 0 {
 		return "", errors.New("access: mint: empty secret")
+	}
+	if strings.TrimSpace(subject) == "" {
+		return "", errors.New("access: mint: a token needs a subject")
 	}
 	if !role.Valid() {
 		return "", fmt.Errorf("access: mint: unknown role %q", role)

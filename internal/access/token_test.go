@@ -114,7 +114,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "role in any case", cfg: plain, header: "Bearer " + hs256(claimsFor("AnAlYsT", "ann", "")), want: Principal{Role: RoleAnalyst, Subject: "ann"}},
 		{name: "lower-case scheme", cfg: plain, header: "bearer " + hs256(admin), want: Principal{Role: RoleAdmin, Subject: "alice"}},
 		{name: "active seller", cfg: plain, header: "Bearer " + hs256(seller), want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
-		{name: "pending seller", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "", pendingSeller)), want: Principal{Role: RoleSeller, SellerID: pendingSeller}},
+		{name: "pending seller", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "pam", pendingSeller)), want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
 		{name: "upper-case seller id is normalised", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "bob", strings.ToUpper(activeSeller))), want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
 		{name: "admin seller_id is ignored", cfg: plain, header: "Bearer " + hs256(claimsFor("admin", "alice", suspendedSeller)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
 		{name: "iss and aud match", cfg: strict, header: "Bearer " + hs256(strictClaims(admin)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
@@ -143,6 +143,16 @@ func TestAuthenticate(t *testing.T) {
 			header: "Bearer " + hs256(with(admin, func(m jwt.MapClaims) { delete(m, "role") }))},
 		{name: "role not a string", cfg: plain, wantCode: store.EUNAUTHENTICATED,
 			header: "Bearer " + hs256(with(admin, func(m jwt.MapClaims) { m["role"] = []string{"admin"} }))},
+		{name: "admin without sub", cfg: plain, wantCode: store.EUNAUTHENTICATED,
+			header: "Bearer " + hs256(with(admin, func(m jwt.MapClaims) { delete(m, "sub") }))},
+		{name: "analyst without sub", cfg: plain, wantCode: store.EUNAUTHENTICATED,
+			header: "Bearer " + hs256(claimsFor("analyst", "", ""))},
+		{name: "seller without sub", cfg: plain, wantCode: store.EUNAUTHENTICATED,
+			header: "Bearer " + hs256(with(seller, func(m jwt.MapClaims) { delete(m, "sub") }))},
+		{name: "blank sub", cfg: plain, wantCode: store.EUNAUTHENTICATED,
+			header: "Bearer " + hs256(claimsFor("admin", "  ", ""))},
+		{name: "sub not a string", cfg: plain, wantCode: store.EUNAUTHENTICATED,
+			header: "Bearer " + hs256(with(admin, func(m jwt.MapClaims) { m["sub"] = 42 }))},
 		{name: "seller without seller_id", cfg: plain, wantCode: store.EUNAUTHENTICATED,
 			header: "Bearer " + hs256(claimsFor("seller", "bob", ""))},
 		{name: "seller with malformed seller_id", cfg: plain, wantCode: store.EUNAUTHENTICATED,
@@ -267,7 +277,7 @@ func TestMintRoundTrip(t *testing.T) {
 		{name: "admin", role: RoleAdmin, subject: "alice", want: Principal{Role: RoleAdmin, Subject: "alice"}},
 		{name: "analyst", role: RoleAnalyst, subject: "ann", want: Principal{Role: RoleAnalyst, Subject: "ann"}},
 		{name: "seller", role: RoleSeller, subject: "bob", sellerID: activeSeller, want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
-		{name: "seller without subject", role: RoleSeller, sellerID: pendingSeller, want: Principal{Role: RoleSeller, SellerID: pendingSeller}},
+		{name: "pending seller", role: RoleSeller, subject: "pam", sellerID: pendingSeller, want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
 	}
 	for cfgName, cfg := range cfgs {
 		for _, tt := range tests {
@@ -332,23 +342,28 @@ func TestMintExpired(t *testing.T) {
 }
 
 func TestMintRefuses(t *testing.T) {
+	key := TokenConfig{Secret: testSecret}
 	tests := []struct {
 		name     string
 		cfg      TokenConfig
 		role     Role
+		subject  string
 		sellerID string
 	}{
-		{name: "empty secret", cfg: TokenConfig{}, role: RoleAdmin},
-		{name: "unknown role", cfg: TokenConfig{Secret: testSecret}, role: "ROOT"},
-		{name: "lower-case role", cfg: TokenConfig{Secret: testSecret}, role: "admin"},
-		{name: "anonymous role", cfg: TokenConfig{Secret: testSecret}, role: ""},
-		{name: "seller without id", cfg: TokenConfig{Secret: testSecret}, role: RoleSeller},
-		{name: "seller with bad id", cfg: TokenConfig{Secret: testSecret}, role: RoleSeller, sellerID: "42"},
-		{name: "admin with seller id", cfg: TokenConfig{Secret: testSecret}, role: RoleAdmin, sellerID: activeSeller},
+		{name: "empty secret", cfg: TokenConfig{}, role: RoleAdmin, subject: "x"},
+		{name: "no subject", cfg: key, role: RoleAdmin},
+		{name: "blank subject", cfg: key, role: RoleAnalyst, subject: " \t"},
+		{name: "seller without subject", cfg: key, role: RoleSeller, sellerID: activeSeller},
+		{name: "unknown role", cfg: key, role: "ROOT", subject: "x"},
+		{name: "lower-case role", cfg: key, role: "admin", subject: "x"},
+		{name: "anonymous role", cfg: key, role: "", subject: "x"},
+		{name: "seller without id", cfg: key, role: RoleSeller, subject: "x"},
+		{name: "seller with bad id", cfg: key, role: RoleSeller, subject: "x", sellerID: "42"},
+		{name: "admin with seller id", cfg: key, role: RoleAdmin, subject: "x", sellerID: activeSeller},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok, err := Mint(tt.cfg, tt.role, "x", tt.sellerID, time.Hour)
+			tok, err := Mint(tt.cfg, tt.role, tt.subject, tt.sellerID, time.Hour)
 			if err == nil {
 				t.Fatalf("Mint() = %q, nil; want an error", tok)
 			}

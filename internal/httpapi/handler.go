@@ -112,6 +112,7 @@ func New(o Options, d Deps) http.Handler {
 	}
 	gql.Use(inputcheck.Extension{Schema: d.Schema.Schema()})
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
+	gql.Use(access.AnalystReadOnly{})
 	var budget limits.BudgetFunc
 	if d.Budget != nil {
 		budget = func(ctx context.Context, cost int) (int, error) {
