@@ -137,6 +137,14 @@ const serveGCPercent = 400
 // throughput once the caches are full (BENCHMARKS.md).
 const serveMemoryLimit = 100 << 20
 
+// idleTimeout is how long a keep-alive connection may wait for its next
+// request.
+const idleTimeout = 60 * time.Second
+
+// maxHeaderBytes bounds a request's headers (a bearer token is well under
+// 4 KiB); the server answers 431 beyond.
+const maxHeaderBytes = 64 << 10
+
 // searchCacheSize bounds the public listing pages the search cache holds
 // (about 2 KB each).
 const searchCacheSize = 10_000
@@ -243,6 +251,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		UploadMaxBytes: cfg.UploadMaxBytes,
 		LoaderWait:     cfg.LoaderWait,
 		TrustedProxies: trustedProxies,
+		RequestTimeout: cfg.RequestTimeout,
+		UploadTimeout:  cfg.UploadTimeout,
+		MaxInFlight:    cfg.MaxInFlight,
 		Limits: limits.Config{Depth: cfg.LimitDepth, Cost: cfg.LimitCost, CostAnalyst: cfg.LimitCostAnalyst,
 			Aliases: cfg.LimitAliases, Tokens: cfg.LimitTokens, RestoreRate: (cfg.RateLimitPointsPerMinute + 30) / 60},
 	}, httpapi.Deps{
@@ -308,12 +319,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Addr:              ":" + strconv.Itoa(cfg.Port),
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Addr:    ":" + strconv.Itoa(cfg.Port),
+		Handler: a.handler,
+		// A client that trickles its headers is cut off; one that
+		// trickles its body or reads slowly is cut off by its request's
+		// own read and write deadlines (REQUEST_TIMEOUT, UPLOAD_TIMEOUT
+		// for uploads, none for websockets; see httpapi's withDeadline),
+		// which server-wide ReadTimeout and WriteTimeout could not tell
+		// apart.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	failed := make(chan error, 1)
 	go func() { failed <- srv.ListenAndServe() }()
@@ -334,8 +350,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("shutting down; finishing in-flight requests")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()
-		err = srv.Shutdown(shutdownCtx)
+		if err = srv.Shutdown(shutdownCtx); err != nil {
+			log.Error("requests still running at the end of the shutdown grace; closing their connections", "error", err.Error())
+			_ = srv.Close()
+		}
 	}
+	// Only now, with no request left to add any, are the buffered events
+	// and searches written and the pools closed.
 	a.close(context.Background())
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

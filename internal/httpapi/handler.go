@@ -44,6 +44,12 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For gives the client
 	// IP (see withClientIP and ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// RequestTimeout is every request's deadline and UploadTimeout a
+	// multipart upload's (see withDeadline); MaxInFlight bounds the
+	// requests served at once (see withInFlightLimit). All three must be
+	// positive.
+	RequestTimeout, UploadTimeout time.Duration
+	MaxInFlight                   int
 	// Limits are the per-operation limits (depth, aliases, tokens, cost) and
 	// extensions.cost's restoreRate; zero: limits.Defaults().
 	Limits limits.Config
@@ -152,7 +158,8 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, d.Metrics, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout,
+		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux))))))
 }
 
 // observeResponse notes for the request's metrics the first error's code,
