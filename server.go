@@ -47,6 +47,7 @@ import (
 	"github.com/partsmarket/gateway/internal/notify"
 	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/internal/ratelimit"
+	"github.com/partsmarket/gateway/internal/replica"
 	"github.com/partsmarket/gateway/internal/respcache"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
@@ -115,6 +116,9 @@ type app struct {
 	// responses caches the public's whole responses; nil when
 	// RESPONSE_CACHE_TTL is 0.
 	responses *respcache.Cache
+	// replica watches the analysts' read replica's lag; nil without
+	// DATABASE_READ_URL.
+	replica *replica.Monitor
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
@@ -174,6 +178,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a.pools = append(a.pools, analystDB)
+	if cfg.DatabaseReadURL != "" {
+		a.replica = replica.New(analystDB, cfg.ReplicaMaxLag, log)
+		a.replica.Start()
+	}
 	m := metrics.New(metrics.Options{})
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
@@ -272,8 +280,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			}
 			return err
 		},
-		Metrics: m,
-		Events:  ingest,
+		Metrics:       m,
+		Events:        ingest,
+		ReplicaBehind: a.replica.Behind,
 	})
 	return a, nil
 }
@@ -303,6 +312,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	if a.searches != nil {
 		a.searches.Close(ctx)
+	}
+	if a.replica != nil {
+		a.replica.Close()
 	}
 	if a.events != nil {
 		_ = a.events.Close(ctx) // writes every accepted event; a failure is logged with the count

@@ -203,12 +203,13 @@ func TestSigtermDuringLeadsAndEvents(t *testing.T) {
 	evs.check(t, db, "events", "events", "session_id")
 }
 
-// TestReplicaDown stops the read replica (DATABASE_READ_URL, a streaming
-// standby of the primary): an analyst's query answers SERVICE_UNAVAILABLE
-// with Retry-After, while the public's listings and a seller's leads,
-// served by the primary, are unaffected; the analyst is served again once
-// the replica is back.
-func TestReplicaDown(t *testing.T) {
+// TestReplicaBehindOrDown holds back the read replica (DATABASE_READ_URL, a
+// streaming standby of the primary), then stops it: either way an
+// analyst's query answers SERVICE_UNAVAILABLE with Retry-After, while the
+// public's listings and a seller's leads, served by the primary, are
+// unaffected; the analyst is served again once the replica has caught up
+// or is back.
+func TestReplicaBehindOrDown(t *testing.T) {
 	name, db := newDatabase(t)
 	f := newFixture(t, db)
 	replica, err := newCluster("replica")
@@ -223,16 +224,43 @@ func TestReplicaDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = replica.stop("immediate") })
-	g := startGateway(t, name, map[string]string{"DATABASE_READ_URL": replica.url(name),
+	g := startGateway(t, name, map[string]string{"DATABASE_READ_URL": replica.url(name), "REPLICA_MAX_LAG": "1s",
 		"RESPONSE_CACHE_TTL": "0", "SEARCH_CACHE_TTL": "0"})
 	analyst := token(t, "--role", "analyst")
 	seller := token(t, "--role", "seller", "--seller-id", f.sellerID)
 
 	const analystQuery = `{ leads(first: 1) { totalCount } }`
 	served := func(r response, err error) bool { return err == nil && r.status == http.StatusOK && r.code == "" }
-	if r, err := g.post(analyst, analystQuery, nil); !served(r, err) {
-		t.Fatalf("analyst with the replica up: %v %d %s", err, r.status, r.raw)
+	othersServed := func(when string) {
+		t.Helper()
+		r, err := g.post("", `{ listings(first: 5) { nodes { id } } }`, nil)
+		if !served(r, err) || !strings.Contains(r.raw, f.listingID) {
+			t.Errorf("anonymous listings %s: %v %d %s, want the listing", when, err, r.status, r.raw)
+		}
+		if r, err := g.post(seller, `{ leads(first: 5) { totalCount } }`, nil); !served(r, err) {
+			t.Errorf("seller's leads %s: %v %d %s", when, err, r.status, r.raw)
+		}
 	}
+	waitFor(t, "the analyst served by the replica", func() bool { return served(g.post(analyst, analystQuery, nil)) })
+
+	// Behind: replay paused while the primary keeps writing.
+	if err := replica.exec(name, `SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the analyst refused while the replica is behind", func() bool {
+		if _, err := db.Exec(`UPDATE listings SET updated_at = now() WHERE id = $1`, f.listingID); err != nil {
+			t.Fatal(err)
+		}
+		r, err := g.post(analyst, analystQuery, nil)
+		return err == nil && r.retryable() && strings.Contains(r.raw, "behind")
+	})
+	othersServed("with the replica behind")
+	if err := replica.exec(name, `SELECT pg_wal_replay_resume()`); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the analyst served once the replica caught up", func() bool { return served(g.post(analyst, analystQuery, nil)) })
+
+	// Down.
 	if err := replica.stop("fast"); err != nil {
 		t.Fatal(err)
 	}
@@ -240,13 +268,7 @@ func TestReplicaDown(t *testing.T) {
 		t.Errorf("analyst with the replica down: %v HTTP %d Retry-After %q %s, want 503 SERVICE_UNAVAILABLE with Retry-After",
 			err, r.status, r.retryAfter, r.raw)
 	}
-	r, err := g.post("", `{ listings(first: 5) { nodes { id } } }`, nil)
-	if !served(r, err) || !strings.Contains(r.raw, f.listingID) {
-		t.Errorf("anonymous listings with the replica down: %v %d %s, want the listing", err, r.status, r.raw)
-	}
-	if r, err := g.post(seller, `{ leads(first: 5) { totalCount } }`, nil); !served(r, err) {
-		t.Errorf("seller's leads with the replica down: %v %d %s", err, r.status, r.raw)
-	}
+	othersServed("with the replica down")
 	if err := replica.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -170,6 +170,10 @@ type Config struct {
 	// SERVICE_UNAVAILABLE (503, Retry-After) instead of waiting. /healthz,
 	// /readyz and websocket connections are not counted.
 	MaxInFlight int
+	// ReplicaMaxLag is how far the read replica (DATABASE_READ_URL) may
+	// be behind the primary before analysts' requests are answered
+	// SERVICE_UNAVAILABLE (REPLICA_MAX_LAG, default 30s).
+	ReplicaMaxLag time.Duration
 	// ReadHeaderTimeout is how long a client has to send a request's
 	// headers (READ_HEADER_TIMEOUT, default 5s); a connection that takes
 	// longer is closed.
@@ -321,6 +325,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.UploadTimeout = dur("UPLOAD_TIMEOUT", 2*time.Minute)
 	c.MaxInFlight = num("MAX_IN_FLIGHT", 256)
 	c.ReadHeaderTimeout = dur("READ_HEADER_TIMEOUT", 5*time.Second)
+	c.ReplicaMaxLag = dur("REPLICA_MAX_LAG", 30*time.Second)
 	for _, d := range []struct {
 		name string
 		d    time.Duration

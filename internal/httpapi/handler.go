@@ -74,6 +74,10 @@ type Deps struct {
 	// Events takes the events of POST /events (see events.go); nil: no
 	// route.
 	Events EventRecorder
+	// ReplicaBehind reports whether the analysts' read replica is too far
+	// behind the primary: their requests are then answered
+	// SERVICE_UNAVAILABLE. Nil: never.
+	ReplicaBehind func() bool
 	// ResponseCache answers the public's repeated queries; it runs after
 	// the limits and the budget. Nil: none.
 	ResponseCache *respcache.Cache
@@ -126,7 +130,7 @@ func New(o Options, d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", withWebsocket(o.CORSOrigins, gql,
-		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql))))
+		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, d.ReplicaBehind, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))

@@ -124,8 +124,10 @@ func newRequestID() string {
 
 // withPrincipal authenticates the bearer token, if any, and gives the request
 // its principal and its loaders. A present but bad token is a 401; a
-// database that cannot be reached to check a seller's status is a 503.
-func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, next http.Handler) http.Handler {
+// database that cannot be reached to check a seller's status is a 503, and
+// so is an analyst's request while replicaBehind (nil: never) reports the
+// analysts' read replica too far behind.
+func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, replicaBehind func() bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
@@ -147,6 +149,12 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 		}
 		ctx := withActor(access.WithPrincipal(r.Context(), p), p)
 		if p.Role == access.RoleAnalyst {
+			if replicaBehind != nil && replicaBehind() {
+				w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
+				writeError(w, r, http.StatusServiceUnavailable, codeUnavailable,
+					"the analysts' read replica is behind the primary; retry after the Retry-After delay")
+				return
+			}
 			ctx = store.ForAnalyst(ctx)
 		}
 		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
