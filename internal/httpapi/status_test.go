@@ -159,4 +159,3 @@ func TestDeadline(t *testing.T) {
 		})
 	}
 }
-
