@@ -344,17 +344,24 @@ func TestSlowloris(t *testing.T) {
 	}
 }
 
-// TestMaxInFlightSheds holds MAX_IN_FLIGHT=2 requests open (their bodies
-// half sent): a third request is answered at once with 503
-// SERVICE_UNAVAILABLE and Retry-After, /healthz and /readyz still answer,
-// and once the two finish (and are served) requests are served again.
+// TestMaxInFlightSheds sends MAX_IN_FLIGHT=2 + 1 requests and holds them
+// open (their bodies half sent): one is answered at once, though its body
+// never came, with 503 SERVICE_UNAVAILABLE and Retry-After, and so is any
+// other request while the two are held; /healthz and /readyz still answer;
+// once the two finish (and are served) requests are served again.
 func TestMaxInFlightSheds(t *testing.T) {
 	name, _ := newDatabase(t)
 	g := startGateway(t, name, map[string]string{"MAX_IN_FLIGHT": "2", "REQUEST_TIMEOUT": "1m"})
 	addr := strings.TrimPrefix(g.url, "http://")
 	body := `{"query":"{ __typename }"}`
+	type answer struct {
+		conn int
+		r    response
+		err  error
+	}
+	answers := make(chan answer, 3)
 	var held []net.Conn
-	for range 2 {
+	for i := range 3 {
 		conn, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
@@ -363,52 +370,53 @@ func TestMaxInFlightSheds(t *testing.T) {
 		fmt.Fprintf(conn, "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
 			len(body), body[:10])
 		held = append(held, conn)
-	}
-	var shed response
-	for i := 0; shed.status != http.StatusServiceUnavailable; i++ {
-		if i == 3000 {
-			// Say what became of the held requests.
-			for _, conn := range held {
-				_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-				b := make([]byte, 200)
-				n, err := conn.Read(b)
-				t.Logf("held request: %q %v", b[:n], err)
+		go func() {
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			if err != nil {
+				answers <- answer{conn: i, err: err}
+				return
 			}
-			t.Fatalf("no request was shed; the last got HTTP %d", shed.status)
-		}
-		var err error
-		if shed, err = g.post("", `{ __typename }`, nil); err != nil {
-			t.Fatal(err)
-		}
-		time.Sleep(20 * time.Millisecond)
+			var b bytes.Buffer
+			_, err = b.ReadFrom(resp.Body)
+			resp.Body.Close()
+			r := response{status: resp.StatusCode, retryAfter: resp.Header.Get("Retry-After"), raw: b.String()}
+			if strings.Contains(r.raw, `"code":"SERVICE_UNAVAILABLE"`) {
+				r.code = "SERVICE_UNAVAILABLE"
+			}
+			answers <- answer{conn: i, r: r, err: err}
+		}()
 	}
-	if !shed.retryable() {
-		t.Errorf("shed request: HTTP %d Retry-After %q %s, want SERVICE_UNAVAILABLE with Retry-After", shed.status, shed.retryAfter, shed.raw)
+	shed := <-answers
+	if shed.err != nil || !shed.r.retryable() {
+		t.Fatalf("first answer of three held requests: %v HTTP %d Retry-After %q %s, want SERVICE_UNAVAILABLE with Retry-After",
+			shed.err, shed.r.status, shed.r.retryAfter, shed.r.raw)
+	}
+	if r, err := g.post("", `{ __typename }`, nil); err != nil || !r.retryable() {
+		t.Errorf("a request while two are held: %v HTTP %d Retry-After %q %s, want SERVICE_UNAVAILABLE with Retry-After",
+			err, r.status, r.retryAfter, r.raw)
 	}
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if got := g.get(path); got != http.StatusOK {
 			t.Errorf("GET %s while full: %d, want 200", path, got)
 		}
 	}
-	for _, conn := range held {
+	for i, conn := range held {
+		if i == shed.conn {
+			continue
+		}
 		if _, err := conn.Write([]byte(body[10:])); err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		_, _ = b.ReadFrom(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK || !strings.Contains(b.String(), "__typename") {
-			t.Errorf("held request: %d %s, want it served", resp.StatusCode, b.String())
+	}
+	for range 2 {
+		a := <-answers
+		if a.err != nil || a.r.status != http.StatusOK || !strings.Contains(a.r.raw, "__typename") {
+			t.Errorf("held request: %v %d %s, want it served", a.err, a.r.status, a.r.raw)
 		}
 	}
-	waitFor(t, "requests served again", func() bool {
-		r, err := g.post("", `{ __typename }`, nil)
-		return err == nil && r.status == http.StatusOK
-	})
+	if r, err := g.post("", `{ __typename }`, nil); err != nil || r.status != http.StatusOK {
+		t.Errorf("once the held requests were served: %v %d %s, want 200", err, r.status, r.raw)
+	}
 }
 
 // TestRequestDeadline blocks a seller's leads in the database (another

@@ -324,6 +324,12 @@ func withInFlightLimit(max int, next http.Handler) http.Handler {
 			defer func() { <-slots }()
 			next.ServeHTTP(w, r)
 		default:
+			if r.ContentLength != 0 {
+				// Close rather than read what is left of the body to
+				// keep the connection: a client trickling it would hold
+				// the connection past its answer.
+				w.Header().Set("Connection", "close")
+			}
 			w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
 			writeError(w, r, http.StatusServiceUnavailable, codeUnavailable, unavailableMessage)
 		}
