@@ -159,6 +159,7 @@ func TestDatabaseRestartDuringLeads(t *testing.T) {
 // cleanly, no caller gets an internal error, and every lead and event it
 // acknowledged is in the database afterwards.
 func TestSigtermDuringLeadsAndEvents(t *testing.T) {
+	t.Parallel() // beside the other tests that leave the primary running, after the restart test
 	name, db := newDatabase(t)
 	f := newFixture(t, db)
 	g := startGateway(t, name, map[string]string{"EVENT_FLUSH_INTERVAL": "1h"})
@@ -210,6 +211,7 @@ func TestSigtermDuringLeadsAndEvents(t *testing.T) {
 // unaffected; the analyst is served again once the replica has caught up
 // or is back.
 func TestReplicaBehindOrDown(t *testing.T) {
+	t.Parallel() // beside the other tests that leave the primary running, after the restart test
 	name, db := newDatabase(t)
 	f := newFixture(t, db)
 	replica, err := newCluster("replica")
@@ -318,6 +320,7 @@ func slowClient(t *testing.T, addr, prefix, drip string, maxDrips int) (closed <
 // every slow connection (headers: READ_HEADER_TIMEOUT; body: the request's
 // deadline) instead of keeping it for as long as the client likes.
 func TestSlowloris(t *testing.T) {
+	t.Parallel() // beside the other tests that leave the primary running, after the restart test
 	name, _ := newDatabase(t)
 	g := startGateway(t, name, map[string]string{"READ_HEADER_TIMEOUT": "1s", "REQUEST_TIMEOUT": "1s"})
 	addr := strings.TrimPrefix(g.url, "http://")
@@ -350,6 +353,7 @@ func TestSlowloris(t *testing.T) {
 // other request while the two are held; /healthz and /readyz still answer;
 // once the two finish (and are served) requests are served again.
 func TestMaxInFlightSheds(t *testing.T) {
+	t.Parallel() // beside the other tests that leave the primary running, after the restart test
 	name, _ := newDatabase(t)
 	g := startGateway(t, name, map[string]string{"MAX_IN_FLIGHT": "2", "REQUEST_TIMEOUT": "1m"})
 	addr := strings.TrimPrefix(g.url, "http://")
@@ -424,6 +428,7 @@ func TestMaxInFlightSheds(t *testing.T) {
 // answers SERVICE_UNAVAILABLE with Retry-After instead of waiting, and is
 // served once the lock is gone.
 func TestRequestDeadline(t *testing.T) {
+	t.Parallel() // beside the other tests that leave the primary running, after the restart test
 	name, db := newDatabase(t)
 	f := newFixture(t, db)
 	g := startGateway(t, name, map[string]string{"REQUEST_TIMEOUT": "1s"})
