@@ -18,7 +18,9 @@ import (
 // timeout, or the request's deadline). Such a request may succeed when
 // retried a little later, so the API answers it with SERVICE_UNAVAILABLE
 // and Retry-After instead of an internal error. database/sql reconnects by
-// itself once the server is back: nothing has to be restarted.
+// itself once the server is back: nothing has to be restarted. A network
+// failure reaching another service (media storage) reads the same way, and
+// may pass as well.
 func Unavailable(err error) bool {
 	if err == nil {
 		return false
@@ -27,13 +29,13 @@ func Unavailable(err error) bool {
 	if errors.As(err, &pe) {
 		return unavailableCode(pe.Code)
 	}
-	var ne net.Error
+	var oe *net.OpError
 	return errors.Is(err, driver.ErrBadConn) || // lib/pq's answer to a FATAL error or a broken connection
 		errors.Is(err, sql.ErrConnDone) || // a transaction whose connection broke
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) ||
-		errors.As(err, &ne) // dial and read failures, timeouts included
+		errors.As(err, &oe) // dial, read and write failures, timeouts included
 }
 
 // unavailableCode reports whether a PostgreSQL error code (SQLSTATE) says
