@@ -48,6 +48,7 @@ import (
 	"github.com/partsmarket/gateway/internal/notify"
 	"github.com/partsmarket/gateway/internal/pubsub"
 	"github.com/partsmarket/gateway/internal/ratelimit"
+	"github.com/partsmarket/gateway/internal/replica"
 	"github.com/partsmarket/gateway/internal/respcache"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
@@ -118,6 +119,9 @@ type app struct {
 	// responses caches the public's whole responses; nil when
 	// RESPONSE_CACHE_TTL is 0.
 	responses *respcache.Cache
+	// replica watches the analysts' read replica's lag; nil without
+	// DATABASE_READ_URL.
+	replica *replica.Monitor
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
@@ -139,6 +143,14 @@ const serveGCPercent = 400
 // (a seller's inbox, the analysts' metrics) about a fifth of their
 // throughput once the caches are full (BENCHMARKS.md).
 const serveMemoryLimit = 100 << 20
+
+// idleTimeout is how long a keep-alive connection may wait for its next
+// request.
+const idleTimeout = 60 * time.Second
+
+// maxHeaderBytes bounds a request's headers (a bearer token is well under
+// 4 KiB); the server answers 431 beyond.
+const maxHeaderBytes = 64 << 10
 
 // searchCacheSize bounds the public listing pages the search cache holds
 // (about 2 KB each).
@@ -176,6 +188,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a.pools = append(a.pools, analystDB)
+	if cfg.DatabaseReadURL != "" {
+		a.replica = replica.New(analystDB, cfg.ReplicaMaxLag, log)
+		a.replica.Start()
+	}
 	m := metrics.New(metrics.Options{})
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
@@ -260,6 +276,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		UploadMaxBytes: cfg.UploadMaxBytes,
 		LoaderWait:     cfg.LoaderWait,
 		TrustedProxies: trustedProxies,
+		RequestTimeout: cfg.RequestTimeout,
+		UploadTimeout:  cfg.UploadTimeout,
+		MaxInFlight:    cfg.MaxInFlight,
 		Limits: limits.Config{Depth: cfg.LimitDepth, Cost: cfg.LimitCost, CostAnalyst: cfg.LimitCostAnalyst,
 			Aliases: cfg.LimitAliases, Tokens: cfg.LimitTokens, RestoreRate: (cfg.RateLimitPointsPerMinute + 30) / 60},
 	}, httpapi.Deps{
@@ -278,9 +297,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			}
 			return err
 		},
-		Metrics:     m,
-		Events:      ingest,
-		SellerWatch: a.live,
+		Metrics:       m,
+		Events:        ingest,
+		SellerWatch:   a.live,
+		ReplicaBehind: a.replica.Behind,
 	})
 	return a, nil
 }
@@ -314,6 +334,9 @@ func (a *app) close(ctx context.Context) {
 	if a.searches != nil {
 		a.searches.Close(ctx)
 	}
+	if a.replica != nil {
+		a.replica.Close()
+	}
 	if a.events != nil {
 		_ = a.events.Close(ctx) // writes every accepted event; a failure is logged with the count
 	}
@@ -329,12 +352,17 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Addr:              ":" + strconv.Itoa(cfg.Port),
-		Handler:           a.handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       60 * time.Second,
-		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		Addr:    ":" + strconv.Itoa(cfg.Port),
+		Handler: a.handler,
+		// A client that trickles its headers is cut off; one that
+		// trickles its body or reads slowly is cut off by its request's
+		// own read and write deadlines (REQUEST_TIMEOUT, UPLOAD_TIMEOUT
+		// for uploads, none for websockets; see httpapi's withDeadline),
+		// which server-wide ReadTimeout and WriteTimeout could not tell
+		// apart.
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
 	failed := make(chan error, 1)
 	go func() { failed <- srv.ListenAndServe() }()
@@ -355,8 +383,13 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		log.Info("shutting down; finishing in-flight requests")
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownGrace)
 		defer cancel()
-		err = srv.Shutdown(shutdownCtx)
+		if err = srv.Shutdown(shutdownCtx); err != nil {
+			log.Error("requests still running at the end of the shutdown grace; closing their connections", "error", err.Error())
+			_ = srv.Close()
+		}
 	}
+	// Only now, with no request left to add any, are the buffered events
+	// and searches written and the pools closed.
 	a.close(context.Background())
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

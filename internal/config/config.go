@@ -170,6 +170,25 @@ type Config struct {
 	// gateway can show to the public (the gateways' own writes show at
 	// once).
 	ResponseCacheTTL time.Duration
+	// RequestTimeout is every HTTP request's deadline (REQUEST_TIMEOUT,
+	// default 10s): past it the request's database work is cancelled and
+	// it answers SERVICE_UNAVAILABLE (503, Retry-After). UploadTimeout is
+	// a multipart upload's instead (UPLOAD_TIMEOUT, default 2m): its body
+	// may take longer to arrive. Websockets have none.
+	RequestTimeout, UploadTimeout time.Duration
+	// MaxInFlight bounds the HTTP requests served at once (MAX_IN_FLIGHT,
+	// default 256); beyond, a request is answered at once with
+	// SERVICE_UNAVAILABLE (503, Retry-After) instead of waiting. /healthz,
+	// /readyz and websocket connections are not counted.
+	MaxInFlight int
+	// ReplicaMaxLag is how far the read replica (DATABASE_READ_URL) may
+	// be behind the primary before analysts' requests are answered
+	// SERVICE_UNAVAILABLE (REPLICA_MAX_LAG, default 30s).
+	ReplicaMaxLag time.Duration
+	// ReadHeaderTimeout is how long a client has to send a request's
+	// headers (READ_HEADER_TIMEOUT, default 5s); a connection that takes
+	// longer is closed.
+	ReadHeaderTimeout time.Duration
 }
 
 // Production reports whether ENV is production.
@@ -314,6 +333,19 @@ func Load(getenv func(string) string) (Config, error) {
 	c.DatabaseReadURL = getenv("DATABASE_READ_URL")
 	c.StatementTimeout = dur("STATEMENT_TIMEOUT", 5*time.Second)
 	c.StatementTimeoutAnalyst = dur("STATEMENT_TIMEOUT_ANALYST", 30*time.Second)
+	c.RequestTimeout = dur("REQUEST_TIMEOUT", 10*time.Second)
+	c.UploadTimeout = dur("UPLOAD_TIMEOUT", 2*time.Minute)
+	c.MaxInFlight = num("MAX_IN_FLIGHT", 256)
+	c.ReadHeaderTimeout = dur("READ_HEADER_TIMEOUT", 5*time.Second)
+	c.ReplicaMaxLag = dur("REPLICA_MAX_LAG", 30*time.Second)
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"REQUEST_TIMEOUT", c.RequestTimeout}, {"UPLOAD_TIMEOUT", c.UploadTimeout}, {"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}} {
+		if d.d == 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
 	if c.RateLimitSync == 0 {
 		errs = append(errs, errors.New("RATE_LIMIT_SYNC_INTERVAL must be positive"))
 	}

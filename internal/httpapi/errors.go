@@ -21,7 +21,8 @@ const (
 )
 
 // presentError is the one place where an error becomes what a caller sees:
-// a *store.Error shows its code, message and field; errors gqlgen made about
+// a *store.Error shows its code, message and field; an unreachable database
+// or a request out of time is SERVICE_UNAVAILABLE (see unavailable); errors gqlgen made about
 // the request (parse, validation, variables) keep their code; anything else,
 // a resolver's database error included, is logged with the request id and
 // shown as an internal error, so SQL text and personal data never reach a
@@ -41,6 +42,8 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if se.Code == store.EINTERNAL {
 				out.Message = "internal server error"
 			}
+		case unavailable(err):
+			presentUnavailable(ctx, log, err, out)
 		case errors.As(err, &ge) && ge.Err == nil:
 			// gqlgen's and gqlparser's own errors about the request: parse,
 			// validation, variables, operation selection. They keep their

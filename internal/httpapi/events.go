@@ -33,7 +33,8 @@ const (
 // naming the field for bad input (nothing of the request is queued then);
 // 413 over the size limit; 415 for another content type; 429 with
 // Retry-After when the client IP's event budget cannot pay for the events
-// (the budget recordEvent shares) or while the event buffer is full.
+// (the budget recordEvent shares) or while the event buffer is full; 503
+// with Retry-After when the database cannot be reached to check the events.
 func eventsHandler(rec EventRecorder, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ct := r.Header.Get("Content-Type"); ct != "" {
@@ -87,6 +88,9 @@ func eventsHandler(rec EventRecorder, log *slog.Logger) http.Handler {
 		case errors.Is(err, events.ErrFull):
 			w.Header().Set("Retry-After", "1")
 			writeEventError(w, r, http.StatusTooManyRequests, store.ERATELIMITED, "", "too many events right now; retry in a second")
+		case unavailable(err):
+			w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
+			writeEventError(w, r, http.StatusServiceUnavailable, codeUnavailable, "", unavailableMessage)
 		default:
 			log.ErrorContext(r.Context(), "recording events failed", "error", err.Error())
 			writeEventError(w, r, http.StatusInternalServerError, store.EINTERNAL, "", "internal error")

@@ -52,6 +52,12 @@ type Options struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For gives the client
 	// IP (see withClientIP and ParseTrustedProxies).
 	TrustedProxies []netip.Prefix
+	// RequestTimeout is every request's deadline and UploadTimeout a
+	// multipart upload's (see withDeadline); MaxInFlight bounds the
+	// requests served at once (see withInFlightLimit). All three must be
+	// positive.
+	RequestTimeout, UploadTimeout time.Duration
+	MaxInFlight                   int
 	// Limits are the per-operation limits (depth, aliases, tokens, cost) and
 	// extensions.cost's restoreRate; zero: limits.Defaults().
 	Limits limits.Config
@@ -79,6 +85,10 @@ type Deps struct {
 	// SellerWatch closes a seller's websockets when it is suspended
 	// (pubsub.Hub); nil: they stay open until their tokens expire.
 	SellerWatch SellerWatcher
+	// ReplicaBehind reports whether the analysts' read replica is too far
+	// behind the primary: their requests are then answered
+	// SERVICE_UNAVAILABLE. Nil: never.
+	ReplicaBehind func() bool
 	// ResponseCache answers the public's repeated queries; it runs after
 	// the limits and the budget. Nil: none.
 	ResponseCache *respcache.Cache
@@ -137,7 +147,7 @@ func New(o Options, d Deps) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", ws.handler(o.CORSOrigins, gql,
-		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, gql))))
+		withRequestShape(o.MaxBodyBytes, o.UploadMaxBytes, withPrincipal(d.Auth, d.Store, o.LoaderWait, d.ReplicaBehind, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = w.Write([]byte("ok\n"))
@@ -169,7 +179,8 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, d.Metrics, withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(mux))))
+	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout,
+		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux))))))
 }
 
 // suggestingRules are gqlparser's validation rules that suggest schema names

@@ -123,14 +123,22 @@ func newRequestID() string {
 }
 
 // withPrincipal authenticates the bearer token, if any, and gives the request
-// its principal and its loaders. A present but bad token is a 401.
-func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, next http.Handler) http.Handler {
+// its principal and its loaders. A present but bad token is a 401; a
+// database that cannot be reached to check a seller's status is a 503, and
+// so is an analyst's request while replicaBehind (nil: never) reports the
+// analysts' read replica too far behind.
+func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, replicaBehind func() bool, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := auth.Authenticate(r.Context(), r.Header.Get("Authorization"))
 		if err != nil {
 			var se *store.Error
 			if errors.As(err, &se) && se.Code == store.EUNAUTHENTICATED {
 				writeError(w, r, http.StatusUnauthorized, se.Code, se.Message)
+				return
+			}
+			if unavailable(err) {
+				w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
+				writeError(w, r, http.StatusServiceUnavailable, codeUnavailable, unavailableMessage)
 				return
 			}
 			writeError(w, r, http.StatusInternalServerError, store.EINTERNAL, "internal server error")
@@ -141,6 +149,12 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 		}
 		ctx := withActor(access.WithPrincipal(r.Context(), p), p)
 		if p.Role == access.RoleAnalyst {
+			if replicaBehind != nil && replicaBehind() {
+				w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
+				writeError(w, r, http.StatusServiceUnavailable, codeUnavailable,
+					"the analysts' read replica is behind the primary; retry after the Retry-After delay")
+				return
+			}
 			ctx = store.ForAnalyst(ctx)
 		}
 		ctx = store.WithScope(ctx, p.Scope())
@@ -262,4 +276,77 @@ func accepts(r *http.Request, mediaType string) bool {
 		}
 	}
 	return false
+}
+
+// deadlineGrace is how much longer than its request's deadline a
+// connection may take to read the body and write the response: the
+// handler answers SERVICE_UNAVAILABLE at the deadline, and the
+// connection's deadlines only cut off what is stuck past it.
+const deadlineGrace = 5 * time.Second
+
+// withDeadline gives every request a deadline: its context ends after
+// timeout (uploadTimeout for a multipart upload), and its connection's read
+// and write deadlines deadlineGrace later, so a client that trickles its
+// body or reads the response slowly holds the connection no longer. A
+// websocket upgrade of /graphql gets none, and the connection's deadlines
+// are cleared before it is hijacked: it lives as long as its
+// subscriptions, watched by pings.
+func withDeadline(timeout, uploadTimeout time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		if isWebsocketRequest(r) {
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			next.ServeHTTP(w, r)
+			return
+		}
+		d := timeout
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+			d = uploadTimeout
+		}
+		end := time.Now().Add(d)
+		// Errors mean the writer has no connection (a test recorder):
+		// nothing to bound then.
+		_ = rc.SetReadDeadline(end.Add(deadlineGrace))
+		_ = rc.SetWriteDeadline(end.Add(deadlineGrace))
+		ctx, cancel := context.WithDeadline(r.Context(), end)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withInFlightLimit serves at most max requests at once: beyond, it
+// answers at once with 503 SERVICE_UNAVAILABLE and Retry-After, instead of
+// letting requests queue for connections and memory without bound. Not
+// counted: /healthz and /readyz (a load balancer must still see a busy
+// instance alive and ready) and websocket connections (long-lived, they
+// have limits of their own).
+func withInFlightLimit(max int, next http.Handler) http.Handler {
+	slots := make(chan struct{}, max)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || isWebsocketRequest(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			if r.ContentLength != 0 {
+				// Close rather than read what is left of the body to
+				// keep the connection: a client trickling it would hold
+				// the connection past its answer.
+				w.Header().Set("Connection", "close")
+			}
+			w.Header().Set("Retry-After", RetryAfterSeconds(unavailableRetryAfter))
+			writeError(w, r, http.StatusServiceUnavailable, codeUnavailable, unavailableMessage)
+		}
+	})
+}
+
+// isWebsocketRequest reports whether r asks to upgrade /graphql to a
+// websocket.
+func isWebsocketRequest(r *http.Request) bool {
+	return r.URL.Path == "/graphql" && isWebsocketUpgrade(r)
 }
