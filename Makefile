@@ -29,7 +29,7 @@ run: build
 # against a real PostgreSQL (each package gets fresh databases, see
 # internal/testdb).
 test: fmt-check vet generate-check
-	@url="$$(scripts/db.sh)" && DATABASE_URL="$$url" go test -race -count=1 ./...
+	@url="$$(scripts/db.sh)" && DATABASE_URL="$$url" go test -race -count=1 -timeout 30m ./...
 
 fmt-check:
 	@files="$$(find . \( -path ./.git -o -path ./.data -o -path ./bin \) -prune -o -name '*.go' -print | xargs gofmt -l)" && \
