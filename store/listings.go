@@ -90,10 +90,12 @@ const SearchCountLimit = 10000
 const searchCandidates = 100
 
 // searchEstimateAbove is the planner's estimate of matches above which a
-// search without filters does not count them but reports the estimate:
-// twice the exact limit, so that the planner's error does not make a
-// search with at most SearchCountLimit matches report an estimate.
-const searchEstimateAbove = 2 * SearchCountLimit
+// search without filters does not count them but reports the estimate.
+// Counting ten thousand matches costs tens of milliseconds of CPU; the
+// planner errs both ways, so a search with somewhat fewer matches may
+// report an estimate (marked as such) and one with more may count up to
+// the limit.
+const searchEstimateAbove = SearchCountLimit
 
 // Listings returns one page of the listings that match q, forwards or (with
 // p.Last) backwards. A search also returns the count of its matches, exact
@@ -142,20 +144,24 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func
 	// the page's WHERE clause only: the candidates and the count must not
 	// see them.
 	pg := query{args: q.args, where: q.where}
-	from := listingFrom
+	with, from, total := "", listingFrom, ""
+	if m.term != "" {
+		total = m.total(cond)
+	}
 	if m.ranked(k) {
 		pg.where = nil
-		from = ` FROM (` + m.candidates(cond) + `) c JOIN listings l ON l.id = c.id`
+		with, total = m.candidates(cond, total)
+		from = ` FROM c JOIN listings l ON l.id = c.id`
 	}
 	order, err := k.window(&pg, p)
 	if err != nil {
 		return nil, err
 	}
 	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
-	if m.term != "" {
-		cols += `, ` + m.total(cond) + ` AS total`
+	if total != "" {
+		cols += `, ` + total + ` AS total`
 	}
-	stmt := cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
+	stmt := with + cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
 	args, countArgs := pg.args, q.args
 	paged := p.After != nil || p.Before != nil
 	return func(ctx context.Context) ([]*listingRow, *int, error) {
@@ -214,6 +220,8 @@ type searchMatch struct {
 	// may be one (at least three letters and digits): matched by prefix,
 	// and ranked first when equal.
 	partNumber string
+	// unmatched is the question's WHERE clause without the search's match.
+	unmatched string
 	// filtered is set when anything narrows the search besides the
 	// public's rule (a filter, or a scope that sees more).
 	filtered bool
@@ -251,6 +259,7 @@ func (lq ListingQuery) where(q *query) searchMatch {
 	if term == "" {
 		return m
 	}
+	m.unmatched = q.sql()
 	m.term = q.arg(term)
 	m.tsq = "websearch_to_tsquery('english', " + m.term + ")"
 	exact := "0"
@@ -268,18 +277,29 @@ func (lq ListingQuery) where(q *query) searchMatch {
 // ranked reports whether a page in order k ranks the search's candidates.
 func (m searchMatch) ranked(k keyset) bool { return m.rank != "" && k.name == "relevance" }
 
-// candidates returns the query of the ids a search sorted by relevance
-// ranks among the listings matching cond (the question's WHERE clause): the
-// newest searchCandidates, and as many whose part number is the term (any
-// of them: the part-number index finds them without sorting), so that
-// those come first however many listings mention it.
-func (m searchMatch) candidates(cond string) string {
+// candidates returns the WITH clause of the ids a search sorted by
+// relevance ranks (c) among the listings matching cond (the question's
+// WHERE clause): the newest searchCandidates (n), and as many whose part
+// number is the term (any of them: the part-number index finds them
+// without sorting), so that those come first however many listings
+// mention the term. It also returns the count of the search: with fewer
+// matches than searchCandidates they are all among the newest, counted
+// already; otherwise total, the SQL of the search's count.
+func (m searchMatch) candidates(cond, total string) (with, count string) {
 	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
-	sql := `(SELECT l.id` + listingFrom + cond + ` ORDER BY l.created_at DESC, l.id DESC` + limit + `)`
+	with = `WITH n AS (SELECT l.id` + listingFrom + cond + ` ORDER BY l.created_at DESC, l.id DESC` + limit + `), c AS (SELECT id FROM n`
 	if m.partNumber != "" {
-		sql += ` UNION (SELECT l.id` + listingFrom + cond + ` AND l.part_number_norm = ` + m.partNumber + limit + `)`
+		equal := "l.part_number_norm = " + m.partNumber
+		if m.unmatched == "" {
+			equal = " WHERE " + equal
+		} else {
+			equal = m.unmatched + " AND " + equal
+		}
+		with += ` UNION SELECT id FROM (SELECT l.id` + listingFrom + equal + limit + `) p`
 	}
-	return sql
+	with += `) `
+	count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n ELSE ` + total + ` END FROM (SELECT count(*) AS n FROM n) k)`
+	return with, count
 }
 
 // total returns the SQL of a search's count of the listings matching cond

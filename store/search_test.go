@@ -114,14 +114,15 @@ func names2(ids []string, labels map[string]string) []string {
 
 // TestSearchTotalBeyondExactLimit: a search with more matches than it
 // counts exactly reports a count above the limit, marked as not exact; one
-// with fewer reports them exactly.
+// with fewer reports them exactly, whether it ranks them all (gasket) or
+// only its newest (washer).
 func TestSearchTotalBeyondExactLimit(t *testing.T) {
 	t.Parallel()
 	st, db := newStore(t)
 	s := MustCreateActiveSeller(t, st, "Bulk Parts")
 	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status)
-		SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
-		FROM generate_series(1, $2::int + 30) i`, s.ID, store.SearchCountLimit)
+		SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' WHEN i <= 175 THEN 'Flat washer ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
+		FROM generate_series(1, $2::int + 200) i`, s.ID, store.SearchCountLimit)
 	mustOK(t, err, "insert listings")
 	_, err = db.Exec(`ANALYZE listings`)
 	mustOK(t, err, "analyze")
@@ -133,6 +134,7 @@ func TestSearchTotalBeyondExactLimit(t *testing.T) {
 	}{
 		{"bolt", false, store.SearchCountLimit + 1, 1 << 30, 20},
 		{"gasket", true, 25, 25, 20},
+		{"washer", true, 150, 150, 20},
 	}
 	for _, tt := range tests {
 		t.Run(tt.search, func(t *testing.T) {
