@@ -2735,7 +2735,9 @@ type Query {
   Listings the caller may see. With ` + "`" + `search` + "`" + `, full-text over title,
   description, brand and part number (part numbers match ignoring case,
   spaces and dashes). Anonymous searches are recorded with their result count.
-  Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
+  Sorted by relevance (the default with ` + "`" + `search` + "`" + `), a search ranks its 100
+  newest matches and the listings whose part number is the term, so an exact
+  part number comes first. Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
   ` + "`" + `before` + "`" + ` (1..100 each; on a search, ` + "`" + `last` + "`" + ` needs ` + "`" + `before` + "`" + `).
   """
   listings(search: String, filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
