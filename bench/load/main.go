@@ -14,6 +14,10 @@
 // and submit (a new lead; run the gateway with high RATE_LIMIT_* values).
 // Then a page-size probe runs search, detail and inbox with a small and a
 // large page, to show whether statements per request grow with the page.
+// The search-tail operation (tail.go; not in the default list) searches a
+// long-tail vocabulary of the generated catalog; with -pg-url and
+// -pg-database the CPU time per request of PostgreSQL's backends, the
+// gateway and the load generator is printed too (bench/search_tail.sh).
 //
 // The workload file comes from bench/gen; tokens are signed with
 // -jwt-secret (the gateway's JWT_SECRET).
