@@ -2,13 +2,12 @@
 -- The listing search (store/listings.go) looked its terms up in a GIN index
 -- over (search, status, region, condition). Every public search asks for
 -- status = 'ACTIVE', which GIN answers by reading the posting list of
--- 'ACTIVE': nearly every listing. At a million listings that read cost a
--- search tens of milliseconds of CPU before it found a single match, even
--- for a part number listed a few times. Without status the index finds
--- the matches of the term (and of the region and condition filters) only;
--- the few that are not ACTIVE are dropped with the seller check on the
--- rows read anyway. Fewer keys per row also make the index cheaper to
--- keep up to date.
+-- 'ACTIVE': nearly every listing, before it found a single match, even for
+-- a part number listed a few times (BENCHMARKS.md, long-tail search).
+-- Without status the index finds the matches of the term (and of the
+-- region and condition filters) only; the few that are not ACTIVE are
+-- dropped with the seller check on the rows read anyway. Fewer keys per
+-- row also make the index cheaper to keep up to date.
 DROP INDEX listings_search_idx;
 CREATE INDEX listings_search_idx ON listings USING gin (search, region, condition);
 
@@ -16,9 +15,8 @@ CREATE INDEX listings_search_idx ON listings USING gin (search, region, conditio
 -- listings whose text matches q or whose part number starts with
 -- part_number (NULL: none does), as a search matches them: what a search
 -- reports as its count when it has more matches than it counts exactly
--- (store.SearchCountLimit). Planning the query costs a fraction of a
--- millisecond; counting a popular term's matches costs tens. VOLATILE
--- because PostgreSQL runs EXPLAIN only there.
+-- (store.SearchCountLimit): planning the query reads no rows, counting
+-- reads every match. VOLATILE because PostgreSQL runs EXPLAIN only there.
 -- +goose StatementBegin
 CREATE FUNCTION listings_search_estimate(q tsquery, part_number text) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE

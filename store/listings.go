@@ -82,19 +82,18 @@ const SearchCountLimit = 10000
 
 // searchCandidates is how many matches a search sorted by relevance ranks:
 // its newest matches, and as many listings whose part number is the term.
-// Ranking every match of a common term ("filter": a quarter of a million
-// listings at scale 1) costs a core for a second; ranking a hundred costs
-// a few milliseconds, and a search with fewer matches ranks them all. So a
+// A common term matches a good part of the marketplace, and ranking every
+// match reads and scores each of them; ranking a hundred costs the same
+// whatever the term, and a search with fewer matches ranks them all. So a
 // relevance-sorted search pages through these candidates only, while its
-// count covers every match.
+// count covers every match (BENCHMARKS.md, long-tail search).
 const searchCandidates = 100
 
 // searchEstimateAbove is the planner's estimate of matches above which a
-// search without filters does not count them but reports the estimate.
-// Counting ten thousand matches costs tens of milliseconds of CPU; the
-// planner errs both ways, so a search with somewhat fewer matches may
-// report an estimate (marked as such) and one with more may count up to
-// the limit.
+// search without filters does not count them but reports the estimate:
+// counting reads every match up to the limit. The planner errs both ways,
+// so a search with somewhat fewer matches may report an estimate (marked
+// as such) and one with more may count up to the limit first.
 const searchEstimateAbove = SearchCountLimit
 
 // Listings returns one page of the listings that match q, forwards or (with
