@@ -254,10 +254,11 @@ type ComplexityRoot struct {
 	}
 
 	ListingConnection struct {
-		Edges      func(childComplexity int) int
-		Nodes      func(childComplexity int) int
-		PageInfo   func(childComplexity int) int
-		TotalCount func(childComplexity int) int
+		Edges             func(childComplexity int) int
+		Nodes             func(childComplexity int) int
+		PageInfo          func(childComplexity int) int
+		TotalCount        func(childComplexity int) int
+		TotalCountIsExact func(childComplexity int) int
 	}
 
 	ListingEdge struct {
@@ -361,7 +362,7 @@ type ComplexityRoot struct {
 		Lead               func(childComplexity int, id string) int
 		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
 		Listing            func(childComplexity int, id string) int
-		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) int
+		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		MarketplaceMetrics func(childComplexity int, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) int
 		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
 		SearchTerms        func(childComplexity int, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) int
@@ -410,7 +411,7 @@ type ComplexityRoot struct {
 		ID                func(childComplexity int) int
 		InternalNotes     func(childComplexity int) int
 		Leads             func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
-		Listings          func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) int
+		Listings          func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		Locations         func(childComplexity int) int
 		Performance       func(childComplexity int, from *time.Time, to *time.Time) int
 		Slug              func(childComplexity int) int
@@ -573,7 +574,7 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Listing(ctx context.Context, id string) (*store.Listing, error)
-	Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) (*model.ListingConnection, error)
+	Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
 	Seller(ctx context.Context, id string) (*store.Seller, error)
 	SellerBySlug(ctx context.Context, slug string) (*store.Seller, error)
 	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string) (*model.SellerConnection, error)
@@ -590,7 +591,7 @@ type QueryResolver interface {
 type SellerResolver interface {
 	Contacts(ctx context.Context, obj *store.Seller) ([]*store.SellerContact, error)
 	Locations(ctx context.Context, obj *store.Seller) ([]*store.SellerLocation, error)
-	Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) (*model.ListingConnection, error)
+	Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
 	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
 
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
@@ -1418,6 +1419,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ListingConnection.TotalCount(childComplexity), true
+	case "ListingConnection.totalCountIsExact":
+		if e.ComplexityRoot.ListingConnection.TotalCountIsExact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ListingConnection.TotalCountIsExact(childComplexity), true
 
 	case "ListingEdge.cursor":
 		if e.ComplexityRoot.ListingEdge.Cursor == nil {
@@ -1995,7 +2002,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Listings(childComplexity, args["search"].(*string), args["filter"].(*store.ListingFilter), args["sort"].(*store.ListingSort), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Listings(childComplexity, args["search"].(*string), args["filter"].(*store.ListingFilter), args["sort"].(*store.ListingSort), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.marketplaceMetrics":
 		if e.ComplexityRoot.Query.MarketplaceMetrics == nil {
 			break
@@ -2193,7 +2200,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Seller.Listings(childComplexity, args["filter"].(*store.ListingFilter), args["sort"].(*store.ListingSort), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Seller.Listings(childComplexity, args["filter"].(*store.ListingFilter), args["sort"].(*store.ListingSort), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Seller.locations":
 		if e.ComplexityRoot.Seller.Locations == nil {
 			break
@@ -2733,8 +2740,12 @@ type Query {
   Listings the caller may see. With ` + "`" + `search` + "`" + `, full-text over title,
   description, brand and part number (part numbers match ignoring case,
   spaces and dashes). Anonymous searches are recorded with their result count.
+  Sorted by relevance (the default with ` + "`" + `search` + "`" + `), a search ranks its 100
+  newest matches and the listings whose part number is the term, so an exact
+  part number comes first. Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
+  ` + "`" + `before` + "`" + ` (1..100 each; on a search, ` + "`" + `last` + "`" + ` needs ` + "`" + `before` + "`" + `).
   """
-  listings(search: String, filter: ListingFilter, sort: ListingSort, first: Int, after: String): ListingConnection!
+  listings(search: String, filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
   seller(id: ID!): Seller
   sellerBySlug(slug: String!): Seller
   "Sellers the caller may see, by company name."
@@ -2800,8 +2811,11 @@ type Seller {
   "Public channels buyers use to reach the seller."
   contacts: [SellerContact!]!
   locations: [SellerLocation!]!
-  "The seller's listings the caller may see, newest first unless sorted."
-  listings(filter: ListingFilter, sort: ListingSort, first: Int, after: String): ListingConnection!
+  """
+  The seller's listings the caller may see, newest first unless sorted;
+  forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and ` + "`" + `before` + "`" + `.
+  """
+  listings(filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
   leads(filter: LeadFilter, first: Int, after: String): LeadConnection @owner
   verificationNotes: String @hasRole(roles: [ADMIN])
   internalNotes: String @hasRole(roles: [ADMIN])
@@ -3006,8 +3020,13 @@ type ListingConnection {
   edges: [ListingEdge!]!
   nodes: [Listing!]!
   pageInfo: PageInfo!
-  "Computed only when selected."
+  """
+  Computed only when selected, except on a search, which counts its matches
+  exactly up to 10,000 and estimates beyond (see ` + "`" + `totalCountIsExact` + "`" + `).
+  """
   totalCount: Int!
+  "False when ` + "`" + `totalCount` + "`" + ` is an estimate: a search with more than 10,000 matches."
+  totalCountIsExact: Boolean!
 }
 
 type ListingEdge {
@@ -3848,6 +3867,8 @@ func (ec *executionContext) childFields_ListingConnection(ctx context.Context, f
 		return ec.fieldContext_ListingConnection_pageInfo(ctx, field)
 	case "totalCount":
 		return ec.fieldContext_ListingConnection_totalCount(ctx, field)
+	case "totalCountIsExact":
+		return ec.fieldContext_ListingConnection_totalCountIsExact(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ListingConnection", field.Name)
 }
@@ -5045,6 +5066,22 @@ func (ec *executionContext) field_Query_listings_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["after"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg6
 	return args, nil
 }
 
@@ -5285,6 +5322,22 @@ func (ec *executionContext) field_Seller_listings_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg5
 	return args, nil
 }
 
@@ -8838,6 +8891,29 @@ func (ec *executionContext) fieldContext_ListingConnection_totalCount(_ context.
 	return graphql.NewScalarFieldContext("ListingConnection", field, true, true, errors.New("field of type Int does not have child fields"))
 }
 
+func (ec *executionContext) _ListingConnection_totalCountIsExact(ctx context.Context, field graphql.CollectedField, obj *model.ListingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ListingConnection_totalCountIsExact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TotalCountIsExact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ListingConnection_totalCountIsExact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ListingConnection", field, false, false, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _ListingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ListingEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11183,7 +11259,7 @@ func (ec *executionContext) _Query_listings(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Listings(ctx, fc.Args["search"].(*string), fc.Args["filter"].(*store.ListingFilter), fc.Args["sort"].(*store.ListingSort), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Listings(ctx, fc.Args["search"].(*string), fc.Args["filter"].(*store.ListingFilter), fc.Args["sort"].(*store.ListingSort), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingConnection) graphql.Marshaler {
@@ -12394,7 +12470,7 @@ func (ec *executionContext) _Seller_listings(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Seller().Listings(ctx, obj, fc.Args["filter"].(*store.ListingFilter), fc.Args["sort"].(*store.ListingSort), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Seller().Listings(ctx, obj, fc.Args["filter"].(*store.ListingFilter), fc.Args["sort"].(*store.ListingSort), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingConnection) graphql.Marshaler {
@@ -17827,6 +17903,11 @@ func (ec *executionContext) _ListingConnection(ctx context.Context, sel ast.Sele
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "totalCountIsExact":
+			out.Values[i] = ec._ListingConnection_totalCountIsExact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}

@@ -20,26 +20,47 @@ const (
 
 // pageArgs checks a connection's first and after arguments.
 func pageArgs(first *int, after *string) (store.PageArgs, error) {
+	return pageArgsBothWays(first, after, nil, nil)
+}
+
+// pageArgsBothWays checks the arguments of a connection that also pages
+// backwards: first and after, or last and before (not first and last
+// together).
+func pageArgsBothWays(first *int, after *string, last *int, before *string) (store.PageArgs, error) {
 	p := store.PageArgs{Limit: defaultFirst}
-	if first != nil {
-		if *first < 1 || *first > maxFirst {
-			return p, store.Invalid("first", "must be between 1 and 100")
+	size, arg := first, "first"
+	if last != nil {
+		if first != nil {
+			return p, store.Invalid("last", "cannot be combined with first")
 		}
-		p.Limit = *first
+		size, arg, p.Last = last, "last", true
 	}
-	if after != nil && *after != "" {
-		c, err := store.DecodeCursor(*after)
-		if err != nil {
-			return p, err
+	if size != nil {
+		if *size < 1 || *size > maxFirst {
+			return p, store.Invalid(arg, "must be between 1 and 100")
 		}
-		p.After = c
+		p.Limit = *size
 	}
-	return p, nil
+	var err error
+	if p.After, err = cursorArg("after", after); err != nil {
+		return p, err
+	}
+	p.Before, err = cursorArg("before", before)
+	return p, err
+}
+
+// cursorArg decodes the cursor given as argument arg, nil when it is unset
+// or empty.
+func cursorArg(arg string, s *string) (*store.Cursor, error) {
+	if s == nil || *s == "" {
+		return nil, nil
+	}
+	return store.DecodeCursorArg(arg, *s)
 }
 
 // pageInfo describes a page for Relay.
 func pageInfo[T any](p store.Page[T]) *model.PageInfo {
-	info := &model.PageInfo{HasNextPage: p.HasNextPage}
+	info := &model.PageInfo{HasNextPage: p.HasNextPage, HasPreviousPage: p.HasPreviousPage}
 	if n := len(p.Cursors); n > 0 {
 		info.StartCursor, info.EndCursor = &p.Cursors[0], &p.Cursors[n-1]
 	}

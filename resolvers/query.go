@@ -37,13 +37,17 @@ func (r *queryResolver) Listing(ctx context.Context, id string) (*store.Listing,
 	return load(ctx, listingLoader, id)
 }
 
-func (r *queryResolver) Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) (*model.ListingConnection, error) {
+func (r *queryResolver) Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error) {
 	term := deref(search)
 	if utf8.RuneCountInString(term) > maxSearchLength {
 		return nil, store.Invalid("search", "must be at most 200 characters")
 	}
 	q := store.ListingQuery{Scope: scope(ctx), Search: term, Filter: deref(filter), Sort: deref(sort)}
-	conn, err := r.listings(ctx, q, first, after)
+	args, err := pageArgsBothWays(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := r.listings(ctx, q, args)
 	if err != nil {
 		return nil, err
 	}
@@ -54,11 +58,7 @@ func (r *queryResolver) Listings(ctx context.Context, search *string, filter *st
 }
 
 // listings answers a listing query with a connection.
-func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, first *int, after *string) (*model.ListingConnection, error) {
-	args, err := pageArgs(first, after)
-	if err != nil {
-		return nil, err
-	}
+func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, args store.PageArgs) (*model.ListingConnection, error) {
 	p, err := r.Store.Listings(ctx, q, args)
 	if err != nil {
 		return nil, err
@@ -70,6 +70,8 @@ func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, first *in
 		PageInfo: pageInfo(p),
 		Query:    q,
 		Total:    p.Total,
+		// Only a search estimates its count; CountListings is exact.
+		TotalCountIsExact: p.Total == nil || p.TotalExact,
 	}, nil
 }
 

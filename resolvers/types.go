@@ -15,10 +15,14 @@ func (r *sellerResolver) Locations(ctx context.Context, obj *store.Seller) ([]*s
 	return load(ctx, locationsLoader, obj.ID)
 }
 
-func (r *sellerResolver) Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string) (*model.ListingConnection, error) {
+func (r *sellerResolver) Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error) {
+	args, err := pageArgsBothWays(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
 	f := deref(filter)
 	f.SellerID = &obj.ID
-	return r.listings(ctx, store.ListingQuery{Scope: scope(ctx), Filter: f, Sort: deref(sort)}, first, after)
+	return r.listings(ctx, store.ListingQuery{Scope: scope(ctx), Filter: f, Sort: deref(sort)}, args)
 }
 
 func (r *sellerResolver) Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error) {

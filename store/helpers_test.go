@@ -319,6 +319,13 @@ func walk[T any](t *testing.T, size int, fetch func(store.PageArgs) (store.Page[
 // allListings returns every listing of lq in one page of 1000.
 func allListings(t *testing.T, st *store.Store, lq store.ListingQuery) []*store.Listing {
 	t.Helper()
+	return allListingsPage(t, st, lq).Items
+}
+
+// allListingsPage returns the one page of every listing lq finds, with
+// their cursors.
+func allListingsPage(t *testing.T, st *store.Store, lq store.ListingQuery) store.Page[*store.Listing] {
+	t.Helper()
 	p, err := st.Listings(t.Context(), lq, store.PageArgs{Limit: 1000})
 	if err != nil {
 		t.Fatalf("Listings(%+v): %v", lq, err)
@@ -326,7 +333,17 @@ func allListings(t *testing.T, st *store.Store, lq store.ListingQuery) []*store.
 	if p.HasNextPage {
 		t.Fatalf("Listings(%+v): more than 1000 rows", lq)
 	}
-	return p.Items
+	return p
+}
+
+// mustCursor decodes a cursor the store made.
+func mustCursor(t *testing.T, s string) *store.Cursor {
+	t.Helper()
+	c, err := store.DecodeCursor(s)
+	if err != nil {
+		t.Fatalf("the store's own cursor does not decode: %v", err)
+	}
+	return c
 }
 
 // unknownID is a well-formed id that no row has.
@@ -405,4 +422,42 @@ func TestErrorTypes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// walkBack reads a list backwards with pages of size, from before (nil: the
+// end of the list), each page with Last, and returns its rows in the list's
+// order. It checks each page's HasPreviousPage and HasNextPage.
+func walkBack[T any](t *testing.T, size int, before *store.Cursor, fetch func(store.PageArgs) (store.Page[T], error)) []T {
+	t.Helper()
+	var pages [][]T
+	for pageNo := 1; ; pageNo++ {
+		if pageNo > 200 {
+			t.Fatalf("walkBack: more than 200 pages; the cursor does not move")
+		}
+		p, err := fetch(store.PageArgs{Limit: size, Before: before, Last: true})
+		if err != nil {
+			t.Fatalf("page %d from the end: %v", pageNo, err)
+		}
+		if len(p.Items) > size || len(p.Cursors) != len(p.Items) {
+			t.Fatalf("page %d from the end: %d rows and %d cursors, want at most %d of each", pageNo, len(p.Items), len(p.Cursors), size)
+		}
+		if got, want := p.HasNextPage, before != nil; got != want {
+			t.Errorf("page %d from the end: HasNextPage %v, want %v", pageNo, got, want)
+		}
+		pages = append(pages, p.Items)
+		if !p.HasPreviousPage {
+			break
+		}
+		if len(p.Items) != size {
+			t.Fatalf("page %d from the end: HasPreviousPage with %d rows, want a full page of %d", pageNo, len(p.Items), size)
+		}
+		if before, err = store.DecodeCursorArg("before", p.Cursors[0]); err != nil {
+			t.Fatalf("page %d from the end: the store's own cursor does not decode: %v", pageNo, err)
+		}
+	}
+	var all []T
+	for i := len(pages) - 1; i >= 0; i-- {
+		all = append(all, pages[i]...)
+	}
+	return all
 }

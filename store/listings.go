@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -40,7 +41,7 @@ type ListingQuery struct {
 }
 
 // listingRow is a listing with its cursor key and, for searches, the count
-// of all matches.
+// of its matches (see searchMatch.total).
 type listingRow struct {
 	Listing
 	SortKey string `db:"sort_key"`
@@ -79,23 +80,44 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	return selectRows(ctx, s.db, (*Listing).fields, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
 }
 
-// Listings returns one page of the listings that match q. The public's
+// SearchCountLimit is how many matches a search counts exactly: beyond, its
+// count is an estimate (Page.TotalExact false).
+const SearchCountLimit = 10000
+
+// searchCandidates is how many matches a search sorted by relevance ranks:
+// its newest matches, and as many listings whose part number is the term.
+// A common term matches a good part of the marketplace, and ranking every
+// match reads and scores each of them; ranking a hundred costs the same
+// whatever the term, and a search with fewer matches ranks them all. So a
+// relevance-sorted search pages through these candidates only, while its
+// count covers every match (BENCHMARKS.md, long-tail search).
+const searchCandidates = 100
+
+// searchEstimateAbove is the planner's estimate of matches above which a
+// search without filters does not count them but reports the estimate:
+// counting reads every match up to the limit. The planner errs both ways,
+// so a search with somewhat fewer matches may report an estimate (marked
+// as such) and one with more may count up to the limit first.
+const searchEstimateAbove = SearchCountLimit
+
+// Listings returns one page of the listings that match q, forwards or (with
+// p.Last) backwards. A search also returns the count of its matches, exact
+// up to SearchCountLimit; on a search, p.Last needs p.Before. The public's
 // pages come from the search cache when it holds them (see searchcache.go).
 func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page[*Listing], error) {
 	var q query
-	rank := lq.where(&q)
-	k := lq.keyset(rank)
-	if err := k.after(&q, p.After); err != nil {
+	m := lq.where(&q)
+	if m.rank != "" && p.Last && p.Before == nil {
+		return Page[*Listing]{}, Invalid("last", "needs before on a search")
+	}
+	k := lq.keyset(m.rank)
+	run, err := s.listingQuery(q, m, k, p)
+	if err != nil {
 		return Page[*Listing]{}, err
 	}
 	key, cacheable := s.searches.key(lq, p)
-	counted := rank != "" && p.After == nil
-	run := func(ctx context.Context) ([]*listingRow, *int, error) {
-		return s.queryListings(ctx, &q, k, counted, p.Limit)
-	}
 	var rows []*listingRow
 	var total *int
-	var err error
 	if a, stale, ok := s.searches.get(key, cacheable); ok {
 		if stale {
 			s.searches.refresh(key, run)
@@ -108,30 +130,67 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
-	out := unwrap(page(k, rows, p.Limit, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
+	out := unwrap(pageOf(k, rows, p, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
 	out.Total = total
+	out.TotalExact = total == nil || *total <= SearchCountLimit
 	return out, nil
 }
 
-// queryListings runs a listing query for up to limit+1 rows and, when
-// counted, the count of all its matches.
-func (s *Store) queryListings(ctx context.Context, q *query, k keyset, counted bool, limit int) ([]*listingRow, *int, error) {
+// listingQuery builds the statement of a page of listings (q holding the
+// question's conditions, m its search) and returns the function that runs
+// it for up to p.Limit+1 rows and, for a search, the count of its matches.
+// A search sorted by relevance ranks its candidates only (searchCandidates).
+func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func(context.Context) ([]*listingRow, *int, error), error) {
+	cond := q.sql()
+	// The page's own conditions (its cursors) go after the question's, in
+	// the page's WHERE clause only: the candidates and the count must not
+	// see them.
+	pg := query{args: q.args, where: q.where}
+	with, from, total := "", listingFrom, ""
+	if m.term != "" {
+		total = m.total(cond)
+	}
+	if m.ranked(k) {
+		pg.where = nil
+		with, total = m.candidates(cond, total)
+		from = ` FROM c JOIN listings l ON l.id = c.id`
+	}
+	order, err := k.window(&pg, p)
+	if err != nil {
+		return nil, err
+	}
 	cols := `SELECT ` + listingColumns + `, ` + k.keyText() + ` AS sort_key`
 	fields := (*listingRow).fields
-	if counted {
-		cols += `, count(*) OVER () AS total`
+	if total != "" {
+		cols += `, ` + total + ` AS total`
 		fields = (*listingRow).countedFields
 	}
-	rows, err := selectRows(ctx, s.db, fields, cols+listingFrom+q.sql()+k.orderBy()+` LIMIT `+q.arg(limit+1), q.args...)
-	if err != nil || !counted {
-		return rows, nil, err
+	stmt := with + cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
+	args, countArgs := pg.args, q.args
+	paged := p.After != nil || p.Before != nil
+	db := s.db
+	if m.term != "" {
+		// A search's plan depends on its term: a generic plan of a
+		// prepared statement could read every listing.
+		db = db.unprepared()
 	}
-	total := 0
-	if len(rows) > 0 {
-		total = rows[0].Total
-	}
-	return rows, &total, nil
+	return func(ctx context.Context) ([]*listingRow, *int, error) {
+		rows, err := selectRows(ctx, db, fields, stmt, args...)
+		if err != nil || m.term == "" {
+			return rows, nil, err
+		}
+		total := 0
+		switch {
+		case len(rows) > 0:
+			total = rows[0].Total
+		case paged:
+			// A page past the last match has no row to carry the
+			// count: only then does it take a statement of its own.
+			err = s.db.GetContext(ctx, &total, `SELECT `+m.total(cond), countArgs...)
+		}
+		return rows, &total, err
+	}, nil
 }
 
 // readAnswer reads the listings of a cached answer, in its order, leaving
@@ -163,45 +222,114 @@ func (s *Store) CountListings(ctx context.Context, lq ListingQuery) (int, error)
 	return n, err
 }
 
-// where adds q's conditions and returns the SQL rank expression of a search
-// ("" without one).
-func (lq ListingQuery) where(q *query) (rank string) {
+// searchMatch is the SQL of a search, as where added it to a query: its
+// term's placeholder, tsquery and rank ("" without a search).
+type searchMatch struct {
+	term, tsq, rank string
+	// partNumber is the placeholder of the term as a part number when it
+	// may be one (at least three letters and digits): matched by prefix,
+	// and ranked first when equal.
+	partNumber string
+	// unmatched is the question's WHERE clause without the search's match.
+	unmatched string
+	// filtered is set when anything narrows the search besides the
+	// public's rule (a filter, or a scope that sees more).
+	filtered bool
+}
+
+// where adds q's conditions and returns its search.
+func (lq ListingQuery) where(q *query) searchMatch {
 	listingVisible(q, lq.Scope)
 	f := lq.Filter
+	m := searchMatch{filtered: lq.Scope != (Scope{})}
+	narrow := func(cond string) {
+		q.and(cond)
+		m.filtered = true
+	}
 	if v, ok := text(f.SellerID); ok {
-		q.and("l.seller_id = " + q.arg(idOrNil(v)) + "::uuid")
+		narrow("l.seller_id = " + q.arg(idOrNil(v)) + "::uuid")
 	}
 	if v, ok := text(f.Category); ok {
-		q.and("l.category = " + q.arg(v))
+		narrow("l.category = " + q.arg(v))
 	}
 	if v, ok := text(f.Brand); ok {
-		q.and("lower(l.brand) = lower(" + q.arg(v) + ")")
+		narrow("lower(l.brand) = lower(" + q.arg(v) + ")")
 	}
 	if f.Condition != nil {
-		q.and("l.condition = " + q.arg(string(*f.Condition)))
+		narrow("l.condition = " + q.arg(string(*f.Condition)))
 	}
 	if v, ok := text(f.Region); ok {
 		// l.region is the yard's region, lower-cased (migration 00011).
-		q.and("l.region = lower(" + q.arg(v) + ")")
+		narrow("l.region = lower(" + q.arg(v) + ")")
 	}
 	if len(f.Status) > 0 {
-		q.and("l.status = ANY(" + q.arg(pq.Array(f.Status)) + "::text[])")
+		narrow("l.status = ANY(" + q.arg(pq.Array(f.Status)) + "::text[])")
 	}
 	term := strings.TrimSpace(lq.Search)
 	if term == "" {
-		return ""
+		return m
 	}
-	termArg := q.arg(term)
-	tsq := "websearch_to_tsquery('english', " + termArg + ")"
-	norm := NormalizePartNumber(term)
+	m.unmatched = q.sql()
+	m.term = q.arg(term)
+	m.tsq = "websearch_to_tsquery('english', " + m.term + ")"
 	exact := "0"
-	if len(norm) >= 3 {
-		q.and("(l.search @@ " + tsq + " OR l.part_number_norm LIKE " + q.arg(norm+"%") + ")")
-		exact = "CASE WHEN l.part_number_norm = normalize_part_number(" + termArg + ") THEN 1 ELSE 0 END"
+	if norm := NormalizePartNumber(term); len(norm) >= 3 {
+		m.partNumber = q.arg(norm)
+		q.and("(l.search @@ " + m.tsq + " OR l.part_number_norm LIKE " + m.partNumber + " || '%')")
+		exact = "CASE WHEN l.part_number_norm = " + m.partNumber + " THEN 1 ELSE 0 END"
 	} else {
-		q.and("l.search @@ " + tsq)
+		q.and("l.search @@ " + m.tsq)
 	}
-	return "(ts_rank_cd(l.search, " + tsq + ", 32) + " + exact + ")::real"
+	m.rank = "(ts_rank_cd(l.search, " + m.tsq + ", 32) + " + exact + ")::real"
+	return m
+}
+
+// ranked reports whether a page in order k ranks the search's candidates.
+func (m searchMatch) ranked(k keyset) bool { return m.rank != "" && k.name == "relevance" }
+
+// candidates returns the WITH clause of the ids a search sorted by
+// relevance ranks (c) among the listings matching cond (the question's
+// WHERE clause): the newest searchCandidates (n), and as many whose part
+// number is the term (any of them: the part-number index finds them
+// without sorting), so that those come first however many listings
+// mention the term. It also returns the count of the search: with fewer
+// matches than searchCandidates they are all among the newest, counted
+// already; otherwise total, the SQL of the search's count.
+func (m searchMatch) candidates(cond, total string) (with, count string) {
+	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
+	with = `WITH n AS (SELECT l.id` + listingFrom + cond + ` ORDER BY l.created_at DESC, l.id DESC` + limit + `), c AS (SELECT id FROM n`
+	if m.partNumber != "" {
+		equal := "l.part_number_norm = " + m.partNumber
+		if m.unmatched == "" {
+			equal = " WHERE " + equal
+		} else {
+			equal = m.unmatched + " AND " + equal
+		}
+		with += ` UNION SELECT id FROM (SELECT l.id` + listingFrom + equal + limit + `) p`
+	}
+	with += `) `
+	count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n ELSE ` + total + ` END FROM (SELECT count(*) AS n FROM n) k)`
+	return with, count
+}
+
+// total returns the SQL of a search's count of the listings matching cond
+// (the question's WHERE clause): exact up to SearchCountLimit, and beyond
+// it the larger of the count and the planner's estimate of the term's
+// public matches (listings_search_estimate, migration 00017). A search
+// without filters whose estimate is above searchEstimateAbove is not
+// counted: the estimate is its count.
+func (m searchMatch) total(cond string) string {
+	pn := "NULL"
+	if m.partNumber != "" {
+		pn = m.partNumber
+	}
+	estimate := `listings_search_estimate(` + m.tsq + `, ` + pn + `)`
+	count := `(SELECT count(*) AS n FROM (SELECT` + listingFrom + cond + ` LIMIT ` + strconv.Itoa(SearchCountLimit+1) + `) m)`
+	counted := `(SELECT CASE WHEN c.n <= ` + strconv.Itoa(SearchCountLimit) + ` THEN c.n ELSE greatest(c.n, ` + estimate + `) END FROM ` + count + ` c)`
+	if m.filtered {
+		return counted
+	}
+	return `(SELECT CASE WHEN e.n > ` + strconv.Itoa(searchEstimateAbove) + ` THEN e.n ELSE ` + counted + ` END FROM (SELECT ` + estimate + ` AS n) e)`
 }
 
 // keyset returns the ordering of q.

@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +17,12 @@ type PageArgs struct {
 	Limit int
 	// After is the decoded cursor of the last row of the previous page, if any.
 	After *Cursor
+	// Before is the decoded cursor of the first row of the next page, if
+	// any: rows from it on are left out.
+	Before *Cursor
+	// Last reads the page backwards: the Limit rows closest to Before (or
+	// the end of the list), still returned in the list's order.
+	Last bool
 }
 
 // Page is one page of rows with each row's opaque cursor.
@@ -23,9 +30,15 @@ type Page[T any] struct {
 	Items       []T
 	Cursors     []string
 	HasNextPage bool
+	// HasPreviousPage is set when rows come before the page: known for a
+	// page read backwards, and assumed for one read after a cursor.
+	HasPreviousPage bool
 	// Total is the number of matching rows when the page query computed it
 	// anyway (searches do); nil otherwise.
 	Total *int
+	// TotalExact is false when Total is an estimate (a search with more
+	// matches than it counts exactly).
+	TotalExact bool
 }
 
 // Cursor is a position in a keyset-ordered list: the sort it belongs to, the
@@ -42,13 +55,17 @@ func (c Cursor) Encode() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// DecodeCursor parses an opaque cursor. It returns EINVALID for anything
-// that is not a cursor this gateway made.
-func DecodeCursor(s string) (*Cursor, error) {
+// DecodeCursor parses an opaque cursor given as the after argument. It
+// returns EINVALID for anything that is not a cursor this gateway made.
+func DecodeCursor(s string) (*Cursor, error) { return DecodeCursorArg("after", s) }
+
+// DecodeCursorArg parses an opaque cursor given as argument arg (after or
+// before), which an EINVALID error names.
+func DecodeCursorArg(arg, s string) (*Cursor, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	var c Cursor
 	if err != nil || json.Unmarshal(b, &c) != nil || !ValidID(c.ID) || c.Sort == "" {
-		return nil, Invalid("after", "not a valid cursor")
+		return nil, Invalid(arg, "not a valid cursor")
 	}
 	return &c, nil
 }
@@ -140,19 +157,45 @@ func (k keyset) validKey(key string) bool {
 }
 
 // after adds the condition that keeps rows after cursor c.
-func (k keyset) after(q *query, c *Cursor) error {
+func (k keyset) after(q *query, c *Cursor) error { return k.bound(q, "after", c, true) }
+
+// bound adds the condition that keeps the rows after cursor c (or before it
+// when !after); arg names the cursor's argument in an error.
+func (k keyset) bound(q *query, arg string, c *Cursor, after bool) error {
 	if c == nil {
 		return nil
 	}
 	if c.Sort != k.name || !k.validKey(c.Key) {
-		return Invalid("after", "cursor does not belong to this list and order")
+		return Invalid(arg, "cursor does not belong to this list and order")
 	}
 	op := ">"
-	if k.desc {
+	if k.desc == after {
 		op = "<"
 	}
 	q.and("(" + k.key + ", " + k.id + ") " + op + " (" + q.arg(c.Key) + "::" + k.cast + ", " + q.arg(c.ID) + "::uuid)")
 	return nil
+}
+
+// window adds the conditions of p's cursors to q and returns the ORDER BY
+// clause that reads p's rows: the keyset's order, or its reverse for a page
+// read backwards, whose rows pageOf puts back in order.
+func (k keyset) window(q *query, p PageArgs) (string, error) {
+	if err := k.after(q, p.After); err != nil {
+		return "", err
+	}
+	if err := k.bound(q, "before", p.Before, false); err != nil {
+		return "", err
+	}
+	if p.Last {
+		return k.reversed().orderBy(), nil
+	}
+	return k.orderBy(), nil
+}
+
+// reversed returns the keyset in the opposite direction.
+func (k keyset) reversed() keyset {
+	k.desc = !k.desc
+	return k
 }
 
 // orderBy returns the ORDER BY clause of the keyset.
@@ -178,9 +221,25 @@ func page[T any](k keyset, rows []T, limit int, keyOf func(T) (key, id string)) 
 	return p
 }
 
+// pageOf trims a limit+1 row result read as window ordered it to a page
+// of p, in the keyset's order, and computes each row's cursor.
+func pageOf[T any](k keyset, rows []T, p PageArgs, keyOf func(T) (key, id string)) Page[T] {
+	if !p.Last {
+		out := page(k, rows, p.Limit, keyOf)
+		out.HasPreviousPage = p.After != nil
+		return out
+	}
+	out := page(k, rows, p.Limit, keyOf)
+	slices.Reverse(out.Items)
+	slices.Reverse(out.Cursors)
+	out.HasPreviousPage, out.HasNextPage = out.HasNextPage, p.Before != nil
+	return out
+}
+
 // unwrap turns a page of scan rows into a page of the items they carry.
 func unwrap[R, T any](p Page[R], item func(R) T) Page[T] {
-	out := Page[T]{Cursors: p.Cursors, HasNextPage: p.HasNextPage, Total: p.Total, Items: make([]T, len(p.Items))}
+	out := Page[T]{Cursors: p.Cursors, HasNextPage: p.HasNextPage, HasPreviousPage: p.HasPreviousPage,
+		Total: p.Total, TotalExact: p.TotalExact, Items: make([]T, len(p.Items))}
 	for i, r := range p.Items {
 		out.Items[i] = item(r)
 	}

@@ -57,9 +57,20 @@ func selectRows[T any](ctx context.Context, db routedDB, fields func(*T) []any, 
 	return out, rows.Err()
 }
 
+// unprepared returns r without its statement cache: its queries are parsed
+// and planned at every call, for the ones whose best plan depends on their
+// arguments.
+func (r routedDB) unprepared() routedDB {
+	r.prepared = nil
+	return r
+}
+
 // query runs query on ctx's pool, prepared when the statement cache takes it.
 func (r routedDB) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	db := r.pick(ctx)
+	if r.prepared == nil {
+		return db.QueryContext(ctx, query, args...)
+	}
 	st, err := r.prepared.get(ctx, db, query)
 	if err != nil {
 		return nil, err

@@ -178,3 +178,37 @@ func TestSendErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestTailTerms: the long-tail vocabulary has over a thousand distinct
+// terms, part numbers and terms that match nothing among them, weighted
+// less and less down the list, and the operation draws from all of it.
+func TestTailTerms(t *testing.T) {
+	terms := tailTerms()
+	seen := map[string]bool{}
+	for i, w := range terms {
+		if seen[w.Value] {
+			t.Errorf("term %q twice", w.Value)
+		}
+		seen[w.Value] = true
+		if i > 0 && w.Weight >= terms[i-1].Weight {
+			t.Errorf("term %d (%q) weighs %g, not less than the one before (%g)", i, w.Value, w.Weight, terms[i-1].Weight)
+		}
+	}
+	if len(terms) < 1000 {
+		t.Errorf("got %d terms, want at least 1,000", len(terms))
+	}
+	for _, want := range append([]string{"1r-0750", "re504836", "fuel filter"}, tailNoMatch...) {
+		if !seen[want] {
+			t.Errorf("no term %q", want)
+		}
+	}
+	op := tailSearch(terms)
+	r := rand.New(rand.NewPCG(1, 2))
+	drawn := map[string]bool{}
+	for range 20000 {
+		drawn[op.next(r, 0).variables["q"].(string)] = true
+	}
+	if len(drawn) < 500 {
+		t.Errorf("20,000 draws found %d distinct terms, want the tail drawn too (at least 500)", len(drawn))
+	}
+}

@@ -14,6 +14,10 @@
 // and submit (a new lead; run the gateway with high RATE_LIMIT_* values).
 // Then a page-size probe runs search, detail and inbox with a small and a
 // large page, to show whether statements per request grow with the page.
+// The search-tail operation (tail.go; not in the default list) searches a
+// long-tail vocabulary of the generated catalog; with -pg-url and
+// -pg-database the CPU time per request of PostgreSQL's backends, the
+// gateway and the load generator is printed too (bench/search_tail.sh).
 //
 // The workload file comes from bench/gen; tokens are signed with
 // -jwt-secret (the gateway's JWT_SECRET).
@@ -56,6 +60,8 @@ func main() {
 	flag.StringVar(&o.ops, "ops", "search,detail,inbox,metrics,submit", "operations to run, in order")
 	flag.IntVar(&o.probeRequests, "probe", 20, "requests per page size in the page-size probe (0: no probe)")
 	flag.DurationVar(&o.wait, "wait", 0, "how long to wait for the gateway's /readyz to answer 200 first")
+	flag.StringVar(&o.pgURL, "pg-url", "", "a PostgreSQL URL of the gateway's server, to read the CPU time of the backends of -pg-database from /proc (same machine)")
+	flag.StringVar(&o.pgDatabase, "pg-database", "", "the gateway's database, whose backends' CPU time is read (with -pg-url)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -68,6 +74,7 @@ func main() {
 // options are the command line.
 type options struct {
 	url, metricsURL, workload, secret, ops string
+	pgURL, pgDatabase                      string
 	pid, concurrency, probeRequests        int
 	duration, warmup, wait                 time.Duration
 }
@@ -88,7 +95,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	for _, name := range strings.Split(o.ops, ",") {
 		i := slices.IndexFunc(q.operations(), func(op operation) bool { return op.name == strings.TrimSpace(name) })
 		if i < 0 {
-			return fmt.Errorf("unknown operation %q (search, detail, inbox, metrics, submit)", name)
+			return fmt.Errorf("unknown operation %q (search, detail, inbox, metrics, submit, search-tail)", name)
 		}
 		ops = append(ops, q.operations()[i])
 	}
@@ -96,8 +103,12 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if err := waitReady(ctx, client, strings.TrimRight(o.url, "/"), o.wait); err != nil {
 		return err
 	}
+	cpu, err := newCPUProbe(o.pgURL, o.pgDatabase, o.pid)
+	if err != nil {
+		return err
+	}
 	s := settings{url: strings.TrimRight(o.url, "/"), metricsURL: o.metricsURL, pid: o.pid,
-		concurrency: o.concurrency, warmup: o.warmup, duration: o.duration, maxMessages: 5}
+		concurrency: o.concurrency, warmup: o.warmup, duration: o.duration, maxMessages: 5, cpu: cpu}
 	fmt.Fprintf(out, "load: %s, workload scale %g, %d clients, %s per operation after %s warmup, %d CPUs\n",
 		s.url, w.Scale, o.concurrency, o.duration, o.warmup, runtime.NumCPU())
 	var seq atomic.Int64
@@ -160,6 +171,10 @@ func printResult(out io.Writer, r *opResult) {
 		fmt.Fprintf(out, " (%s)", r.rssSource)
 	}
 	fmt.Fprintln(out)
+	if r.cpuRead {
+		fmt.Fprintf(out, "  CPU ms/request: PostgreSQL %.2f, gateway %.2f, load generator %.2f\n",
+			r.cpuPerRequest(r.cpu.postgres), r.cpuPerRequest(r.cpu.gateway), r.cpuPerRequest(r.cpu.load))
+	}
 	for _, m := range r.messages {
 		fmt.Fprintf(out, "  error: %s\n", m)
 	}

@@ -82,12 +82,13 @@ type requests struct {
 	analyst      string
 	from, to     time.Time // the metrics period: the last 30 days of events
 	runID        int64     // makes submitted emails unique across runs
+	tail         operation // the long-tail search (tail.go)
 }
 
 // newRequests mints the tokens (with secret, the gateway's JWT_SECRET) and
 // fixes the metrics period.
 func newRequests(w *workload.Workload, secret string, runID int64) (*requests, error) {
-	q := &requests{w: w, runID: runID}
+	q := &requests{w: w, runID: runID, tail: tailSearch(tailTerms())}
 	cfg := access.TokenConfig{Secret: []byte(secret)}
 	for _, id := range w.InboxSellers {
 		t, err := access.Mint(cfg, access.RoleSeller, "bench-"+id, id, 24*time.Hour)
@@ -109,7 +110,7 @@ func newRequests(w *workload.Workload, secret string, runID int64) (*requests, e
 }
 
 // operations returns the canonical operations, in order: search, detail,
-// inbox, metrics, submit.
+// inbox, metrics, submit, and the long-tail search (not run by default).
 func (q *requests) operations() []operation {
 	return []operation{
 		{name: "search", next: func(r *rand.Rand, _ int64) request { return q.search(r, searchPage) }},
@@ -117,6 +118,7 @@ func (q *requests) operations() []operation {
 		{name: "inbox", next: func(r *rand.Rand, _ int64) request { return q.inbox(r, inboxPage) }},
 		{name: "metrics", next: func(*rand.Rand, int64) request { return q.metrics() }},
 		{name: "submit", next: q.submit},
+		q.tail,
 	}
 }
 

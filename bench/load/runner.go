@@ -41,8 +41,9 @@ type settings struct {
 	concurrency int
 	warmup      time.Duration
 	duration    time.Duration
-	requests    int // when positive: stop after this many requests instead of after duration
-	maxMessages int // distinct error messages kept per operation
+	requests    int       // when positive: stop after this many requests instead of after duration
+	maxMessages int       // distinct error messages kept per operation
+	cpu         *cpuProbe // CPU time of PostgreSQL, the gateway and the load generator; nil: not read
 }
 
 // opResult is what one operation measured.
@@ -63,6 +64,18 @@ type opResult struct {
 	// number comes from.
 	rss, hwm  int64
 	rssSource string
+	// cpu is the CPU time each side spent in the measured phase (valid
+	// when cpuRead).
+	cpu     cpuUsed
+	cpuRead bool
+}
+
+// cpuPerRequest returns CPU milliseconds per completed request.
+func (r *opResult) cpuPerRequest(seconds float64) float64 {
+	if r.requests == 0 {
+		return 0
+	}
+	return seconds * 1000 / float64(r.requests)
 }
 
 // rate returns completed requests per second.
@@ -104,7 +117,20 @@ func runOp(ctx context.Context, client *http.Client, s settings, op operation, s
 		return nil, err
 	}
 	res := &opResult{name: op.name, concurrency: s.concurrency}
+	var cpuBefore cpuSample
+	if s.cpu != nil {
+		if cpuBefore, err = s.cpu.sample(ctx); err != nil {
+			return nil, err
+		}
+	}
 	drive(ctx, client, s, op, seq, s.duration, res)
+	if s.cpu != nil {
+		cpuAfter, err := s.cpu.sample(ctx)
+		if err != nil {
+			return nil, err
+		}
+		res.cpu, res.cpuRead = cpuAfter.since(cpuBefore), true
+	}
 	after, err := scrape(ctx, client, s.metricsURL)
 	if err != nil {
 		return nil, err

@@ -154,8 +154,11 @@ type ListingConnection struct {
 	Edges    []*ListingEdge   `json:"edges"`
 	Nodes    []*store.Listing `json:"nodes"`
 	PageInfo *PageInfo        `json:"pageInfo"`
-	// Computed only when selected.
+	// Computed only when selected, except on a search, which counts its matches
+	// exactly up to 10,000 and estimates beyond (see `totalCountIsExact`).
 	TotalCount int `json:"totalCount"`
+	// False when `totalCount` is an estimate: a search with more than 10,000 matches.
+	TotalCountIsExact bool `json:"totalCountIsExact"`
 	// the question the page answers, for totalCount
 	Query store.ListingQuery `json:"-"`
 	// the total when the page query computed it

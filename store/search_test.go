@@ -1,0 +1,184 @@
+package store_test
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/store"
+)
+
+// searchFixtures is testdata/search_fixtures.json: a small catalogue and
+// searches with the listings they must rank first (first: in order), the
+// set their first results must be (top: in any order) and everything they
+// must find (found).
+type searchFixtures struct {
+	Listings []struct {
+		Name, Title, PartNumber, Brand, Description string
+	}
+	Queries []struct {
+		Search            string
+		First, Top, Found []string
+	}
+}
+
+// loadSearchFixtures creates the fixture listings of one active seller and
+// returns the fixtures with the ids of their listings by name.
+func loadSearchFixtures(t *testing.T, st *store.Store) (searchFixtures, map[string]string) {
+	t.Helper()
+	b, err := os.ReadFile("testdata/search_fixtures.json")
+	mustOK(t, err, "read fixtures")
+	var f searchFixtures
+	mustOK(t, json.Unmarshal(b, &f), "parse fixtures")
+	s := MustCreateActiveSeller(t, st, "Fixture Parts")
+	ids := map[string]string{}
+	for _, l := range f.Listings {
+		created := MustCreateListing(t, st, store.NewListing{SellerID: s.ID, Title: l.Title, ListingText: store.ListingText{
+			PartNumber: &l.PartNumber, Brand: &l.Brand, Description: &l.Description}})
+		ids[l.Name] = created.ID
+	}
+	return f, ids
+}
+
+// TestSearchRelevanceFixtures runs the fixture searches twice: over the
+// fixtures alone, where a search ranks every match, and again after many
+// newer listings that mention the fixtures' part numbers, so that the
+// searches rank only their newest matches (and the listings with the part
+// number): the exact part number must still come first.
+func TestSearchRelevanceFixtures(t *testing.T) {
+	t.Parallel()
+	st, db := newStore(t)
+	f, ids := loadSearchFixtures(t, st)
+	names := map[string]string{}
+	for n, id := range ids {
+		names[id] = n
+	}
+	idsNamed := func(ns []string) []string {
+		out := make([]string, len(ns))
+		for i, n := range ns {
+			out[i] = ids[n]
+		}
+		return out
+	}
+	check := func(t *testing.T, bounded bool) {
+		for _, q := range f.Queries {
+			t.Run(q.Search, func(t *testing.T) {
+				p, err := st.Listings(t.Context(), store.ListingQuery{Search: q.Search}, store.PageArgs{Limit: 20})
+				mustOK(t, err, "Listings")
+				got := idsOf(p.Items)
+				if len(got) < len(q.First) || !slices.Equal(got[:len(q.First)], idsNamed(q.First)) {
+					t.Errorf("got %v first, want %v", names2(got, names), q.First)
+				}
+				if bounded {
+					return
+				}
+				if len(got) < len(q.Top) {
+					t.Fatalf("got %d rows, want at least %d", len(got), len(q.Top))
+				}
+				sameSet(t, "top", got[:len(q.Top)], idsNamed(q.Top), names)
+				sameSet(t, "found", got, idsNamed(q.Found), names)
+				if p.Total == nil || *p.Total != len(q.Found) || !p.TotalExact {
+					t.Errorf("got Total %v (exact %v), want exactly %d", shown(p.Total), p.TotalExact, len(q.Found))
+				}
+			})
+		}
+	}
+	t.Run("every match ranked", func(t *testing.T) { check(t, false) })
+
+	// More newer listings mentioning each part number than a search ranks.
+	_, err := db.Exec(`UPDATE listings SET created_at = now() - interval '30 days' WHERE id = ANY($1::uuid[])`,
+		pq.Array(slices.Collect(maps.Values(ids))))
+	mustOK(t, err, "backdate fixtures")
+	_, err = db.Exec(`INSERT INTO listings (seller_id, title, description, condition, status)
+		SELECT seller_id, 'Filter housing ' || i, 'Cross reference 1R-0750, 1R0750K, P551712, 708-2L-00300 and more.', 'USED', 'ACTIVE'
+		FROM listings, generate_series(1, 150) i WHERE id = $1`, ids["cat-1r0750"])
+	mustOK(t, err, "insert newer listings")
+	t.Run("newest matches ranked", func(t *testing.T) { check(t, true) })
+}
+
+// names2 labels ids for a message, "?" for ids outside the fixtures.
+func names2(ids []string, labels map[string]string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		if out[i] = labels[id]; out[i] == "" {
+			out[i] = "?"
+		}
+	}
+	return out
+}
+
+// TestSearchTotalBeyondExactLimit: a search with more matches than it
+// counts exactly reports a count above the limit, marked as not exact; one
+// with fewer reports them exactly, whether it ranks them all (gasket) or
+// only its newest (washer).
+func TestSearchTotalBeyondExactLimit(t *testing.T) {
+	t.Parallel()
+	st, db := newStore(t)
+	s := MustCreateActiveSeller(t, st, "Bulk Parts")
+	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status)
+		SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' WHEN i <= 175 THEN 'Flat washer ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
+		FROM generate_series(1, $2::int + 200) i`, s.ID, store.SearchCountLimit)
+	mustOK(t, err, "insert listings")
+	_, err = db.Exec(`ANALYZE listings`)
+	mustOK(t, err, "analyze")
+	tests := []struct {
+		search    string
+		exact     bool
+		min, max  int
+		wantItems int
+	}{
+		{"bolt", false, store.SearchCountLimit + 1, 1 << 30, 20},
+		{"gasket", true, 25, 25, 20},
+		{"washer", true, 150, 150, 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.search, func(t *testing.T) {
+			p, err := st.Listings(t.Context(), store.ListingQuery{Search: tt.search}, store.PageArgs{Limit: 20})
+			mustOK(t, err, "Listings")
+			if len(p.Items) != tt.wantItems {
+				t.Errorf("got %d rows, want %d", len(p.Items), tt.wantItems)
+			}
+			if p.Total == nil || *p.Total < tt.min || *p.Total > tt.max || p.TotalExact != tt.exact {
+				t.Errorf("got Total %v (exact %v), want %d..%d (exact %v)", shown(p.Total), p.TotalExact, tt.min, tt.max, tt.exact)
+			}
+		})
+	}
+}
+
+// TestSearchLastNeedsBefore: a search pages backwards only from a cursor;
+// the error names the argument. A cursor of another order is refused as
+// before.
+func TestSearchLastNeedsBefore(t *testing.T) {
+	t.Parallel()
+	st, _ := newStore(t)
+	loadSearchFixtures(t, st)
+	_, err := st.Listings(t.Context(), store.ListingQuery{Search: "pump"}, store.PageArgs{Limit: 2, Last: true})
+	var e *store.Error
+	if !errors.As(err, &e) || e.Code != store.EINVALID || e.Field != "last" {
+		t.Fatalf("got %v, want EINVALID on last", err)
+	}
+	// Without a search, last alone is the end of the list.
+	p, err := st.Listings(t.Context(), store.ListingQuery{}, store.PageArgs{Limit: 2, Last: true})
+	mustOK(t, err, "Listings last")
+	if len(p.Items) != 2 || !p.HasPreviousPage || p.HasNextPage {
+		t.Errorf("got %d rows, HasPreviousPage %v, HasNextPage %v; want 2, true, false", len(p.Items), p.HasPreviousPage, p.HasNextPage)
+	}
+	newest := mustCursor(t, p.Cursors[0])
+	_, err = st.Listings(t.Context(), store.ListingQuery{Search: "pump"}, store.PageArgs{Limit: 2, Last: true, Before: newest})
+	if !errors.As(err, &e) || e.Code != store.EINVALID || e.Field != "before" {
+		t.Fatalf("got %v for a cursor of another order, want EINVALID on before", err)
+	}
+}
+
+// shown is *p for a message, or "nil".
+func shown(p *int) any {
+	if p == nil {
+		return "nil"
+	}
+	return *p
+}
