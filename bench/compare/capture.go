@@ -68,11 +68,15 @@ func capture(ctx context.Context, o options, db *sqlx.DB, out io.Writer) error {
 	}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	keep := false
+	// From the first marker on, the gateway's request statements and the
+	// markers, with their continuation lines.
+	started, keep := false, false
 	for sc.Scan() {
 		line := sc.Text()
 		if logLine.MatchString(line) {
-			keep = strings.Contains(line, " gateway-http: ") || strings.Contains(line, "bench-compare: ")
+			marker := strings.Contains(line, "bench-compare: ")
+			started = started || marker
+			keep = started && (marker || strings.Contains(line, " gateway-http: "))
 		}
 		if keep {
 			fmt.Fprintln(out, line)

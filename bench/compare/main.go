@@ -314,7 +314,7 @@ func header(ctx context.Context, o options, db *sqlx.DB, w *workload.Workload, o
 	fmt.Fprintf(out, "bench-compare: data at scale %g: %d sellers, %d listings (%d public), %d media\n",
 		w.Scale, counts.Sellers, counts.Listings, counts.Public, counts.Media)
 	fmt.Fprintf(out, "PostgreSQL (private benchmark cluster): %s\n", strings.Join(settings, " "))
-	fmt.Fprintf(out, "PostGraphile %s (preset amber) on node %s; gateway with DATABASE_MAX_CONNS default\n",
+	fmt.Fprintf(out, "PostGraphile %s (preset amber, pool of 20) on node %s; gateway with its caches off (RESPONSE_CACHE_TTL=0 SEARCH_CACHE_TTL=0) unless said, pool DATABASE_MAX_CONNS (default 20)\n",
 		packageVersion(pgVersion), strings.TrimSpace(string(nodeVersion)))
 	fmt.Fprintf(out, "%d clients, %d rounds x %s per query and side (after %s warmup each), alternating; %d CPUs, load average %s\n",
 		o.concurrency, o.rounds, o.duration, o.warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))

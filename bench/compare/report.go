@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,6 +49,10 @@ func (t *tally) percentile(p int) time.Duration {
 // report prints the results as Markdown tables: per query and server, the
 // ratios, and the raw-SQL limit.
 func report(out io.Writer, o options, qs []query, results map[string]*tally, raw []*rawResult) {
+	defer func() {
+		load, _ := os.ReadFile("/proc/loadavg")
+		fmt.Fprintf(out, "\nload average at the end: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}()
 	servers := []string{"gateway", "PostGraphile", "gateway, caches on"}
 	fmt.Fprintln(out, "\n| query | server | req/s (rounds) | p50 | p99 | CPU ms/request: server | PostgreSQL | server + PostgreSQL | load generator | server RSS after (peak) |")
 	fmt.Fprintln(out, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")

@@ -6,8 +6,9 @@
 #   2. start (or reuse) a private PostgreSQL 15 cluster for benchmarks in
 #      .data/bench-pg, on a free loopback port, with the settings in
 #      postgresql.conf beside this script (restarted when they change)
-#   3. load bench/gen data at SCALE into its database gateway_bench, once:
-#      a later run at the same scale migrates it and reuses it
+#   3. load bench/gen data at SCALE into its database gateway_bench_<SCALE>
+#      (gateway_bench_0_2 for 0.2), once: a later run at the same scale
+#      migrates it and reuses it, and each scale keeps its own
 #   4. create the schema postgraphile_bench (postgraphile.sql): functions
 #      giving the gateway's public-listing rule to PostGraphile
 #   5. install Node 22 and PostGraphile from the npm registry, at the
@@ -34,7 +35,17 @@ SCALE=${SCALE:-0.2}
 OUT="$ROOT/.data/bench-compare"
 PGDATA_DIR="$ROOT/.data/bench-pg"
 PG_LOG="$ROOT/.data/bench-pg.log"
-BENCH_DB=gateway_bench
+# As root, the postgres user runs the cluster: when it cannot reach .data
+# (a checkout under /root), the cluster lives in /var/tmp and
+# .data/bench-pg points there.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT/.data" 2>/dev/null; then
+	base="/var/tmp/gateway-bench-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
+	mkdir -p "$base" "$ROOT/.data"
+	[ -L "$PGDATA_DIR" ] || { rm -rf "$PGDATA_DIR"; ln -s "$base/data" "$PGDATA_DIR"; }
+	PGDATA_DIR="$base/data"
+	PG_LOG="$base/postgres.log"
+fi
+BENCH_DB=gateway_bench_$(printf '%s' "$SCALE" | tr -c '0-9\n' _)
 PG_BIN=/usr/lib/postgresql/15/bin
 
 log() { printf 'bench-compare: %s\n' "$*" >&2; }
@@ -96,12 +107,6 @@ start_cluster() {
 	fi
 }
 
-start_cluster_for() {
-	start_cluster
-	SERVER_URL="postgres://postgres@127.0.0.1:$PORT/postgres?sslmode=disable"
-	BENCH_URL="postgres://postgres@127.0.0.1:$PORT/$BENCH_DB?sslmode=disable"
-}
-
 case "${1:-}" in
 stop)
 	if [ -f "$PGDATA_DIR/PG_VERSION" ] && running; then
@@ -118,11 +123,12 @@ log "building"
 go build -o bin/gateway .
 go build -o bin/bench-gen ./bench/gen
 go build -o bin/bench-compare ./bench/compare
-start_cluster_for
+start_cluster
+BENCH_URL="postgres://postgres@127.0.0.1:$PORT/$BENCH_DB?sslmode=disable"
 
 workload="$OUT/workload-$SCALE.json"
-marker="$OUT/loaded"
-if [ -f "$workload" ] && [ "$(cat "$marker" 2>/dev/null)" = "$PORT $BENCH_DB $SCALE" ] &&
+marker="$OUT/loaded-$SCALE"
+if [ -f "$workload" ] && [ "$(cat "$marker" 2>/dev/null)" = "$BENCH_DB $SCALE" ] &&
 	"$PG_BIN/psql" -X -Atq -d "$BENCH_URL" -c 'SELECT 1' >/dev/null 2>&1; then
 	log "reusing the data at scale $SCALE (migrating it to this version)"
 	DATABASE_URL=$BENCH_URL bin/gateway migrate up >/dev/null
@@ -130,7 +136,7 @@ else
 	rm -f "$marker"
 	log "generating scale $SCALE into $BENCH_DB (at scale 1 this takes minutes)"
 	DATABASE_URL=$BENCH_URL bin/bench-gen -recreate -scale "$SCALE" -workload "$workload" >&2
-	echo "$PORT $BENCH_DB $SCALE" >"$marker"
+	echo "$BENCH_DB $SCALE" >"$marker"
 fi
 "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$BENCH_URL" -f "$HERE/postgraphile.sql" >&2
 
@@ -147,7 +153,7 @@ fi
 # Node resolves the configuration's imports from where the file is.
 cp "$HERE/graphile.config.mjs" "$npm_dir/"
 
-exec bin/bench-compare -database-url "$BENCH_URL" -pg-data "$PGDATA_DIR" -pg-bin "$PG_BIN" \
+exec bin/bench-compare -database-url "$BENCH_URL" -pg-data "$PGDATA_DIR" -pg-log "$PG_LOG" -pg-bin "$PG_BIN" \
 	-gateway bin/gateway -node "$npm_dir/node_modules/.bin/node" \
 	-postgraphile "$npm_dir/node_modules/postgraphile/dist/cli-run.js" \
 	-postgraphile-config "$npm_dir/graphile.config.mjs" -workload "$workload" -out "$OUT" \
