@@ -22,13 +22,12 @@ var logLine = regexp.MustCompile(`^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ \[\d+
 // them with log_min_duration_statement = 0 (set on the database for the
 // gateway's new connections only, and reset after).
 func capture(ctx context.Context, o options, db *sqlx.DB, out io.Writer) error {
-	var dbName, id string
+	var dbName string
 	if err := db.GetContext(ctx, &dbName, `SELECT current_database()`); err != nil {
 		return err
 	}
-	if err := db.GetContext(ctx, &id, `SELECT l.id FROM listings l
-		WHERE l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')
-		ORDER BY md5(l.id::text) LIMIT 1`); err != nil {
+	ids, err := publicSample(ctx, db, 1)
+	if err != nil {
 		return err
 	}
 	st, err := os.Stat(o.pgLog)
@@ -46,7 +45,7 @@ func capture(ctx context.Context, o options, db *sqlx.DB, out io.Writer) error {
 	}
 	defer gw.stop()
 	client := newClient(1)
-	for _, q := range queries(nil, nil, []string{id}) {
+	for _, q := range queries(nil, nil, ids) {
 		if q.name == "region" {
 			continue
 		}

@@ -102,14 +102,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	if o.capture {
 		return capture(ctx, o, db, out)
 	}
-	var ids []string
-	if err := db.SelectContext(ctx, &ids, `SELECT l.id FROM listings l
-		WHERE l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')
-		ORDER BY md5(l.id::text) LIMIT $1`, o.ids); err != nil {
+	ids, err := publicSample(ctx, db, o.ids)
+	if err != nil {
 		return err
-	}
-	if len(ids) == 0 {
-		return errors.New("the benchmark database has no public listings")
 	}
 	var regions []string
 	var weights []float64
@@ -142,36 +137,63 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	var raw []*rawResult
 	if o.pgbench {
-		defines, err := pageDefines(ctx, db)
-		if err != nil {
+		if raw, err = rawLimit(ctx, o, db, postmaster, ids); err != nil {
 			return err
-		}
-		page, err := os.ReadFile(filepath.Join(o.sqlDir, "pgbench-page.sql"))
-		if err != nil {
-			return err
-		}
-		body, err := os.ReadFile(filepath.Join(o.sqlDir, "pgbench-detail.sql"))
-		if err != nil {
-			return err
-		}
-		detail, lookup, err := detailScript(ctx, db, ids, string(body))
-		if err != nil {
-			return err
-		}
-		for _, s := range []struct {
-			page, script string
-			defines      []string
-		}{{"page", string(page), defines}, {"detail", detail, nil}, {lookupPage, lookup, nil}} {
-			fmt.Fprintf(os.Stderr, "bench-compare: pgbench, %s\n", s.page)
-			r, err := pgbench(ctx, o, postmaster, s.page, s.script, s.defines)
-			if err != nil {
-				return err
-			}
-			raw = append(raw, r)
 		}
 	}
 	report(out, o, qs, results, raw)
 	return nil
+}
+
+// publicListing is the gateway's rule for a public listing of "listings l"
+// (store/listings.go): ACTIVE, of an ACTIVE seller.
+const publicListing = `l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')`
+
+// publicSample returns the ids of n public listings drawn in a fixed
+// pseudo-random order (the same data gives the same ids).
+func publicSample(ctx context.Context, db *sqlx.DB, n int) ([]string, error) {
+	var ids []string
+	err := db.SelectContext(ctx, &ids, `SELECT l.id FROM listings l WHERE `+publicListing+`
+		ORDER BY md5(l.id::text) LIMIT $1`, n)
+	if err == nil && len(ids) == 0 {
+		err = errors.New("the benchmark database has no public listings")
+	}
+	return ids, err
+}
+
+// rawLimit runs pgbench over the gateway's own statements of a listing
+// page and of a detail page (over ids), and over the detail page's id
+// lookup alone.
+func rawLimit(ctx context.Context, o options, db *sqlx.DB, postmaster int, ids []string) ([]*rawResult, error) {
+	defines, err := pageDefines(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	page, err := os.ReadFile(filepath.Join(o.sqlDir, "pgbench-page.sql"))
+	if err != nil {
+		return nil, err
+	}
+	body, err := os.ReadFile(filepath.Join(o.sqlDir, "pgbench-detail.sql"))
+	if err != nil {
+		return nil, err
+	}
+	detail, lookup, err := detailScript(ctx, db, ids, string(body))
+	if err != nil {
+		return nil, err
+	}
+	var raw []*rawResult
+	for _, s := range []struct {
+		page, script string
+		defines      []string
+	}{{"page", string(page), defines}, {"detail", detail, nil}, {lookupPage, lookup, nil}} {
+		fmt.Fprintf(os.Stderr, "bench-compare: pgbench, %s\n", s.page)
+		r, err := pgbench(ctx, o, postmaster, s.page, s.script, s.defines)
+		if err != nil {
+			return nil, err
+		}
+		raw = append(raw, r)
+	}
+	return raw, nil
 }
 
 // sideBySide starts the gateway (caches off) and PostGraphile, checks that
@@ -289,8 +311,7 @@ func header(ctx context.Context, o options, db *sqlx.DB, w *workload.Workload, o
 	}
 	if err := db.GetContext(ctx, &counts, `SELECT
 		(SELECT count(*) FROM sellers) AS sellers, (SELECT count(*) FROM listings) AS listings,
-		(SELECT count(*) FROM listings l WHERE l.status = 'ACTIVE' AND NOT EXISTS (
-			SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')) AS public,
+		(SELECT count(*) FROM listings l WHERE `+publicListing+`) AS public,
 		(SELECT count(*) FROM media) AS media`); err != nil {
 		return err
 	}

@@ -113,8 +113,7 @@ func pageDefines(ctx context.Context, db *sqlx.DB) ([]string, error) {
 	}
 	err := db.GetContext(ctx, &v, `SELECT array_agg(id ORDER BY n)::text AS listings, array_agg(DISTINCT seller_id)::text AS sellers
 		FROM (SELECT l.id, l.seller_id, row_number() OVER (ORDER BY l.created_at DESC, l.id DESC) AS n FROM listings l
-			WHERE l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE')
-			ORDER BY l.created_at DESC, l.id DESC LIMIT $1) p`, pageSize)
+			WHERE `+publicListing+` ORDER BY l.created_at DESC, l.id DESC LIMIT $1) p`, pageSize)
 	return []string{"listings=" + v.Listings, "sellers=" + v.Sellers}, err
 }
 
