@@ -11,6 +11,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 )
 
 // logLine is the start of a line of the benchmark cluster's log
@@ -52,7 +54,7 @@ func capture(ctx context.Context, o options, db *sqlx.DB, out io.Writer) error {
 		if _, err := db.ExecContext(ctx, `DO $$BEGIN RAISE LOG 'bench-compare: the gateway''s `+q.name+` request'; END$$`); err != nil {
 			return err
 		}
-		if _, err := post(ctx, client, gw.endpoint, q.bodies(gateway)[0]); err != nil {
+		if _, err := benchkit.PostGraphQL(ctx, client, gw.endpoint, q.bodies(gateway)[0], ""); err != nil {
 			return fmt.Errorf("capture %s: %w", q.name, err)
 		}
 	}

@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 )
 
 // server is a GraphQL server under test.
@@ -19,47 +17,6 @@ type server struct {
 	label    string
 	endpoint string // its /graphql
 	pid      int    // the root of its process tree
-}
-
-// answer is a GraphQL response as the load and the check read it.
-type answer struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []struct {
-		Message string `json:"message"`
-	} `json:"errors"`
-}
-
-// post sends one request body and returns the data of the answer. Anything
-// but HTTP 200 with data and without errors is an error.
-func post(ctx context.Context, client *http.Client, endpoint string, body []byte) (json.RawMessage, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("HTTP %d: reading the body: %w", resp.StatusCode, err)
-	}
-	var a answer
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return nil, fmt.Errorf("HTTP %d: not a GraphQL response: %.120q", resp.StatusCode, raw)
-	}
-	switch {
-	case len(a.Errors) > 0:
-		return nil, fmt.Errorf("HTTP %d: %s (%d errors)", resp.StatusCode, a.Errors[0].Message, len(a.Errors))
-	case resp.StatusCode != http.StatusOK:
-		return nil, fmt.Errorf("HTTP %d without errors", resp.StatusCode)
-	case len(a.Data) == 0 || string(a.Data) == "null":
-		return nil, fmt.Errorf("HTTP %d: no data", resp.StatusCode)
-	}
-	return a.Data, nil
 }
 
 // round is what one measured round of one query against one server saw.
@@ -136,7 +93,7 @@ func (l load) drive(ctx context.Context, srv server, bodies [][]byte, pick func(
 			first := ""
 			for ctx.Err() == nil && time.Now().Before(deadline) {
 				t0 := time.Now()
-				_, err := post(ctx, l.client, srv.endpoint, bodies[pick(r)])
+				_, err := benchkit.PostGraphQL(ctx, l.client, srv.endpoint, bodies[pick(r)], "")
 				lat = append(lat, time.Since(t0))
 				if err != nil {
 					errs++

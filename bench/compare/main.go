@@ -34,6 +34,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 	"github.com/partsmarket/gateway/bench/workload"
 )
 
@@ -44,7 +45,7 @@ type options struct {
 	postgraphileConfig, workload      string
 	out, sqlDir, queries              string
 	rounds, concurrency, ids          int
-	duration, warmup                  time.Duration
+	duration, warmup, prewarm         time.Duration
 	pgbench, capture                  bool
 }
 
@@ -67,6 +68,7 @@ func main() {
 	flag.IntVar(&o.ids, "ids", 500, "public listings the detail query draws from")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "measured time per round and side (and per pgbench run)")
 	flag.DurationVar(&o.warmup, "warmup", 3*time.Second, "unmeasured time before each round")
+	flag.DurationVar(&o.prewarm, "prewarm", 15*time.Second, "unmeasured time per query and side before the first round (node's JIT, pools, caches of both)")
 	flag.BoolVar(&o.pgbench, "pgbench", true, "measure the raw-SQL limit with pgbench")
 	flag.BoolVar(&o.capture, "capture", false, "only log the statements of one gateway page and detail request (to refresh pgbench-*.sql)")
 	flag.Parse()
@@ -197,8 +199,9 @@ func rawLimit(ctx context.Context, o options, db *sqlx.DB, postmaster int, ids [
 }
 
 // sideBySide starts the gateway (caches off) and PostGraphile, checks that
-// they agree on every parameter of every query, then measures the queries
-// in rounds alternating between them (which goes first alternates too).
+// they agree on every parameter of every query, runs each query on each
+// unmeasured for o.prewarm, then measures the queries in rounds alternating
+// between them (which goes first alternates too).
 func sideBySide(ctx context.Context, o options, l load, qs []query, results map[string]*tally) error {
 	gw, err := startGateway(ctx, o, false)
 	if err != nil {
@@ -218,6 +221,12 @@ func sideBySide(ctx context.Context, o options, l load, qs []query, results map[
 		}
 		fmt.Fprintf(os.Stderr, "bench-compare: %s: both sides return the same %d listings over %d parameters\n",
 			q.name, n, len(q.params))
+	}
+	for _, q := range qs {
+		for _, s := range []side{gateway, postgraphile} {
+			fmt.Fprintf(os.Stderr, "bench-compare: %s on %s, unmeasured, for %s\n", q.name, servers[s].label, o.prewarm)
+			l.drive(ctx, servers[s], q.bodies(s), q.picker(), o.prewarm, nil)
+		}
 	}
 	for r := range o.rounds {
 		for _, q := range qs {
@@ -282,7 +291,7 @@ func check(ctx context.Context, l load, q query, servers [2]server) (int, error)
 	for i, p := range q.params {
 		var got [2][]row
 		for _, s := range []side{gateway, postgraphile} {
-			data, err := post(ctx, l.client, servers[s].endpoint, bodies[s][i])
+			data, err := benchkit.PostGraphQL(ctx, l.client, servers[s].endpoint, bodies[s][i], "")
 			if err != nil {
 				return 0, fmt.Errorf("check %s %q on %s: %w", q.name, p, servers[s].label, err)
 			}
@@ -337,8 +346,8 @@ func header(ctx context.Context, o options, db *sqlx.DB, w *workload.Workload, o
 	fmt.Fprintf(out, "PostgreSQL (private benchmark cluster): %s\n", strings.Join(settings, " "))
 	fmt.Fprintf(out, "PostGraphile %s (preset amber, pool of 20) on node %s; gateway with its caches off (RESPONSE_CACHE_TTL=0 SEARCH_CACHE_TTL=0) unless said, pool DATABASE_MAX_CONNS (default 20)\n",
 		packageVersion(pgVersion), strings.TrimSpace(string(nodeVersion)))
-	fmt.Fprintf(out, "%d clients, %d rounds x %s per query and side (after %s warmup each), alternating; %d CPUs, load average %s\n",
-		o.concurrency, o.rounds, o.duration, o.warmup, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
+	fmt.Fprintf(out, "%d clients, %d rounds x %s per query and side (after %s warmup each, and %s per query and side before the first), alternating; %d CPUs, load average %s\n",
+		o.concurrency, o.rounds, o.duration, o.warmup, o.prewarm, runtime.NumCPU(), strings.Join(strings.Fields(string(load))[:3], " "))
 	return nil
 }
 

@@ -19,7 +19,8 @@
 #      statements (pgbench-*.sql) and prints the report
 #
 # Settings (environment): SCALE (0.2), ROUNDS (3), DURATION (15s per round
-# and side), CONCURRENCY (32), WARMUP (3s), IDS (500 detail ids), QUERIES
+# and side), CONCURRENCY (32), WARMUP (3s before each round), PREWARM (15s
+# per query and side before the first round), IDS (500 detail ids), QUERIES
 # (page,region,detail), PGBENCH (1; 0 skips the raw-SQL limit).
 #   bench/compare/run.sh stop    stops the benchmark cluster (its data stays)
 #   bench/compare/run.sh capture logs the gateway's statements for one
@@ -158,5 +159,5 @@ exec bin/bench-compare -database-url "$BENCH_URL" -pg-data "$PGDATA_DIR" -pg-log
 	-postgraphile "$npm_dir/node_modules/postgraphile/dist/cli-run.js" \
 	-postgraphile-config "$npm_dir/graphile.config.mjs" -workload "$workload" -out "$OUT" \
 	-sql-dir "$HERE" -rounds "${ROUNDS:-3}" -duration "${DURATION:-15s}" \
-	-concurrency "${CONCURRENCY:-32}" -warmup "${WARMUP:-3s}" -ids "${IDS:-500}" \
+	-concurrency "${CONCURRENCY:-32}" -warmup "${WARMUP:-3s}" -prewarm "${PREWARM:-15s}" -ids "${IDS:-500}" \
 	-queries "${QUERIES:-page,region,detail}" -pgbench="${PGBENCH:-1}" -capture="$([ "${1:-}" = capture ] && echo 1 || echo 0)"
