@@ -18,7 +18,6 @@ import (
 // process is a server this program started.
 type process struct {
 	server
-	cmd *exec.Cmd
 	log *os.File
 }
 
@@ -40,7 +39,7 @@ func start(ctx context.Context, label string, port int, argv, env []string, logP
 		return nil, fmt.Errorf("%s: %w", label, err)
 	}
 	p := &process{server: server{label: label, endpoint: fmt.Sprintf("http://127.0.0.1:%d/graphql", port),
-		pid: cmd.Process.Pid}, cmd: cmd, log: f}
+		pid: cmd.Process.Pid}, log: f}
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	for deadline := time.Now().Add(time.Minute); ; {
@@ -50,6 +49,7 @@ func start(ctx context.Context, label string, port int, argv, env []string, logP
 		}
 		select {
 		case <-exited:
+			f.Close()
 			return nil, fmt.Errorf("%s exited before it was ready (log %s)", label, logPath)
 		case <-ctx.Done():
 			p.stop()
