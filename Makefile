@@ -71,7 +71,9 @@ bench:
 # PostGraphile from npm in .data/bench-compare/npm, a check that both return
 # the same rows, ROUNDS alternating rounds of DURATION per query and side
 # with CONCURRENCY clients, and pgbench over the gateway's own statements.
-# See bench/compare/run.sh; `bench/compare/run.sh stop` stops the cluster.
+# BENCH_DATA=<another checkout>/.data reuses that checkout's cluster, data
+# and npm folder. See bench/compare/run.sh; `bench/compare/run.sh stop`
+# stops the cluster.
 bench-compare: SCALE ?= 0.2
 bench-compare: ROUNDS ?= 3
 bench-compare: DURATION ?= 15s

@@ -4,7 +4,7 @@
 #
 #   1. build the gateway, bench/gen and bench/compare into bin/
 #   2. start (or reuse) a private PostgreSQL 15 cluster for benchmarks in
-#      .data/bench-pg, on a free loopback port, with the settings in
+#      $BENCH_DATA/bench-pg (.data/bench-pg), on a free loopback port, with the settings in
 #      postgresql.conf beside this script (restarted when they change)
 #   3. load bench/gen data at SCALE into its database gateway_bench_<SCALE>
 #      (gateway_bench_0_2 for 0.2), once: a later run at the same scale
@@ -12,7 +12,7 @@
 #   4. create the schema postgraphile_bench (postgraphile.sql): functions
 #      giving the gateway's public-listing rule to PostGraphile
 #   5. install Node 22 and PostGraphile from the npm registry, at the
-#      versions package-lock.json pins, into .data/bench-compare/npm
+#      versions package-lock.json pins, into $BENCH_DATA/bench-compare/npm
 #   6. run bin/bench-compare: it starts the gateway (caches off, then on)
 #      and PostGraphile, checks that both answer with the same rows, runs
 #      the queries in alternating rounds, runs pgbench on the gateway's own
@@ -21,7 +21,9 @@
 # Settings (environment): SCALE (0.2), ROUNDS (3), DURATION (15s per round
 # and side), CONCURRENCY (32), WARMUP (3s before each round), PREWARM (15s
 # per query and side before the first round), IDS (500 detail ids), QUERIES
-# (page,region,detail), PGBENCH (1; 0 skips the raw-SQL limit).
+# (page,region,detail), PGBENCH (1; 0 skips the raw-SQL limit), BENCH_DATA
+# (.data of this checkout: where the cluster, its log, Node, PostGraphile
+# and the logs live; another checkout's .data reuses its cluster and data).
 #   bench/compare/run.sh stop    stops the benchmark cluster (its data stays)
 #   bench/compare/run.sh capture logs the gateway's statements for one
 #                                listing page and one detail page (to
@@ -33,15 +35,16 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/bench/compare"
 cd "$ROOT"
 SCALE=${SCALE:-0.2}
-OUT="$ROOT/.data/bench-compare"
-PGDATA_DIR="$ROOT/.data/bench-pg"
-PG_LOG="$ROOT/.data/bench-pg.log"
-# As root, the postgres user runs the cluster: when it cannot reach .data
+DATA=${BENCH_DATA:-$ROOT/.data}
+OUT="$DATA/bench-compare"
+PGDATA_DIR="$DATA/bench-pg"
+PG_LOG="$DATA/bench-pg.log"
+# As root, the postgres user runs the cluster: when it cannot reach $DATA
 # (a checkout under /root), the cluster lives in /var/tmp and
-# .data/bench-pg points there.
-if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$ROOT/.data" 2>/dev/null; then
-	base="/var/tmp/gateway-bench-pg-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)"
-	mkdir -p "$base" "$ROOT/.data"
+# $DATA/bench-pg points there.
+if [ "$(id -u)" = 0 ] && ! runuser -u postgres -- test -x "$DATA" 2>/dev/null; then
+	base="/var/tmp/gateway-bench-pg-$(printf '%s' "$DATA" | sha256sum | cut -c1-12)"
+	mkdir -p "$base" "$DATA"
 	[ -L "$PGDATA_DIR" ] || { rm -rf "$PGDATA_DIR"; ln -s "$base/data" "$PGDATA_DIR"; }
 	PGDATA_DIR="$base/data"
 	PG_LOG="$base/postgres.log"
