@@ -5,7 +5,7 @@
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test fmt-check vet generate generate-check db-stop bench
+.PHONY: build run test fmt-check vet generate generate-check db-stop bench bench-compare
 
 # The binary: serve, migrate up|down|status, seed, token.
 build:
@@ -68,6 +68,22 @@ bench: CONCURRENCY ?= 32
 bench: DURATION ?= 10s
 bench:
 	SCALE='$(SCALE)' CONCURRENCY='$(CONCURRENCY)' DURATION='$(DURATION)' bench/run.sh
+
+# The gateway side by side with PostGraphile 5 on one database (issue 12,
+# BENCHMARKS.md): a private benchmark cluster in .data/bench-pg (kept
+# running, and its data at SCALE kept for the next run), Node and
+# PostGraphile from npm in .data/bench-compare/npm, a check that both return
+# the same rows, ROUNDS alternating rounds of DURATION per query and side
+# with CONCURRENCY clients, and pgbench over the gateway's own statements.
+# BENCH_DATA=<another checkout>/.data reuses that checkout's cluster, data
+# and npm folder. See bench/compare/run.sh; `bench/compare/run.sh stop`
+# stops the cluster.
+bench-compare: SCALE ?= 0.2
+bench-compare: ROUNDS ?= 3
+bench-compare: DURATION ?= 15s
+bench-compare: CONCURRENCY ?= 32
+bench-compare:
+	SCALE='$(SCALE)' ROUNDS='$(ROUNDS)' DURATION='$(DURATION)' CONCURRENCY='$(CONCURRENCY)' bench/compare/run.sh
 
 # Stop the private PostgreSQL cluster scripts/db.sh started.
 db-stop:

@@ -2,11 +2,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
@@ -16,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/partsmarket/gateway/bench/internal/benchkit"
 )
 
 // request is one GraphQL request of an operation.
@@ -205,59 +205,15 @@ func drive(ctx context.Context, client *http.Client, s settings, op operation, s
 	}
 }
 
-// gqlResponse is the part of a GraphQL response the load generator reads.
-type gqlResponse struct {
-	Data   json.RawMessage `json:"data"`
-	Errors []struct {
-		Message    string         `json:"message"`
-		Path       []any          `json:"path"`
-		Extensions map[string]any `json:"extensions"`
-	} `json:"errors"`
-}
-
-// send posts one request. Anything but HTTP 200 with data and without
-// errors is an error, described by status, code, message and path.
+// send posts one request; see benchkit.PostGraphQL for what counts as an
+// error.
 func send(ctx context.Context, client *http.Client, base string, req request) error {
 	body, err := json.Marshal(map[string]any{"query": req.query, "variables": req.variables})
 	if err != nil {
 		return err
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/graphql", bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	if req.token != "" {
-		hr.Header.Set("Authorization", "Bearer "+req.token)
-	}
-	resp, err := client.Do(hr)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("HTTP %d: reading the body: %w", resp.StatusCode, err)
-	}
-	var out gqlResponse
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return fmt.Errorf("HTTP %d: not a GraphQL response: %.80q", resp.StatusCode, raw)
-	}
-	if len(out.Errors) > 0 {
-		e := out.Errors[0]
-		more := ""
-		if len(out.Errors) > 1 {
-			more = fmt.Sprintf(" (+%d more)", len(out.Errors)-1)
-		}
-		return fmt.Errorf("HTTP %d: %v: %s at %v%s", resp.StatusCode, e.Extensions["code"], e.Message, e.Path, more)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("HTTP %d without errors", resp.StatusCode)
-	}
-	if len(out.Data) == 0 || string(out.Data) == "null" {
-		return fmt.Errorf("HTTP %d: no data", resp.StatusCode)
-	}
-	return nil
+	_, err = benchkit.PostGraphQL(ctx, client, base+"/graphql", body, req.token)
+	return err
 }
 
 // serverMetrics are the gateway metrics the load generator reads.

@@ -1,12 +1,16 @@
 // Package benchkit holds what the benchmark programs under bench share:
-// their defaults from the environment, latency percentiles, and a gateway
+// their defaults from the environment, latency percentiles, a GraphQL
+// request checked as the load generators check every answer, and a gateway
 // binary run as a child process on a fresh, migrated database.
 package benchkit
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +45,60 @@ func Percentile(sorted []time.Duration, p int) time.Duration {
 	}
 	i := (len(sorted)*p+99)/100 - 1
 	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// graphQLResponse is the part of a GraphQL response PostGraphQL reads.
+type graphQLResponse struct {
+	Data   json.RawMessage `json:"data"`
+	Errors []struct {
+		Message    string         `json:"message"`
+		Path       []any          `json:"path"`
+		Extensions map[string]any `json:"extensions"`
+	} `json:"errors"`
+}
+
+// PostGraphQL posts body, a GraphQL request in JSON, to endpoint (with a
+// bearer token unless token is "") and returns the data of the answer.
+// Anything but HTTP 200 with data and without errors is an error, described
+// by the status and the first error's code, message and path.
+func PostGraphQL(ctx context.Context, client *http.Client, endpoint string, body []byte, token string) (json.RawMessage, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("Accept", "application/json")
+	if token != "" {
+		hr.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(hr)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("HTTP %d: reading the body: %w", resp.StatusCode, err)
+	}
+	var out graphQLResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, fmt.Errorf("HTTP %d: not a GraphQL response: %.80q", resp.StatusCode, raw)
+	}
+	if len(out.Errors) > 0 {
+		e := out.Errors[0]
+		more := ""
+		if len(out.Errors) > 1 {
+			more = fmt.Sprintf(" (+%d more)", len(out.Errors)-1)
+		}
+		return nil, fmt.Errorf("HTTP %d: %v: %s at %v%s", resp.StatusCode, e.Extensions["code"], e.Message, e.Path, more)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("HTTP %d without errors", resp.StatusCode)
+	}
+	if len(out.Data) == 0 || string(out.Data) == "null" {
+		return nil, fmt.Errorf("HTTP %d: no data", resp.StatusCode)
+	}
+	return out.Data, nil
 }
 
 // WithDatabase returns databaseURL (URL or key=value form) naming database
