@@ -240,7 +240,7 @@ func TestSetLeadStatusRule(t *testing.T) {
 		asked = append(asked, from, to)
 		return store.Errorf(store.EFORBIDDEN, "no")
 	}
-	_, err := st.SetLeadStatus(t.Context(), l.ID, store.LeadContacted, store.Actor{ID: "user-7", Role: "SELLER"}, refuse)
+	_, err := st.SetLeadStatus(store.WithScope(t.Context(), store.Scope{SellerID: s.ID}), l.ID, store.LeadContacted, store.Actor{ID: "user-7", Role: "SELLER"}, refuse)
 	wantError(t, err, store.EFORBIDDEN, "")
 	if want := []store.LeadStatus{store.LeadSpam, store.LeadContacted}; !reflect.DeepEqual(asked, want) {
 		t.Errorf("rule asked about %v, want %v", asked, want)
