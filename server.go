@@ -14,7 +14,6 @@ package main
 //go:generate go tool gqlgen generate
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -181,8 +180,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
 	// Analysts' requests have their own pool: the replica when there is
 	// one, read-only and with the analyst's statement timeout either way.
-	analystDB, err := database.Open(ctx, cmp.Or(cfg.DatabaseReadURL, cfg.DatabaseURL), "gateway-http", max(2, cfg.DBMaxConns/4),
-		database.StatementTimeout(cfg.StatementTimeoutAnalyst), database.ReadOnly())
+	analystConns := max(2, cfg.DBMaxConns/4)
+	analystSettings := []database.Setting{database.StatementTimeout(cfg.StatementTimeoutAnalyst), database.ReadOnly()}
+	var analystDB *sqlx.DB
+	if cfg.DatabaseReadURL != "" {
+		// A replica that is down must not keep the gateway from
+		// starting: its pool connects on first use, and analysts get
+		// SERVICE_UNAVAILABLE until it answers.
+		analystDB, err = database.Connect(cfg.DatabaseReadURL, "gateway-http", analystConns, analystSettings...)
+	} else {
+		analystDB, err = database.Open(ctx, cfg.DatabaseURL, "gateway-http", analystConns, analystSettings...)
+	}
 	if err != nil {
 		a.close(ctx)
 		return nil, err

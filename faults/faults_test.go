@@ -226,14 +226,15 @@ func TestReplicaBehindOrDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = replica.stop("immediate") })
-	g := startGateway(t, name, map[string]string{"DATABASE_READ_URL": replica.url(name), "REPLICA_MAX_LAG": "1s",
-		"RESPONSE_CACHE_TTL": "0", "SEARCH_CACHE_TTL": "0"})
+	env := map[string]string{"DATABASE_READ_URL": replica.url(name), "REPLICA_MAX_LAG": "1s",
+		"RESPONSE_CACHE_TTL": "0", "SEARCH_CACHE_TTL": "0"}
+	g := startGateway(t, name, env)
 	analyst := token(t, "--role", "analyst")
 	seller := token(t, "--role", "seller", "--seller-id", f.sellerID)
 
 	const analystQuery = `{ leads(first: 1) { totalCount } }`
 	served := func(r response, err error) bool { return err == nil && r.status == http.StatusOK && r.code == "" }
-	othersServed := func(when string) {
+	othersServed := func(g *gateway, when string) {
 		t.Helper()
 		r, err := g.post("", `{ listings(first: 5) { nodes { id } } }`, nil)
 		if !served(r, err) || !strings.Contains(r.raw, f.listingID) {
@@ -256,7 +257,7 @@ func TestReplicaBehindOrDown(t *testing.T) {
 		r, err := g.post(analyst, analystQuery, nil)
 		return err == nil && r.retryable() && strings.Contains(r.raw, "behind")
 	})
-	othersServed("with the replica behind")
+	othersServed(g, "with the replica behind")
 	if err := replica.exec(name, `SELECT pg_wal_replay_resume()`); err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +271,16 @@ func TestReplicaBehindOrDown(t *testing.T) {
 		t.Errorf("analyst with the replica down: %v HTTP %d Retry-After %q %s, want 503 SERVICE_UNAVAILABLE with Retry-After",
 			err, r.status, r.retryAfter, r.raw)
 	}
-	othersServed("with the replica down")
+	othersServed(g, "with the replica down")
+
+	// A gateway that starts while the replica is down serves everyone
+	// else, and tells analysts to come back.
+	late := startGateway(t, name, env)
+	if r, err := late.post(analyst, analystQuery, nil); err != nil || !r.retryable() {
+		t.Errorf("analyst of a gateway started with the replica down: %v HTTP %d %s, want 503 SERVICE_UNAVAILABLE",
+			err, r.status, r.raw)
+	}
+	othersServed(late, "by a gateway started with the replica down")
 	if err := replica.start(); err != nil {
 		t.Fatal(err)
 	}

@@ -65,6 +65,21 @@ func ReadOnly() Setting { return Setting{"default_transaction_read_only", "on"} 
 // Statements sent through the pool are counted; see WithStatementCounter.
 // Errors never include databaseURL, which may hold a password.
 func Open(ctx context.Context, databaseURL, app string, maxConns int, settings ...Setting) (*sqlx.DB, error) {
+	db, err := Connect(databaseURL, app, maxConns, settings...)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("database: connect (%s): %w", app, err)
+	}
+	return db, nil
+}
+
+// Connect is Open without the first connection: the pool connects when a
+// statement needs it. It is for a database the gateway must start without,
+// such as the analysts' read replica; a bad URL is still an error.
+func Connect(databaseURL, app string, maxConns int, settings ...Setting) (*sqlx.DB, error) {
 	if maxConns < 1 {
 		return nil, fmt.Errorf("database: maxConns is %d, want at least 1", maxConns)
 	}
@@ -95,10 +110,6 @@ func Open(ctx context.Context, databaseURL, app string, maxConns int, settings .
 	db.SetMaxIdleConns(maxConns)
 	db.SetConnMaxIdleTime(connMaxIdleTime)
 	db.SetConnMaxLifetime(connMaxLifetime)
-	if err := db.PingContext(ctx); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("database: connect (%s): %w", app, err)
-	}
 	return sqlx.NewDb(db, "postgres"), nil
 }
 
