@@ -9,6 +9,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/tagcache"
 )
 
 // listingColumns are the columns of Listing, read from "listings l".
@@ -72,6 +74,7 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	listingVisible(&q, scope)
 	var out []*Listing
 	err := s.db.SelectPrepared(ctx, &out, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
+	tagListings(ctx, ids, out)
 	return out, err
 }
 
@@ -92,18 +95,20 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	var rows []*listingRow
 	var total *int
 	var err error
-	if a, stale, ok := s.searches.get(key, cacheable); ok {
-		if stale {
+	if a, fresh, ok := s.searches.get(key, cacheable); ok {
+		if !fresh {
 			s.searches.refresh(key, run)
+			tagcache.From(ctx).Skip() // a stale answer is not kept in a response
 		}
 		rows, err = s.readAnswer(ctx, a)
 		total = a.total
 	} else {
-		rows, total, err = s.searches.fill(ctx, key, cacheable, func() ([]*listingRow, *int, error) { return run(ctx) })
+		rows, total, err = s.searches.fill(ctx, key, cacheable, run)
 	}
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
+	tagListingList(ctx, lq, rows)
 	out := unwrap(page(k, rows, p.Limit, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
 	out.Total = total
@@ -155,6 +160,7 @@ func (s *Store) CountListings(ctx context.Context, lq ListingQuery) (int, error)
 	lq.where(&q)
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*)`+listingFrom+q.sql(), q.args...)
+	tagcache.From(ctx).Add(listMembership(lq))
 	return n, err
 }
 
@@ -315,7 +321,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -395,7 +401,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -448,7 +454,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -19,6 +19,7 @@ func (s *Store) MediaByListingID(ctx context.Context, listingIDs []string) ([]*M
 	var out []*Media
 	err := s.db.SelectPrepared(ctx, &out, `SELECT `+mediaColumns+` FROM media
 		WHERE listing_id = ANY($1::uuid[]) ORDER BY listing_id, position, created_at`, pq.Array(validIDs(listingIDs)))
+	tagListingIDs(ctx, listingIDs)
 	return out, err
 }
 
@@ -84,7 +85,7 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &m, s.commitPublic(ctx, tx)
+	return &m, s.commitPublic(ctx, tx, mediaWrite(m.ListingID)...)
 }
 
 // RemoveMedia deletes media item id and audits it; ENOTFOUND when there is
@@ -122,7 +123,7 @@ func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return "", err
 	}
-	return gone.StorageKey.String, s.commitPublic(ctx, tx)
+	return gone.StorageKey.String, s.commitPublic(ctx, tx, mediaWrite(gone.ListingID)...)
 }
 
 // mediaAudit is the snapshot of a media item's audited fields.

@@ -53,6 +53,7 @@ func (s *Store) SellerBySlug(ctx context.Context, scope Scope, slug string) (*Se
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("seller")
 	}
+	tagSellers(ctx, out.ID)
 	return &out, err
 }
 
@@ -68,6 +69,7 @@ func (s *Store) SellersByID(ctx context.Context, scope Scope, ids []string) ([]*
 	sellerVisible(&q, scope)
 	var out []*Seller
 	err := s.db.SelectPrepared(ctx, &out, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	tagSellers(ctx, ids...)
 	return out, err
 }
 
@@ -98,6 +100,10 @@ func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*
 	if err != nil {
 		return Page[*Seller]{}, err
 	}
+	tagAllLists(ctx)
+	for _, r := range rows {
+		tagSellers(ctx, r.ID)
+	}
 	return page(sellersByName, rows, p.Limit, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
 }
 
@@ -107,6 +113,7 @@ func (s *Store) CountSellers(ctx context.Context, sq SellerQuery) (int, error) {
 	sq.where(&q)
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM sellers s`+q.sql(), q.args...)
+	tagAllLists(ctx)
 	return n, err
 }
 
@@ -142,6 +149,7 @@ func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*
 	var out []*SellerContact
 	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, kind, value, label FROM seller_contacts
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	tagSellers(ctx, sellerIDs...)
 	return out, err
 }
 
@@ -151,6 +159,7 @@ func (s *Store) LocationsBySellerID(ctx context.Context, sellerIDs []string) ([]
 	var out []*SellerLocation
 	err := s.db.SelectPrepared(ctx, &out, `SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	tagSellers(ctx, sellerIDs...)
 	return out, err
 }
 
@@ -208,7 +217,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",
@@ -290,7 +299,7 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -341,7 +350,7 @@ func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any)
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
 }
 
 // replaceContacts replaces a seller's contacts with cs and returns how many

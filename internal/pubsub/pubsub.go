@@ -58,11 +58,12 @@ type Options struct {
 	Log *slog.Logger
 	// Buffer is each subscription's buffer of undelivered leads (default 16).
 	Buffer int
-	// OnPublicChanged, when set, is called for every announcement on
-	// store.PublicChangedChannel and after a reconnection (announcements
-	// may have been lost): the process's caches of public answers start a
-	// new generation.
-	OnPublicChanged func()
+	// OnPublicChanged, when set, is called with the payload of every
+	// announcement on store.PublicChangedChannel (the cache tags a write
+	// changed: tagcache.Invalidator.Receive), and with "" after a
+	// reconnection (announcements may have been lost: everything may have
+	// changed).
+	OnPublicChanged func(payload string)
 	// Workers is how many lookups run at once (default 2).
 	Workers int
 	// MinReconnect and MaxReconnect bound the listener's reconnection
@@ -346,10 +347,10 @@ func (h *Hub) receive(l *pq.Listener) {
 			case !ok:
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
-				h.publicChanged()
+				h.publicChanged("")
 				h.catchUp()
 			case n.Channel == store.PublicChangedChannel:
-				h.publicChanged()
+				h.publicChanged(n.Extra)
 			case n.Channel == store.LeadReceivedChannel:
 				for id := range strings.SplitSeq(n.Extra, ",") { // a batch's leads
 					if h.remember(id) && h.Subscribers() > 0 {
@@ -365,10 +366,10 @@ func (h *Hub) receive(l *pq.Listener) {
 	}
 }
 
-// publicChanged calls Options.OnPublicChanged, if set.
-func (h *Hub) publicChanged() {
+// publicChanged calls Options.OnPublicChanged, if set, with payload.
+func (h *Hub) publicChanged(payload string) {
 	if h.o.OnPublicChanged != nil {
-		h.o.OnPublicChanged()
+		h.o.OnPublicChanged(payload)
 	}
 }
 

@@ -3,6 +3,7 @@ package tagcache
 import (
 	"container/list"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -11,13 +12,14 @@ import (
 // that a cache of many small entries stays within its bound too.
 const (
 	// entryOverhead: the entry, its LRU element, its map slot and key.
-	entryOverhead = 192
-	// tagOverhead: a tag in the entry's list and in the index's set, past
-	// the tag's own bytes.
-	tagOverhead = 96
-	// tagSetOverhead: a tag's set in the index, counted while it has
-	// entries.
-	tagSetOverhead = 160
+	entryOverhead = 256
+	// tagOverhead: a tag in the entry's list (a string header; its bytes
+	// are counted once, with its index slot) and its key in the tag's
+	// index list (with room to grow).
+	tagOverhead = 16 + 48
+	// tagSetOverhead: a tag's slot in the index, past the tag's bytes,
+	// counted while it has entries.
+	tagSetOverhead = 128
 )
 
 // Options configure NewCache.
@@ -46,7 +48,8 @@ type Cache[V any] struct {
 	bytes   int64
 	entries map[Key]*list.Element
 	lru     *list.List // of *entry[V], most recently used first
-	index   map[Tag]map[Key]struct{}
+	// index lists the keys of the entries carrying each tag.
+	index map[Tag][]Key
 }
 
 // entry is one cached value.
@@ -62,7 +65,7 @@ type entry[V any] struct {
 
 // NewCache returns a cache purged by inv (which may be nil: no purges).
 func NewCache[V any](inv *Invalidator, o Options) *Cache[V] {
-	c := &Cache[V]{inv: inv, o: o, entries: map[Key]*list.Element{}, lru: list.New(), index: map[Tag]map[Key]struct{}{}}
+	c := &Cache[V]{inv: inv, o: o, entries: map[Key]*list.Element{}, lru: list.New(), index: map[Tag][]Key{}}
 	inv.register(c)
 	return c
 }
@@ -103,10 +106,8 @@ func (c *Cache[V]) PutCollected(k Key, v V, size int64, col *Collector) {
 // purged after start (Begin's token when its reads began): it may show
 // what that write changed.
 func (c *Cache[V]) Put(k Key, v V, size int64, tags []Tag, start uint64) {
-	size += entryOverhead
-	for _, t := range tags {
-		size += 2*int64(len(t)) + tagOverhead
-	}
+	tags = slices.Compact(slices.Sorted(slices.Values(tags)))
+	size += entryOverhead + int64(len(tags))*tagOverhead
 	if size > c.o.MaxBytes/10 {
 		return
 	}
@@ -116,23 +117,36 @@ func (c *Cache[V]) Put(k Key, v V, size int64, tags []Tag, start uint64) {
 	if c.inv.purgedSince(tags, start) {
 		return
 	}
+	if size+c.newTagsLocked(tags) > c.o.MaxBytes/10 {
+		return
+	}
 	if old, ok := c.entries[k]; ok {
 		c.removeLocked(old)
 	}
 	c.entries[k] = c.lru.PushFront(e)
 	c.bytes += size
 	for _, t := range tags {
-		set := c.index[t]
-		if set == nil {
-			set = map[Key]struct{}{}
-			c.index[t] = set
-			c.bytes += tagSetOverhead
+		keys, ok := c.index[t]
+		if !ok {
+			c.bytes += tagSetOverhead + int64(len(t))
 		}
-		set[k] = struct{}{}
+		c.index[t] = append(keys, k)
 	}
 	for c.bytes > c.o.MaxBytes {
 		c.removeLocked(c.lru.Back())
 	}
+}
+
+// newTagsLocked returns the bytes the index would grow by for the tags it
+// does not hold yet; c.mu is held.
+func (c *Cache[V]) newTagsLocked(tags []Tag) int64 {
+	var n int64
+	for _, t := range tags {
+		if _, ok := c.index[t]; !ok {
+			n += tagSetOverhead + int64(len(t))
+		}
+	}
+	return n
 }
 
 // removeLocked drops the entry of el; c.mu is held.
@@ -141,11 +155,19 @@ func (c *Cache[V]) removeLocked(el *list.Element) {
 	delete(c.entries, e.key)
 	c.bytes -= e.size
 	for _, t := range e.tags {
-		set := c.index[t]
-		delete(set, e.key)
-		if len(set) == 0 {
+		keys, ok := c.index[t]
+		if !ok {
+			continue // being purged: see purge
+		}
+		if i := slices.Index(keys, e.key); i >= 0 {
+			keys[i] = keys[len(keys)-1]
+			keys = keys[:len(keys)-1]
+		}
+		if len(keys) == 0 {
 			delete(c.index, t)
-			c.bytes -= tagSetOverhead
+			c.bytes -= tagSetOverhead + int64(len(t))
+		} else {
+			c.index[t] = keys
 		}
 	}
 }
@@ -157,7 +179,17 @@ func (c *Cache[V]) purge(tags []Tag) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, t := range tags {
-		for k := range c.index[t] {
+		keys, ok := c.index[t]
+		if !ok {
+			continue
+		}
+		if c.o.Stale == 0 {
+			// Out of the index first, so that dropping its entries does
+			// not search its list once per entry.
+			delete(c.index, t)
+			c.bytes -= tagSetOverhead + int64(len(t))
+		}
+		for _, k := range keys {
 			el := c.entries[k]
 			if c.o.Stale > 0 {
 				if e := el.Value.(*entry[V]); e.expires.After(now) {

@@ -3,6 +3,7 @@ package tagcache
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 )
@@ -211,4 +212,41 @@ func TestMessages(t *testing.T) {
 	if m := sender.Message(many); len(m) > maxMessage {
 		t.Errorf("a message of %d bytes exceeds the NOTIFY limit", len(m))
 	}
+}
+
+// TestHeapStaysBounded: a stream of distinct entries, each with its own
+// tags, keeps the live heap near the cache's bound: the bytes it counts
+// (keys, values, tags and index) are the bytes it holds, and the
+// invalidator's own records stay bounded too.
+func TestHeapStaysBounded(t *testing.T) {
+	const bound = 2 << 20
+	inv := NewInvalidator(time.Hour)
+	c := NewCache[[]byte](inv, Options{TTL: time.Hour, MaxBytes: bound})
+	live := func() uint64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	before := live()
+	for i := range 20_000 {
+		tags := make([]Tag, 0, 21)
+		for j := range 20 {
+			tags = append(tags, Listing(fmt.Sprintf("%08x-%04x-4111-8111-111111111111", i, j)))
+		}
+		tags = append(tags, AllLists)
+		c.Put(NewKey([]byte(fmt.Sprint("query ", i))), make([]byte, 300), 300, tags, c.Begin())
+		if i%7 == 0 {
+			inv.Invalidate([]Tag{Seller(fmt.Sprintf("%08x-1111-4111-8111-111111111111", i))})
+		}
+		if c.Bytes() > bound {
+			t.Fatalf("after %d entries the cache counts %d bytes, over its %d", i+1, c.Bytes(), bound)
+		}
+	}
+	grown := int64(live()) - int64(before)
+	if grown > 2*bound {
+		t.Errorf("the live heap grew by %d bytes for a cache bounded at %d", grown, bound)
+	}
+	t.Logf("live heap grew by %d bytes; the cache counts %d in %d entries", grown, c.Bytes(), c.Len())
+	runtime.KeepAlive(c)
 }
