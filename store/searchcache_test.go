@@ -157,7 +157,9 @@ func TestSearchCacheSharedSearchOutlivesItsFirstCaller(t *testing.T) {
 	errs := make([]error, len(pages))
 	var wg sync.WaitGroup
 	for i := range pages {
-		wg.Go(func() { pages[i], errs[i] = st.Listings(t.Context(), store.ListingQuery{Search: "idler"}, store.PageArgs{Limit: 20}) })
+		wg.Go(func() {
+			pages[i], errs[i] = st.Listings(t.Context(), store.ListingQuery{Search: "idler"}, store.PageArgs{Limit: 20})
+		})
 	}
 	time.Sleep(100 * time.Millisecond) // lets the others join the search waiting for the lock
 	leave()

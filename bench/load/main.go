@@ -56,6 +56,8 @@ func main() {
 	flag.StringVar(&o.ops, "ops", "search,detail,inbox,metrics,submit", "operations to run, in order")
 	flag.IntVar(&o.probeRequests, "probe", 20, "requests per page size in the page-size probe (0: no probe)")
 	flag.DurationVar(&o.wait, "wait", 0, "how long to wait for the gateway's /readyz to answer 200 first")
+	flag.Float64Var(&o.writes, "writes", 0, "listing writes per second while the operations run (updateListing price changes as an admin, over the workload's listings)")
+	flag.IntVar(&o.detailIDs, "detail-ids", 0, "open only the workload's first N listings in detail (0: all)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -70,6 +72,8 @@ type options struct {
 	url, metricsURL, workload, secret, ops string
 	pid, concurrency, probeRequests        int
 	duration, warmup, wait                 time.Duration
+	writes                                 float64
+	detailIDs                              int
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -83,6 +87,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	q, err := newRequests(w, o.secret, time.Now().UnixNano())
 	if err != nil {
 		return err
+	}
+	if o.detailIDs > 0 && o.detailIDs < len(q.details) {
+		q.details = q.details[:o.detailIDs]
 	}
 	var ops []operation
 	for _, name := range strings.Split(o.ops, ",") {
@@ -102,6 +109,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		s.url, w.Scale, o.concurrency, o.duration, o.warmup, runtime.NumCPU())
 	var seq atomic.Int64
 	var results []*opResult
+	if o.writes > 0 {
+		stopWrites := startWrites(ctx, client, s.url, q, o.writes, out)
+		defer stopWrites()
+	}
 	for _, op := range ops {
 		res, err := runOp(ctx, client, s, op, &seq)
 		if err != nil {
@@ -158,6 +169,9 @@ func printResult(out io.Writer, r *opResult) {
 			fmt.Fprintf(out, ", peak %.0f MB", float64(r.hwm)/(1<<20))
 		}
 		fmt.Fprintf(out, " (%s)", r.rssSource)
+	}
+	if n := r.cacheHits + r.cacheMisses; n > 0 {
+		fmt.Fprintf(out, "; response cache hits %.1f %% of %.0f lookups", 100*r.cacheHits/n, n)
 	}
 	fmt.Fprintln(out)
 	for _, m := range r.messages {
