@@ -64,17 +64,32 @@ func tagAllLists(ctx context.Context) {
 	tagcache.From(ctx).Add(tagcache.AllLists)
 }
 
-// listingWrite returns the tags a write to listing id of seller sellerID
-// changes: the listing and the lists it may enter, leave or move in.
-func listingWrite(id, sellerID string) []tagcache.Tag {
-	return []tagcache.Tag{tagcache.Listing(id), tagcache.SellerLists(sellerID), tagcache.AllLists}
+// listingWrite returns the tags a write that left listing id of seller
+// sellerID with status changes: the listing and the lists it may enter,
+// leave or move in; a Removal unless it is public.
+func listingWrite(id, sellerID string, status ListingStatus) []tagcache.Tag {
+	tags := []tagcache.Tag{tagcache.Listing(id), tagcache.SellerLists(sellerID), tagcache.AllLists}
+	if status != ListingActive {
+		tags = append(tags, tagcache.Removal)
+	}
+	return tags
 }
 
-// sellerWrite returns the tags a write to seller id (or to many of its
-// listings at once) changes: the seller, every listing of it, and the lists
-// it or its listings may enter, leave or move in.
-func sellerWrite(id string) []tagcache.Tag {
-	return []tagcache.Tag{tagcache.Seller(id), tagcache.SellerLists(id), tagcache.AllLists}
+// sellerWrite returns the tags a write that left seller id with status
+// changes: the seller, every listing of it, and the lists it or its
+// listings may enter, leave or move in; a Removal unless it is public.
+func sellerWrite(id string, status SellerStatus) []tagcache.Tag {
+	tags := []tagcache.Tag{tagcache.Seller(id), tagcache.SellerLists(id), tagcache.AllLists}
+	if status != SellerActive {
+		tags = append(tags, tagcache.Removal)
+	}
+	return tags
+}
+
+// importWrite returns the tags an import chunk of seller id changes: every
+// listing of it, as a Removal (it may pause or hide some).
+func importWrite(id string) []tagcache.Tag {
+	return []tagcache.Tag{tagcache.Seller(id), tagcache.SellerLists(id), tagcache.AllLists, tagcache.Removal}
 }
 
 // mediaWrite returns the tags a write to a media item of listing

@@ -351,7 +351,7 @@ func (s *Store) importTx(ctx context.Context, c ImportClaim, before, fn func(*sq
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return s.commitPublic(ctx, tx, sellerWrite(c.SellerID)...)
+	return s.commitPublic(ctx, tx, importWrite(c.SellerID)...)
 }
 
 // applyChunk writes one chunk inside tx.

@@ -321,7 +321,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -401,7 +401,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -454,7 +454,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID)...)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

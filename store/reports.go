@@ -191,7 +191,7 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 			return nil, err
 		}
 		changes["listingStatus"] = Change(was.Status, ListingRemoved)
-		tags = listingWrite(r.ListingID, was.SellerID)
+		tags = listingWrite(r.ListingID, was.SellerID, ListingRemoved)
 	}
 	e := AuditEntry{Action: "report.resolve", TargetType: "report", TargetID: r.ID, Changes: changes}
 	if err := s.Audit(ctx, tx, e); err != nil {

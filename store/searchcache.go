@@ -78,7 +78,7 @@ func NewSearchCache(inv *tagcache.Invalidator, ttl time.Duration, maxBytes int64
 	if inv != nil {
 		stale = inv.ListEvery()
 	}
-	c := &SearchCache{inv: inv, answers: tagcache.NewCache[searchAnswer](inv, tagcache.Options{TTL: ttl, MaxBytes: maxBytes, Stale: stale})}
+	c := &SearchCache{inv: inv, answers: tagcache.NewCache[searchAnswer](inv, tagcache.Options{TTL: ttl, MaxBytes: maxBytes, Stale: stale, StaleEntities: true})}
 	if concurrency > 0 {
 		c.slots = make(chan struct{}, concurrency)
 	}

@@ -217,7 +217,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",
@@ -299,7 +299,7 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -350,7 +350,7 @@ func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any)
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID)...)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // replaceContacts replaces a seller's contacts with cs and returns how many

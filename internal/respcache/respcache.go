@@ -8,8 +8,10 @@
 // A response is a tagcache entry: while it is made, the store tags it with
 // the listings and sellers it reads and the lists it shows, and a write
 // through a gateway purges the responses it can change and no other (see
-// internal/tagcache for what shows when). A write made outside the gateway
-// shows after the TTL at most.
+// internal/tagcache for what shows when). A response whose list was purged
+// or that expired is used for up to the invalidator's ListEvery more while
+// one request makes it again. A write made outside the gateway shows after
+// the TTL and that time at most.
 //
 // Only anonymous queries without errors are cached: callers with a token
 // see rows and fields the public does not. Everything around the execution
@@ -21,6 +23,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -44,6 +47,8 @@ type Cache struct {
 	entries  *tagcache.Cache[json.RawMessage]
 	inv      *tagcache.Invalidator
 	observer Observer
+	// refreshing holds the keys of stale responses being made again.
+	refreshing sync.Map
 }
 
 // Options configure New.
@@ -66,7 +71,11 @@ func New(o Options) *Cache {
 	if o.TTL <= 0 || o.MaxBytes <= 0 {
 		return nil
 	}
-	return &Cache{entries: tagcache.NewCache[json.RawMessage](o.Invalidator, tagcache.Options{TTL: o.TTL, MaxBytes: o.MaxBytes}),
+	stale := tagcache.DefaultListEvery
+	if o.Invalidator != nil {
+		stale = o.Invalidator.ListEvery()
+	}
+	return &Cache{entries: tagcache.NewCache[json.RawMessage](o.Invalidator, tagcache.Options{TTL: o.TTL, MaxBytes: o.MaxBytes, Stale: stale}),
 		inv: o.Invalidator, observer: o.Observer}
 }
 
@@ -83,13 +92,21 @@ func (*Cache) Validate(graphql.ExecutableSchema) error { return nil }
 
 // InterceptResponse answers a cacheable query from the cache, or runs it
 // and keeps its response, with the tags its reads gathered, when it has no
-// errors.
+// errors. A stale response (expired, or a list it shows purged) is made
+// again by one request while the others still get it.
 func (c *Cache) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	k, ok := c.key(ctx)
 	if !ok {
 		return next(ctx)
 	}
-	if data, fresh, ok := c.entries.Get(k); ok && fresh {
+	data, fresh, ok := c.entries.Get(k)
+	if ok && !fresh {
+		if _, running := c.refreshing.LoadOrStore(k, struct{}{}); !running {
+			defer c.refreshing.Delete(k)
+			ok = false
+		}
+	}
+	if ok {
 		c.observe(true)
 		return &graphql.Response{Data: data}
 	}

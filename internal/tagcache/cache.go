@@ -32,10 +32,17 @@ type Options struct {
 	// The least recently used entries go first; an entry over a tenth of
 	// it is not kept.
 	MaxBytes int64
-	// Stale, when positive, keeps an entry that expired or whose tag was
-	// purged for that long as stale (Get says so) instead of dropping it:
-	// the caller uses it while it makes a new one.
+	// Stale, when positive, keeps a stale entry for that long (Get says
+	// it is stale) instead of dropping it: the caller uses it while it
+	// makes a new one. An entry turns stale when it expires or when one
+	// of its list tags is purged (a list may then miss a listing that
+	// entered it: allowed for a while); the purge of an entity tag drops
+	// it (it may show a listing that must not show any more), unless
+	// StaleEntities is set.
 	Stale time.Duration
+	// StaleEntities makes the purge of an entity tag turn the entry stale
+	// too: for entries whose entities are read again when used.
+	StaleEntities bool
 }
 
 // Cache holds entries of type V under Keys, tagged, purged by its
@@ -173,8 +180,8 @@ func (c *Cache[V]) removeLocked(el *list.Element) {
 }
 
 // purge drops the entries tagged with any of tags, or marks them stale
-// when the cache keeps stale entries.
-func (c *Cache[V]) purge(tags []Tag) {
+// (see Options.Stale and Removal).
+func (c *Cache[V]) purge(tags []Tag, removal bool) {
 	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -183,16 +190,28 @@ func (c *Cache[V]) purge(tags []Tag) {
 		if !ok {
 			continue
 		}
-		if c.o.Stale == 0 {
+		// Entries showing a list whose membership may change are made
+		// again within the lists' staleness; so are those showing a
+		// changed entity in a list of all listings, unless the write
+		// took it out of view.
+		stale := c.o.Stale > 0 && (t.list() || c.o.StaleEntities)
+		listed := c.o.Stale > 0 && !stale && !removal
+		if !stale && !listed {
 			// Out of the index first, so that dropping its entries does
 			// not search its list once per entry.
 			delete(c.index, t)
 			c.bytes -= tagSetOverhead + int64(len(t))
+		} else if listed {
+			keys = slices.Clone(keys) // removeLocked edits the index's list
 		}
 		for _, k := range keys {
-			el := c.entries[k]
-			if c.o.Stale > 0 {
-				if e := el.Value.(*entry[V]); e.expires.After(now) {
+			el, ok := c.entries[k]
+			if !ok {
+				continue // dropped by an earlier tag of this purge
+			}
+			e := el.Value.(*entry[V])
+			if stale || listed && slices.Contains(e.tags, AllLists) {
+				if e.expires.After(now) {
 					e.expires = now
 				}
 				continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,7 +59,7 @@ type purged struct {
 
 // purger is a cache an Invalidator purges.
 type purger interface {
-	purge(tags []Tag)
+	purge(tags []Tag, removal bool)
 	purgeAll()
 }
 
@@ -107,17 +108,22 @@ func (v *Invalidator) begin() uint64 {
 }
 
 // Invalidate purges the entries tagged with any of tags: entity tags at
-// once, a list tag at once unless it was purged within ListEvery, else
-// when ListEvery has passed since (the first lookup after that time purges
-// it). It returns once the entries to purge at once are gone.
+// once (see Removal), a list tag at once unless it was purged within
+// ListEvery, else when ListEvery has passed since (the first lookup after
+// that time purges it). It returns once the entries to purge at once are
+// gone or stale.
 func (v *Invalidator) Invalidate(tags []Tag) {
 	if v == nil || len(tags) == 0 {
 		return
 	}
 	now := time.Now()
+	removal := slices.Contains(tags, Removal)
 	v.mu.Lock()
 	var purge []Tag
 	for _, t := range tags {
+		if t == Removal {
+			continue
+		}
 		if t.list() {
 			if last, ok := v.listPurged[t]; ok && now.Sub(last) < v.listEvery {
 				v.pending[t] = struct{}{}
@@ -137,7 +143,7 @@ func (v *Invalidator) Invalidate(tags []Tag) {
 	caches := v.caches
 	v.mu.Unlock()
 	for _, c := range caches {
-		c.purge(purge)
+		c.purge(purge, removal)
 	}
 }
 
@@ -186,7 +192,7 @@ func (v *Invalidator) flushDue() {
 	v.mu.Unlock()
 	if len(purge) > 0 {
 		for _, c := range caches {
-			c.purge(purge)
+			c.purge(purge, false)
 		}
 	}
 }

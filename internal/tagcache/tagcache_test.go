@@ -129,10 +129,30 @@ func TestListTagsAreRateLimited(t *testing.T) {
 }
 
 // TestStaleEntries: a cache with Options.Stale keeps a purged or expired
-// entry as stale for that long, then drops it.
+// entry as stale for that long, then drops it. Without StaleEntities the
+// purge of a list tag keeps an entry as stale, an entity's drops it unless
+// the entry shows AllLists and the write is no Removal.
 func TestStaleEntries(t *testing.T) {
 	inv := NewInvalidator(time.Hour)
-	c := newTestCache(inv, Options{Stale: 50 * time.Millisecond})
+	lists := newTestCache(inv, Options{Stale: time.Hour})
+	lists.Put(key("list"), "l", 10, []Tag{AllLists, Listing(idY)}, lists.Begin())
+	lists.Put(key("detail"), "d", 10, []Tag{Listing(idX)}, lists.Begin())
+	inv.Invalidate([]Tag{AllLists, Listing(idX)})
+	if _, fresh, ok := lists.Get(key("list")); !ok || fresh {
+		t.Errorf("after a list purge the list is fresh %v, kept %v; want kept as stale", fresh, ok)
+	}
+	if _, _, ok := lists.Get(key("detail")); ok {
+		t.Error("an entity purge kept the entry without StaleEntities")
+	}
+	inv.Invalidate([]Tag{Listing(idY)})
+	if _, fresh, ok := lists.Get(key("list")); !ok || fresh {
+		t.Errorf("after a change of a listing it shows the list is fresh %v, kept %v; want kept as stale", fresh, ok)
+	}
+	inv.Invalidate([]Tag{Listing(idY), Removal})
+	if _, _, ok := lists.Get(key("list")); ok {
+		t.Error("a list survived the removal of a listing it shows")
+	}
+	c := newTestCache(inv, Options{Stale: 50 * time.Millisecond, StaleEntities: true})
 	c.Put(key("s"), "v", 10, []Tag{Listing(idX)}, c.Begin())
 	inv.Invalidate([]Tag{Listing(idX)})
 	if v, fresh, ok := c.Get(key("s")); !ok || fresh || v != "v" {
@@ -200,7 +220,7 @@ func TestMessages(t *testing.T) {
 	if has(r, "y") {
 		t.Error("an unreadable announcement did not purge everything")
 	}
-	for _, tag := range []Tag{Listing(idX), Seller("not-a-uuid"), SellerLists(idS), AllLists} {
+	for _, tag := range []Tag{Listing(idX), Seller("not-a-uuid"), SellerLists(idS), AllLists, Removal} {
 		if got, ok := parseTag(tag.text()); !ok || got != tag {
 			t.Errorf("tag %q does not survive its text %q: %q", tag, tag.text(), got)
 		}

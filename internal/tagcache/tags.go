@@ -54,11 +54,20 @@ const (
 	kindSeller      = 's'
 	kindSellerLists = 'm'
 	kindAllLists    = 'a'
+	kindRemoval     = 'r'
 )
 
 // AllLists tags every list of listings or sellers that is not one seller's
 // listings: its membership changes with any listing or seller write.
 const AllLists Tag = "a"
+
+// Removal marks a write that takes a listing or a seller out of public
+// view (a listing REMOVED, PAUSED, SOLD or DRAFT, a seller suspended):
+// every entry showing its entities is dropped. Without it a write's
+// entity tags drop the entries without lists (a listing's page) and turn
+// those with AllLists stale (searches and pages of listings, which show
+// the change once made again, within the lists' staleness).
+const Removal Tag = "r"
 
 // Listing tags the entries that show listing id.
 func Listing(id string) Tag { return tag(kindListing, id) }
@@ -107,6 +116,8 @@ func parseTag(s string) (Tag, bool) {
 	switch s[0] {
 	case kindAllLists:
 		return AllLists, len(id) == 0
+	case kindRemoval:
+		return Removal, len(id) == 0
 	case kindListing, kindSeller, kindSellerLists:
 		return Tag(s[:1] + string(id)), len(id) > 0
 	}
