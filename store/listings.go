@@ -95,10 +95,12 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	var rows []*listingRow
 	var total *int
 	var err error
-	if a, fresh, ok := s.searches.get(key, cacheable); ok {
+	// A response being made for the response cache waits for a fresh
+	// answer (one request per cached response does; the others get the
+	// stale response meanwhile); other callers use a stale one.
+	if a, fresh, ok := s.searches.get(key, cacheable); ok && (fresh || tagcache.From(ctx) == nil) {
 		if !fresh {
 			s.searches.refresh(key, run)
-			tagcache.From(ctx).Skip() // a stale answer is not kept in a response
 		}
 		rows, err = s.readAnswer(ctx, a)
 		total = a.total

@@ -29,13 +29,14 @@ import (
 // again, and one that is no longer public (paused, removed, its seller
 // suspended) is left out. Only which listings matched, their order and the
 // count can be old. Answers are tagcache entries, tagged with their
-// listings, their sellers and the lists they answer, and purged by the
-// process's tagcache.Invalidator: a purged or expired answer is stale, used
-// while the query runs again in the background for at most the
-// Invalidator's ListEvery more, and not kept in a cached response. So a
-// write through a gateway shows within ListEvery (list tags) plus that
-// refresh; a write made outside the gateway (or whose announcement was
-// lost) within the TTL plus the refresh.
+// listings and the lists they answer, and purged by the process's
+// tagcache.Invalidator: a purged or expired answer is stale, used while
+// the query runs again in the background for at most the Invalidator's
+// ListEvery more (a response being made for the response cache waits for
+// the new answer instead). So a write through a gateway shows within
+// ListEvery (list tags) plus that refresh; a write made outside the
+// gateway (or whose announcement was lost) within the TTL plus the
+// refresh.
 //
 // Only the public's queries are cached: sellers, admins and analysts see
 // rows the public does not.

@@ -47,9 +47,15 @@ type Cache struct {
 	entries  *tagcache.Cache[json.RawMessage]
 	inv      *tagcache.Invalidator
 	observer Observer
-	// refreshing holds the keys of stale responses being made again.
+	// refreshing holds the keys of stale responses being made again (the
+	// zero time) or made again without being kept (when: see claim).
 	refreshing sync.Map
 }
+
+// retryStale is how long a stale response is still sent after it was made
+// again without being kept (it showed a stale search answer, whose
+// refresh is under way), before a request makes it again.
+const retryStale = time.Second
 
 // Options configure New.
 type Options struct {
@@ -100,23 +106,35 @@ func (c *Cache) InterceptResponse(ctx context.Context, next graphql.ResponseHand
 		return next(ctx)
 	}
 	data, fresh, ok := c.entries.Get(k)
-	if ok && !fresh {
-		if _, running := c.refreshing.LoadOrStore(k, struct{}{}); !running {
-			defer c.refreshing.Delete(k)
-			ok = false
-		}
-	}
-	if ok {
+	if ok && (fresh || !c.claim(k)) {
 		c.observe(true)
 		return &graphql.Response{Data: data}
 	}
 	c.observe(false)
 	ctx, col := c.inv.Collect(ctx)
 	resp := next(ctx)
-	if resp != nil && len(resp.Errors) == 0 && len(resp.Data) > 0 {
+	kept := resp != nil && len(resp.Errors) == 0 && len(resp.Data) > 0 &&
 		c.entries.PutCollected(k, bytes.Clone(resp.Data), int64(len(resp.Data)), col)
+	if kept || !ok {
+		c.refreshing.Delete(k)
+	} else {
+		c.refreshing.Store(k, time.Now())
 	}
 	return resp
+}
+
+// claim reports whether this request is to make the stale response under
+// k again: no other request is making it, nor made it without keeping it
+// within retryStale.
+func (c *Cache) claim(k tagcache.Key) bool {
+	v, loaded := c.refreshing.LoadOrStore(k, time.Time{})
+	if !loaded {
+		return true
+	}
+	if at := v.(time.Time); at.IsZero() || time.Since(at) < retryStale {
+		return false
+	}
+	return c.refreshing.CompareAndSwap(k, v, time.Time{})
 }
 
 // key returns the key of the operation ctx carries, and false when its

@@ -102,30 +102,27 @@ func (c *Cache[V]) Get(k Key) (v V, fresh, ok bool) {
 }
 
 // PutCollected keeps v (of size bytes) under k with the tags col gathered,
-// unless col says not to or one of them was purged since col began.
-func (c *Cache[V]) PutCollected(k Key, v V, size int64, col *Collector) {
-	if tags, ok := col.result(); ok {
-		c.Put(k, v, size, tags, col.start)
-	}
+// unless col says not to or one of them was purged since col began; it
+// reports whether it kept v.
+func (c *Cache[V]) PutCollected(k Key, v V, size int64, col *Collector) bool {
+	tags, ok := col.result()
+	return ok && c.Put(k, v, size, tags, col.start)
 }
 
 // Put keeps v (of size bytes) under k with tags, unless one of them was
 // purged after start (Begin's token when its reads began): it may show
-// what that write changed.
-func (c *Cache[V]) Put(k Key, v V, size int64, tags []Tag, start uint64) {
+// what that write changed. It reports whether it kept v.
+func (c *Cache[V]) Put(k Key, v V, size int64, tags []Tag, start uint64) bool {
 	tags = slices.Compact(slices.Sorted(slices.Values(tags)))
 	size += entryOverhead + int64(len(tags))*tagOverhead
 	if size > c.o.MaxBytes/10 {
-		return
+		return false
 	}
 	e := &entry[V]{key: k, value: v, tags: tags, size: size, expires: time.Now().Add(c.o.TTL - rand.N(c.o.TTL/2+1))}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.inv.purgedSince(tags, start) {
-		return
-	}
-	if size+c.newTagsLocked(tags) > c.o.MaxBytes/10 {
-		return
+	if c.inv.purgedSince(tags, start) || size+c.newTagsLocked(tags) > c.o.MaxBytes/10 {
+		return false
 	}
 	if old, ok := c.entries[k]; ok {
 		c.removeLocked(old)
@@ -142,6 +139,7 @@ func (c *Cache[V]) Put(k Key, v V, size int64, tags []Tag, start uint64) {
 	for c.bytes > c.o.MaxBytes {
 		c.removeLocked(c.lru.Back())
 	}
+	return true
 }
 
 // newTagsLocked returns the bytes the index would grow by for the tags it

@@ -299,7 +299,8 @@ func (v *Invalidator) Receive(payload string) {
 }
 
 // Collector gathers the tags of one entry while it is made: the store adds
-// the listings and sellers it reads for it. Its methods are safe for
+// the listings and sellers it reads for it. An entry with more than
+// maxTags tags is not kept. Its methods are safe for
 // concurrent use (resolvers run concurrently); a nil *Collector does
 // nothing.
 type Collector struct {
@@ -341,16 +342,6 @@ func (c *Collector) Add(tags ...Tag) {
 		}
 		c.tags[t] = struct{}{}
 	}
-}
-
-// Skip says the entry must not be kept (it shows a stale answer).
-func (c *Collector) Skip() {
-	if c == nil {
-		return
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.skip = true
 }
 
 // result returns the entry's tags, and false when it must not be kept.

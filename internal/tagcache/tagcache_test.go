@@ -79,11 +79,12 @@ func TestPutAfterPurgeIsRefused(t *testing.T) {
 	if !has(c, "new") {
 		t.Error("an entry read after the purge was not kept")
 	}
-	_, skipped := inv.Collect(context.Background())
-	skipped.Skip()
-	c.PutCollected(key("skipped"), "s", 10, skipped)
-	if has(c, "skipped") {
-		t.Error("a skipped entry was kept")
+	_, huge := inv.Collect(context.Background())
+	for i := range maxTags + 1 {
+		huge.Add(Listing(fmt.Sprint(i)))
+	}
+	if c.PutCollected(key("huge"), "h", 10, huge) || has(c, "huge") {
+		t.Error("an entry with more than maxTags tags was kept")
 	}
 	inv.InvalidateAll()
 	if c.Len() != 0 {
