@@ -133,7 +133,7 @@ const serveGCPercent = 400
 
 // serveMemoryLimit is the server's soft heap limit (GOMEMLIMIT) unless the
 // environment sets one. The caches keep up to about 60 MB alive (the
-// response cache's 32 MB and the search cache's pages), and GOGC 400 alone
+// response cache's 32 MB and the search cache's 24 MB), and GOGC 400 alone
 // would let the heap grow to five times that; near the limit the collector
 // runs as often as it must instead, which costs the allocation-heavy pages
 // (a seller's inbox, the analysts' metrics) about a fifth of their
