@@ -87,7 +87,7 @@ func newTestAPI(t *testing.T, env map[string]string) *testAPI {
 		a.close(context.Background())
 		db.Close()
 	})
-	return &testAPI{t: t, URL: srv.URL, DB: db, Store: store.New(db, store.WithSearchCache(a.searchCache), store.OnPublicWrite(a.responses.Invalidate)), Config: cfg, app: a, logs: logs}
+	return &testAPI{t: t, URL: srv.URL, DB: db, Store: store.New(db, store.WithSearchCache(a.searchCache), store.WithInvalidator(a.invalidator)), Config: cfg, app: a, logs: logs}
 }
 
 // gqlError is one error of a GraphQL response.

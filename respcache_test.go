@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -101,8 +104,8 @@ func TestResponseCacheRecordsEverySearch(t *testing.T) {
 
 // TestResponseCacheAcrossInstances: a write through another gateway
 // instance (here a media item) shows at once here, because its announcement
-// on store.PublicChangedChannel starts a new generation of this instance's
-// response cache.
+// on store.PublicChangedChannel carries the listing's tag, and this
+// instance purges the responses showing it.
 func TestResponseCacheAcrossInstances(t *testing.T) {
 	first := newTestAPI(t, nil)
 	f := first.newFixture()
@@ -112,11 +115,160 @@ func TestResponseCacheAcrossInstances(t *testing.T) {
 		t.Fatalf("the fixture's listing has the new image already: %s", r.Raw)
 	}
 	second := newTestAPIOn(t, first)
-	through := store.New(first.DB, store.OnPublicWrite(second.app.responses.Invalidate))
+	through := store.New(first.DB, store.WithInvalidator(second.app.invalidator))
 	if _, err := through.AddMedia(context.Background(), store.NewMedia{ListingID: f.ListingB.ID, URL: url}); err != nil {
 		t.Fatal(err)
 	}
 	mutEventually(t, "the other instance's media write shows here", func() bool {
 		return strings.Contains(first.mustPost("", listingPage, vars).Raw, url)
 	})
+}
+
+// listingAndSearch are a listing's page and a search that finds
+// ListingA ("Hydraulic pump 1R-0750") of the fixture.
+const (
+	listingDetail = `query Detail($id: ID!) { listing(id: $id) { id title priceCents } }`
+	pumpSearch    = `{ listings(search: "pump") { totalCount nodes { id title } } }`
+)
+
+// TestResponseCacheTagInvalidation: a write to listing A purges A's page
+// and the cached search that shows A, and leaves listing B's page cached
+// (statement counts tell a hit from a miss).
+func TestResponseCacheTagInvalidation(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	pageA, pageB := map[string]any{"id": f.ListingA.ID}, map[string]any{"id": f.ListingB.ID}
+	api.postWithID("tag-a-1", "", listingDetail, pageA)
+	api.postWithID("tag-b-1", "", listingDetail, pageB)
+	if r := api.postWithID("tag-s-1", "", pumpSearch, nil); !strings.Contains(r.Raw, f.ListingA.ID) {
+		t.Fatalf("the search does not find listing A: %s", r.Raw)
+	}
+	for _, id := range []string{"tag-a-1", "tag-b-1", "tag-s-1"} {
+		if api.statementsOf(id) == 0 {
+			t.Fatalf("%s ran no SQL: the probe cannot tell a hit", id)
+		}
+	}
+	api.postWithID("tag-a-2", "", listingDetail, pageA)
+	api.postWithID("tag-s-2", "", pumpSearch, nil)
+	if n := api.statementsOf("tag-a-2") + api.statementsOf("tag-s-2"); n != 0 {
+		t.Fatalf("the repeated page and search ran %d statements, want cache hits", n)
+	}
+
+	r := api.mustPost(f.TokenA, `mutation($id: ID!) { updateListing(id: $id, input: {priceCents: 4242}) { listing { id } } }`, pageA)
+	if len(r.Errors) > 0 {
+		t.Fatalf("updateListing: %s", r.Raw)
+	}
+	if got := api.postWithID("tag-a-3", "", listingDetail, pageA).Get("listing.priceCents"); got != 4242.0 {
+		t.Errorf("listing A's page shows price %v after the write, want 4242", got)
+	}
+	if api.statementsOf("tag-a-3") == 0 {
+		t.Error("listing A's page was answered from the cache after a write to A")
+	}
+	api.postWithID("tag-s-3", "", pumpSearch, nil)
+	if api.statementsOf("tag-s-3") == 0 {
+		t.Error("the search showing A was answered from the cache after a write to A")
+	}
+	api.postWithID("tag-b-2", "", listingDetail, pageB)
+	if n := api.statementsOf("tag-b-2"); n != 0 {
+		t.Errorf("listing B's page ran %d statements after a write to A, want a cache hit", n)
+	}
+}
+
+// TestRemovalNeverShows: once removeListing returns, the removed listing
+// shows neither on its page nor in a cached search of the instance that
+// served it, and disappears from those of a second instance on the same
+// database (polled with a bound); so does a suspended seller's listing.
+func TestRemovalNeverShows(t *testing.T) {
+	first := newTestAPI(t, nil)
+	f := first.newFixture()
+	second := newTestAPIOn(t, first)
+	const sellerPage = `query($id: ID!) { listing(id: $id) { id title seller { companyName } } }`
+	warm := func(api *testAPI) {
+		t.Helper()
+		for range 2 {
+			if r := api.mustPost("", listingDetail, map[string]any{"id": f.ListingA.ID}); r.Get("listing.id") != f.ListingA.ID {
+				t.Fatalf("listing A's page before the removal: %s", r.Raw)
+			}
+			if r := api.mustPost("", pumpSearch, nil); !strings.Contains(r.Raw, f.ListingA.ID) {
+				t.Fatalf("the search before the removal: %s", r.Raw)
+			}
+			if r := api.mustPost("", sellerPage, map[string]any{"id": f.ListingB.ID}); r.Get("listing.id") != f.ListingB.ID {
+				t.Fatalf("listing B's page before the suspension: %s", r.Raw)
+			}
+		}
+	}
+	warm(first)
+	warm(second)
+	shows := func(api *testAPI) (removed, suspended bool) {
+		page := api.post("", listingDetail, map[string]any{"id": f.ListingA.ID})
+		search := api.post("", pumpSearch, nil)
+		removed = page.Get("listing.id") != nil || strings.Contains(search.Raw, f.ListingA.ID)
+		suspended = api.post("", sellerPage, map[string]any{"id": f.ListingB.ID}).Get("listing.id") != nil
+		return removed, suspended
+	}
+
+	if r := first.mustPost(f.Admin, `mutation($id: ID!) { removeListing(id: $id, reason: "Counterfeit") { listing { id } } }`,
+		map[string]any{"id": f.ListingA.ID}); len(r.Errors) > 0 {
+		t.Fatalf("removeListing: %s", r.Raw)
+	}
+	if r := first.mustPost(f.Admin, `mutation($id: ID!) { setSellerStatus(id: $id, status: SUSPENDED) { seller { id } } }`,
+		map[string]any{"id": f.SellerB.ID}); len(r.Errors) > 0 {
+		t.Fatalf("setSellerStatus: %s", r.Raw)
+	}
+	if removed, suspended := shows(first); removed || suspended {
+		t.Errorf("after the mutations returned, this instance shows the removed listing %v, the suspended seller's %v", removed, suspended)
+	}
+	deadline := time.Now().Add(liveWait)
+	for {
+		removed, suspended := shows(second)
+		if !removed && !suspended {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the second instance still shows the removed listing %v, the suspended seller's %v", removed, suspended)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestHostileQueryStreamStaysBounded: a stream of thousands of distinct
+// large anonymous queries (a new brand each time, with a 100-item status
+// list) keeps both caches within their byte bounds (keys and tags
+// counted), and once the gateway's bounded parse cache is full the live
+// heap grows by no more than what the caches count: no key keeps its
+// whole query.
+func TestHostileQueryStreamStaysBounded(t *testing.T) {
+	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "100000000"})
+	api.newFixture()
+	statuses := strings.TrimSuffix(strings.Repeat("ACTIVE, ", 100), ", ")
+	cached := func() int64 { return api.app.responses.Bytes() + api.app.searchCache.Bytes() }
+	live := func() int64 {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
+	var mid, midCached int64
+	const n = 3000
+	for i := range n {
+		q := fmt.Sprintf(`{ listings(filter: {brand: "br%d", status: [%s]}) { totalCount nodes { id title } } }`, i, statuses)
+		if r := api.post("", q, nil); len(r.Errors) > 0 {
+			t.Fatalf("query %d: %s", i, r.Raw)
+		}
+		if got := api.app.responses.Bytes(); got > responseCacheBytes {
+			t.Fatalf("after %d queries the response cache counts %d bytes, over its %d", i+1, got, responseCacheBytes)
+		}
+		if got := api.app.searchCache.Bytes(); got > searchCacheBytes {
+			t.Fatalf("after %d queries the search cache counts %d bytes, over its %d", i+1, got, searchCacheBytes)
+		}
+		if i == n/3 {
+			mid, midCached = live(), cached()
+		}
+	}
+	end, endCached := live(), cached()
+	const slack = 8 << 20
+	if grown := end - mid; grown > endCached-midCached+slack {
+		t.Errorf("the live heap grew by %d bytes over the last %d queries; the caches count %d more", grown, n-n/3, endCached-midCached)
+	}
+	t.Logf("live heap %d → %d bytes; the caches count %d → %d", mid, end, midCached, endCached)
 }

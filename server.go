@@ -52,6 +52,7 @@ import (
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/internal/seed"
 	"github.com/partsmarket/gateway/internal/storage"
+	"github.com/partsmarket/gateway/internal/tagcache"
 	"github.com/partsmarket/gateway/resolvers"
 	"github.com/partsmarket/gateway/store"
 )
@@ -113,7 +114,9 @@ type app struct {
 	budget   *ratelimit.Limiter
 	// eventBudget is the per-IP budget of POST /events and recordEvent.
 	eventBudget *ratelimit.Limiter
-	// searchCache is shared by every store of the process.
+	// invalidator purges the caches of public answers; searchCache is
+	// shared by every store of the process.
+	invalidator *tagcache.Invalidator
 	searchCache *store.SearchCache
 	// responses caches the public's whole responses; nil when
 	// RESPONSE_CACHE_TTL is 0.
@@ -136,7 +139,7 @@ const serveGCPercent = 400
 
 // serveMemoryLimit is the server's soft heap limit (GOMEMLIMIT) unless the
 // environment sets one. The caches keep up to about 60 MB alive (the
-// response cache's 32 MB and the search cache's pages), and GOGC 400 alone
+// response cache's 32 MB and the search cache's 24 MB), and GOGC 400 alone
 // would let the heap grow to five times that; near the limit the collector
 // runs as often as it must instead, which costs the allocation-heavy pages
 // (a seller's inbox, the analysts' metrics) about a fifth of their
@@ -151,11 +154,13 @@ const idleTimeout = 60 * time.Second
 // 4 KiB); the server answers 431 beyond.
 const maxHeaderBytes = 64 << 10
 
-// searchCacheSize bounds the public listing pages the search cache holds
-// (about 2 KB each).
-const searchCacheSize = 10_000
+// searchCacheBytes bounds the search cache: the ids and cursor keys of
+// public listing pages, with their keys and tags (about 10,000 pages of
+// 20).
+const searchCacheBytes = 24 << 20
 
-// responseCacheBytes bounds the responses the response cache holds.
+// responseCacheBytes bounds the response cache: the responses, with their
+// keys and tags.
 const responseCacheBytes = 32 << 20
 
 // newApp connects to the database and wires the gateway.
@@ -230,11 +235,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.searches = searchlog.New(store.New(workerDB, keys).RecordSearches, cfg.EventFlush, log)
 	a.searches.SetObserver(m)
 	a.searches.Start()
-	// Every store that writes shares the keyring and the caches of public
-	// answers, so that a write through any of them starts new generations.
-	a.searchCache = store.NewSearchCache(cfg.SearchCacheTTL, searchCacheSize, cfg.SearchConcurrency)
-	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Searches: a.searches, Observer: m})
-	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.OnPublicWrite(a.responses.Invalidate)}
+	// Every store that writes shares the keyring and the invalidator of the
+	// caches of public answers, so that a write through any of them purges
+	// the answers it changes.
+	a.invalidator = tagcache.NewInvalidator(cfg.CacheListStaleness)
+	a.searchCache = store.NewSearchCache(a.invalidator, cfg.SearchCacheTTL, searchCacheBytes, cfg.SearchConcurrency)
+	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Invalidator: a.invalidator, Observer: m})
+	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.WithInvalidator(a.invalidator)}
 	st := store.New(httpDB, writers...).WithAnalystPool(analystDB)
 	workerStore := store.New(workerDB, writers...)
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
@@ -252,7 +259,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	hubStore := store.New(workerDB, keys)
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
 		SellerStatus:    hubStore.SellerStatus,
-		OnPublicChanged: func() { a.searchCache.Invalidate(); a.responses.Invalidate() }})
+		OnPublicChanged: a.invalidator.Receive})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()
@@ -270,7 +277,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
 	a.budget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers: &resolvers.Resolver{Store: st, Searches: respcache.Searches(a.searches), Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
+		Resolvers: &resolvers.Resolver{Store: st, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
 			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
@@ -297,6 +304,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Budget: httpapi.NewBudget(a.budget),
 		// A cached response is measured and charged like any other.
 		ResponseCache: a.responses,
+		SearchLog:     a.searches.Operations(),
 		Log:           log,
 		Ready: func(ctx context.Context) error {
 			current, err := database.MigrationsCurrent(ctx, httpDB.DB)

@@ -2,11 +2,11 @@ package resolvers
 
 import (
 	"context"
-	"time"
 	"unicode/utf8"
 
 	"github.com/partsmarket/gateway/graph/model"
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -51,9 +51,10 @@ func (r *queryResolver) Listings(ctx context.Context, search *string, filter *st
 	if err != nil {
 		return nil, err
 	}
-	if access.FromContext(ctx).Anonymous() && conn.Total != nil {
-		r.Searches.Record(ctx, store.SearchRecord{Term: term, Filters: filterLog(q.Filter), ResultCount: *conn.Total, At: time.Now()})
-	}
+	// The search log records public searches from the operation
+	// (searchlog.Recorder.Operations), cached or not; here it learns the
+	// count of all matches.
+	searchlog.Found(ctx, conn.Total)
 	return conn, nil
 }
 
@@ -73,20 +74,6 @@ func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, args stor
 		// Only a search estimates its count; CountListings is exact.
 		TotalCountIsExact: p.Total == nil || p.TotalExact,
 	}, nil
-}
-
-// filterLog is the part of a filter worth keeping with a search record.
-func filterLog(f store.ListingFilter) map[string]string {
-	m := map[string]string{}
-	for k, v := range map[string]*string{"sellerId": f.SellerID, "category": f.Category, "brand": f.Brand, "region": f.Region} {
-		if v != nil && *v != "" {
-			m[k] = *v
-		}
-	}
-	if f.Condition != nil {
-		m["condition"] = string(*f.Condition)
-	}
-	return m
 }
 
 func (r *listingConnectionResolver) TotalCount(ctx context.Context, obj *model.ListingConnection) (int, error) {

@@ -13,11 +13,6 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// SearchRecorder queues a public search for the search-quality log.
-type SearchRecorder interface {
-	Record(context.Context, store.SearchRecord)
-}
-
 // AbuseLimiter is the rate limit of the anonymous write paths (see
 // abuse.Limiter): each call counts one attempt and returns RATE_LIMITED when
 // a limit is spent.
@@ -28,9 +23,8 @@ type AbuseLimiter interface {
 
 // Resolver is the root of every resolver; it holds their dependencies.
 type Resolver struct {
-	Store    *store.Store
-	Searches SearchRecorder
-	Captcha  abuse.Captcha
+	Store   *store.Store
+	Captcha abuse.Captcha
 	// Limiter counts submitLead and reportListing attempts per client IP
 	// and email (abuse.Limiter); nil: no limits.
 	Limiter AbuseLimiter

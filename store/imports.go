@@ -357,7 +357,7 @@ func (s *Store) importTx(ctx context.Context, c ImportClaim, before, fn func(*sq
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return s.commitPublic(ctx, tx)
+	return s.commitPublic(ctx, tx, importWrite(c.SellerID)...)
 }
 
 // applyChunk writes one chunk inside tx.

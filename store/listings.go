@@ -10,6 +10,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/tagcache"
 )
 
 // listingColumns are the columns of Listing, read from "listings l".
@@ -77,7 +79,9 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	var q query
 	q.and("l.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	listingVisible(&q, scope)
-	return selectRows(ctx, s.db, (*Listing).fields, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
+	out, err := selectRows(ctx, s.db, (*Listing).fields, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
+	tagListings(ctx, ids, out)
+	return out, err
 }
 
 // SearchCountLimit is how many matches a search counts exactly: beyond, its
@@ -118,18 +122,22 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	key, cacheable := s.searches.key(lq, p)
 	var rows []*listingRow
 	var total *int
-	if a, stale, ok := s.searches.get(key, cacheable); ok {
-		if stale {
+	// A response being made for the response cache waits for a fresh
+	// answer (one request per cached response does; the others get the
+	// stale response meanwhile); other callers use a stale one.
+	if a, fresh, ok := s.searches.get(key, cacheable); ok && (fresh || tagcache.From(ctx) == nil) {
+		if !fresh {
 			s.searches.refresh(key, run)
 		}
 		rows, err = s.readAnswer(ctx, a)
 		total = a.total
 	} else {
-		rows, total, err = s.searches.fill(ctx, key, cacheable, func() ([]*listingRow, *int, error) { return run(ctx) })
+		rows, total, err = s.searches.fill(ctx, key, cacheable, run)
 	}
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
+	tagListingList(ctx, lq, rows)
 	out := unwrap(pageOf(k, rows, p, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
 	out.Total = total
@@ -219,6 +227,7 @@ func (s *Store) CountListings(ctx context.Context, lq ListingQuery) (int, error)
 	lq.where(&q)
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*)`+listingFrom+q.sql(), q.args...)
+	tagcache.From(ctx).Add(listMembership(lq))
 	return n, err
 }
 
@@ -451,7 +460,7 @@ func (s *Store) CreateListing(ctx context.Context, n NewListing) (*Listing, erro
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // ListingChanges are the fields of a listing to change; nil leaves a field
@@ -534,7 +543,7 @@ func (s *Store) UpdateListing(ctx context.Context, id string, c ListingChanges) 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // lockListing reads listing id and locks it for the rest of tx; ENOTFOUND
@@ -603,7 +612,7 @@ func (s *Store) setListingStatus(ctx context.Context, action, id string, status 
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &l, s.commitPublic(ctx, tx)
+	return &l, s.commitPublic(ctx, tx, listingWrite(l.ID, l.SellerID, l.Status)...)
 }
 
 // listingConflict turns the duplicate-SKU violation into EINVALID on "sku".

@@ -16,8 +16,10 @@ const mediaColumns = `id, listing_id, url, alt_text, position, content_type, cre
 // MediaByListingID returns the media of the given listings, each listing's
 // in display order.
 func (s *Store) MediaByListingID(ctx context.Context, listingIDs []string) ([]*Media, error) {
-	return selectRows(ctx, s.db, (*Media).fields, `SELECT `+mediaColumns+` FROM media
+	out, err := selectRows(ctx, s.db, (*Media).fields, `SELECT `+mediaColumns+` FROM media
 		WHERE listing_id = ANY($1::uuid[]) ORDER BY listing_id, position, created_at`, pq.Array(validIDs(listingIDs)))
+	tagListingIDs(ctx, listingIDs)
+	return out, err
 }
 
 // Media returns the media item id, whoever asks; ENOTFOUND when there is
@@ -88,7 +90,7 @@ func (s *Store) AddMedia(ctx context.Context, n NewMedia) (*Media, error) {
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &m, s.commitPublic(ctx, tx)
+	return &m, s.commitPublic(ctx, tx, mediaWrite(m.ListingID)...)
 }
 
 // RemoveMedia deletes media item id and audits it; ENOTFOUND when there is
@@ -129,7 +131,7 @@ func (s *Store) RemoveStoredMedia(ctx context.Context, id string) (string, error
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return "", err
 	}
-	return gone.StorageKey.String, s.commitPublic(ctx, tx)
+	return gone.StorageKey.String, s.commitPublic(ctx, tx, mediaWrite(gone.ListingID)...)
 }
 
 // mediaAudit is the snapshot of a media item's audited fields.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
+
+	"github.com/partsmarket/gateway/internal/tagcache"
 )
 
 // reportColumns are read into a sealedReport, whose open decrypts the
@@ -178,24 +180,29 @@ func (s *Store) ResolveReport(ctx context.Context, id string, removeListing bool
 		return nil, err
 	}
 	changes := map[string]any{"status": Change(ReportOpen, r.Status)}
+	var tags []tagcache.Tag
 	if removeListing {
 		why := "Removed after a report (" + string(r.Reason) + ")"
 		if note != nil && *note != "" {
 			why = *note
 		}
-		var was ListingStatus
+		var was struct {
+			Status   ListingStatus `db:"status"`
+			SellerID string        `db:"seller_id"`
+		}
 		err = tx.GetContext(ctx, &was, `UPDATE listings l SET status = 'REMOVED', removal_reason = $2,
 			moderation_note = coalesce(l.moderation_note || E'\n', '') || 'Report ' || $3 || ' actioned', updated_at = now()
 			FROM (SELECT id, status FROM listings WHERE id = $1 FOR UPDATE) old WHERE l.id = old.id
-			RETURNING old.status`, r.ListingID, why, r.ID)
+			RETURNING old.status, l.seller_id`, r.ListingID, why, r.ID)
 		if err != nil {
 			return nil, err
 		}
-		changes["listingStatus"] = Change(was, ListingRemoved)
+		changes["listingStatus"] = Change(was.Status, ListingRemoved)
+		tags = listingWrite(r.ListingID, was.SellerID, ListingRemoved)
 	}
 	e := AuditEntry{Action: "report.resolve", TargetType: "report", TargetID: r.ID, Changes: changes}
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return r, s.commitPublic(ctx, tx)
+	return r, s.commitPublic(ctx, tx, tags...)
 }

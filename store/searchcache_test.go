@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -9,18 +11,20 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/partsmarket/gateway/internal/tagcache"
 	"github.com/partsmarket/gateway/internal/testdb"
 	"github.com/partsmarket/gateway/store"
 )
 
 // cachedStores returns two stores on one fresh database that share a search
-// cache of ttl (as the gateway's HTTP and worker stores do), and the
-// database for writes that bypass them (another instance's, say).
-func cachedStores(t *testing.T, ttl time.Duration) (*store.Store, *store.Store, *sqlx.DB) {
+// cache of ttl and its invalidator, which purges a list tag at most every
+// listEvery (as the gateway's HTTP and worker stores do), and the database
+// for writes that bypass them (another instance's, say).
+func cachedStores(t *testing.T, ttl, listEvery time.Duration) (*store.Store, *store.Store, *sqlx.DB) {
 	t.Helper()
 	db := sqlx.MustConnect("postgres", testdb.New(t))
 	t.Cleanup(func() { _ = db.Close() })
-	cache := store.WithSearchCache(store.NewSearchCache(ttl, 100, 2))
+	cache := store.WithSearchCache(store.NewSearchCache(tagcache.NewInvalidator(listEvery), ttl, 1<<20, 2))
 	return store.New(db, cache), store.New(db, cache), db
 }
 
@@ -48,7 +52,7 @@ func titles(p store.Page[*store.Listing]) []string {
 // public is left out at once.
 func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
 	t.Parallel()
-	st, _, db := cachedStores(t, time.Hour)
+	st, _, db := cachedStores(t, time.Hour, time.Hour)
 	seller := MustCreateActiveSeller(t, st, "Cache Yard")
 	pump := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Hydraulic pump", Condition: store.ConditionUsed})
 	valve := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Hydraulic valve", Condition: store.ConditionUsed})
@@ -80,26 +84,104 @@ func TestSearchCacheAnswersAgainWithCurrentRows(t *testing.T) {
 	}
 }
 
-// TestSearchCacheWriteStartsNewGeneration: a write through any store that
-// shares the cache is seen by the next search at once.
-func TestSearchCacheWriteStartsNewGeneration(t *testing.T) {
+// TestSearchCacheWritesShow: a write through any store that shares the
+// cache shows in the cached search: a removal at once (the listings are
+// read again), a new or changed listing within the invalidator's
+// ListEvery and the refresh of the stale answer; an answer that does not
+// hold a listing purged by tag stays fresh.
+func TestSearchCacheWritesShow(t *testing.T) {
 	t.Parallel()
-	st, worker, _ := cachedStores(t, time.Hour)
+	const every = 50 * time.Millisecond
+	st, worker, _ := cachedStores(t, time.Hour, every)
 	seller := MustCreateActiveSeller(t, st, "Generation Yard")
-	MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Alternator 24V", Condition: store.ConditionNew})
+	first := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Alternator 24V", Condition: store.ConditionNew})
 	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 1 {
 		t.Fatalf("first search: %v, want 1 listing", titles(got))
 	}
-	MustCreateListing(t, worker, store.NewListing{SellerID: seller.ID, Title: "Alternator 12V", Condition: store.ConditionNew})
-	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 2 || *got.Total != 2 {
-		t.Errorf("after another store's write: %v total %v, want 2 listings", titles(got), *got.Total)
+	eventually := func(what string, ok func(store.Page[*store.Listing]) bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for p := search(t, st, store.Scope{}, "alternator"); !ok(p); p = search(t, st, store.Scope{}, "alternator") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still %v", what, titles(p))
+			}
+			time.Sleep(every / 5)
+		}
 	}
+	MustCreateListing(t, worker, store.NewListing{SellerID: seller.ID, Title: "Alternator 12V", Condition: store.ConditionNew})
+	eventually("another store's new listing", func(p store.Page[*store.Listing]) bool { return len(p.Items) == 2 && *p.Total == 2 })
 	l := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Starter", Condition: store.ConditionNew})
 	if _, err := st.UpdateListing(t.Context(), l.ID, store.ListingChanges{Title: ptr("Alternator bracket")}); err != nil {
 		t.Fatal(err)
 	}
-	if got := search(t, st, store.Scope{}, "alternator"); len(got.Items) != 3 {
-		t.Errorf("after an update: %v, want 3 listings", titles(got))
+	eventually("an update", func(p store.Page[*store.Listing]) bool { return len(p.Items) == 3 })
+	if _, err := worker.RemoveListing(t.Context(), first.ID, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if got := titles(search(t, st, store.Scope{}, "alternator")); slices.Contains(got, "Alternator 24V") {
+		t.Errorf("the removed listing still shows: %v", got)
+	}
+}
+
+// TestSearchCacheSharedSearchOutlivesItsFirstCaller: when the caller whose
+// miss started a shared search leaves, the search goes on: the callers
+// waiting on it get their answers, and the one that left stops waiting at
+// once.
+func TestSearchCacheSharedSearchOutlivesItsFirstCaller(t *testing.T) {
+	t.Parallel()
+	st, _, db := cachedStores(t, time.Hour, time.Hour)
+	seller := MustCreateActiveSeller(t, st, "Shared Yard")
+	for i := range 3 {
+		MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: fmt.Sprintf("Idler wheel %d", i)})
+	}
+	// Hold the search: it waits for the table lock until the test lets go.
+	lock := db.MustBegin()
+	defer func() { _ = lock.Rollback() }()
+	lock.MustExec(`LOCK TABLE listings IN ACCESS EXCLUSIVE MODE`)
+
+	firstCtx, leave := context.WithCancel(t.Context())
+	firstErr := make(chan error, 1)
+	go func() {
+		_, err := st.Listings(firstCtx, store.ListingQuery{Search: "idler"}, store.PageArgs{Limit: 20})
+		firstErr <- err
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for waiting := 0; waiting == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first search never reached the database")
+		}
+		time.Sleep(10 * time.Millisecond)
+		db.Get(&waiting, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+	}
+	pages := make([]store.Page[*store.Listing], 4)
+	errs := make([]error, len(pages))
+	var wg sync.WaitGroup
+	for i := range pages {
+		wg.Go(func() {
+			pages[i], errs[i] = st.Listings(t.Context(), store.ListingQuery{Search: "idler"}, store.PageArgs{Limit: 20})
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // lets the others join the search waiting for the lock
+	leave()
+	select {
+	case err := <-firstErr:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("the caller that left got %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller that left is still waiting on the shared search")
+	}
+	var running int
+	db.Get(&running, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+	if running != 1 {
+		t.Errorf("%d searches wait for the lock after the first caller left, want the one shared search", running)
+	}
+	mustOK(t, lock.Rollback(), "release the lock")
+	wg.Wait()
+	for i := range pages {
+		if errs[i] != nil || len(pages[i].Items) != 3 {
+			t.Errorf("caller %d: %v, %d listings; want the 3 listings of the shared search", i, errs[i], len(pages[i].Items))
+		}
 	}
 }
 
@@ -110,7 +192,7 @@ func TestSearchCacheWriteStartsNewGeneration(t *testing.T) {
 func TestSearchCacheExpires(t *testing.T) {
 	t.Parallel()
 	const ttl = 50 * time.Millisecond
-	st, _, db := cachedStores(t, ttl)
+	st, _, db := cachedStores(t, ttl, time.Hour)
 	seller := MustCreateActiveSeller(t, st, "Expiry Yard")
 	l := MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: "Radiator", Condition: store.ConditionNew})
 	if got := search(t, st, store.Scope{}, "radiator"); len(got.Items) != 1 {
@@ -135,7 +217,7 @@ func TestSearchCacheExpires(t *testing.T) {
 // client's or waited for a slot (the cache runs two at a time).
 func TestSearchCacheConcurrentMisses(t *testing.T) {
 	t.Parallel()
-	st, _, _ := cachedStores(t, time.Hour)
+	st, _, _ := cachedStores(t, time.Hour, time.Hour)
 	seller := MustCreateActiveSeller(t, st, "Herd Yard")
 	for i := range 5 {
 		MustCreateListing(t, st, store.NewListing{SellerID: seller.ID, Title: fmt.Sprintf("Track roller %d", i)})

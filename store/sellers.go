@@ -59,6 +59,7 @@ func (s *Store) SellerBySlug(ctx context.Context, scope Scope, slug string) (*Se
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("seller")
 	}
+	tagSellers(ctx, out.ID)
 	return &out, err
 }
 
@@ -72,7 +73,9 @@ func (s *Store) SellersByID(ctx context.Context, scope Scope, ids []string) ([]*
 	var q query
 	q.and("s.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
 	sellerVisible(&q, scope)
-	return selectRows(ctx, s.db, (*Seller).fields, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	out, err := selectRows(ctx, s.db, (*Seller).fields, `SELECT `+sellerColumns+` FROM sellers s`+q.sql(), q.args...)
+	tagSellers(ctx, ids...)
+	return out, err
 }
 
 // SellerStatus returns the status of seller id, whoever asks; ENOTFOUND for
@@ -102,6 +105,10 @@ func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*
 	if err != nil {
 		return Page[*Seller]{}, err
 	}
+	tagAllLists(ctx)
+	for _, r := range rows {
+		tagSellers(ctx, r.ID)
+	}
 	return page(sellersByName, rows, p.Limit, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
 }
 
@@ -111,6 +118,7 @@ func (s *Store) CountSellers(ctx context.Context, sq SellerQuery) (int, error) {
 	sq.where(&q)
 	var n int
 	err := s.db.GetContext(ctx, &n, `SELECT count(*) FROM sellers s`+q.sql(), q.args...)
+	tagAllLists(ctx)
 	return n, err
 }
 
@@ -143,15 +151,19 @@ func sellerVisible(q *query, scope Scope) {
 // ContactsBySellerID returns the contacts of the given sellers, each
 // seller's in display order.
 func (s *Store) ContactsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerContact, error) {
-	return selectRows(ctx, s.db, (*SellerContact).fields, `SELECT `+contactColumns+` FROM seller_contacts
+	out, err := selectRows(ctx, s.db, (*SellerContact).fields, `SELECT `+contactColumns+` FROM seller_contacts
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	tagSellers(ctx, sellerIDs...)
+	return out, err
 }
 
 // LocationsBySellerID returns the locations of the given sellers, each
 // seller's in display order (the first is the default of its listings).
 func (s *Store) LocationsBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerLocation, error) {
-	return selectRows(ctx, s.db, (*SellerLocation).fields, `SELECT `+locationColumns+` FROM seller_locations
+	out, err := selectRows(ctx, s.db, (*SellerLocation).fields, `SELECT `+locationColumns+` FROM seller_locations
 		WHERE seller_id = ANY($1::uuid[]) ORDER BY seller_id, position, created_at`, pq.Array(validIDs(sellerIDs)))
+	tagSellers(ctx, sellerIDs...)
+	return out, err
 }
 
 // NewContact is a seller contact to store.
@@ -208,7 +220,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",
@@ -295,7 +307,7 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.update", TargetType: "seller", TargetID: id, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -346,7 +358,7 @@ func (s *Store) updateSeller(ctx context.Context, action, set, id string, v any)
 	if err := s.Audit(ctx, tx, e); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx)
+	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
 // replaceContacts replaces a seller's contacts with cs and returns how many

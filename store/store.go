@@ -8,6 +8,7 @@ import (
 
 	"github.com/partsmarket/gateway/internal/batch"
 	"github.com/partsmarket/gateway/internal/pii"
+	"github.com/partsmarket/gateway/internal/tagcache"
 )
 
 // Store reads and writes the marketplace's rows on one connection pool.
@@ -19,9 +20,9 @@ type Store struct {
 	// searches caches the public's listing pages; nil without
 	// WithSearchCache.
 	searches *SearchCache
-	// onPublicWrite is called after every write that may change what the
-	// public sees (OnPublicWrite); nil: nothing is.
-	onPublicWrite func()
+	// invalidator purges the cached answers a write changes
+	// (WithInvalidator); nil: none.
+	invalidator *tagcache.Invalidator
 	// leadBatches stores CreateLead's concurrent calls together.
 	leadBatches *batch.Batcher[sealedNewLead, string]
 }

@@ -62,6 +62,8 @@ func main() {
 	flag.DurationVar(&o.wait, "wait", 0, "how long to wait for the gateway's /readyz to answer 200 first")
 	flag.StringVar(&o.pgURL, "pg-url", "", "a PostgreSQL URL of the gateway's server, to read the CPU time of the backends of -pg-database from /proc (same machine)")
 	flag.StringVar(&o.pgDatabase, "pg-database", "", "the gateway's database, whose backends' CPU time is read (with -pg-url)")
+	flag.Float64Var(&o.writes, "writes", 0, "listing writes per second while the operations run (updateListing price changes as an admin, over the workload's listings)")
+	flag.IntVar(&o.detailIDs, "detail-ids", 0, "open only the workload's first N listings in detail (0: all)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -77,6 +79,8 @@ type options struct {
 	pgURL, pgDatabase                      string
 	pid, concurrency, probeRequests        int
 	duration, warmup, wait                 time.Duration
+	writes                                 float64
+	detailIDs                              int
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -90,6 +94,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	q, err := newRequests(w, o.secret, time.Now().UnixNano())
 	if err != nil {
 		return err
+	}
+	if o.detailIDs > 0 && o.detailIDs < len(q.details) {
+		q.details = q.details[:o.detailIDs]
 	}
 	var ops []operation
 	for _, name := range strings.Split(o.ops, ",") {
@@ -113,6 +120,10 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		s.url, w.Scale, o.concurrency, o.duration, o.warmup, runtime.NumCPU())
 	var seq atomic.Int64
 	var results []*opResult
+	if o.writes > 0 {
+		stopWrites := startWrites(ctx, client, s.url, q, o.writes, out)
+		defer stopWrites()
+	}
 	for _, op := range ops {
 		res, err := runOp(ctx, client, s, op, &seq)
 		if err != nil {
@@ -169,6 +180,9 @@ func printResult(out io.Writer, r *opResult) {
 			fmt.Fprintf(out, ", peak %.0f MB", float64(r.hwm)/(1<<20))
 		}
 		fmt.Fprintf(out, " (%s)", r.rssSource)
+	}
+	if n := r.cacheHits + r.cacheMisses; n > 0 {
+		fmt.Fprintf(out, "; response cache hits %.1f %% of %.0f lookups", 100*r.cacheHits/n, n)
 	}
 	fmt.Fprintln(out)
 	if r.cpuRead {

@@ -80,6 +80,8 @@ type requests struct {
 	w            *workload.Workload
 	sellerTokens []string // one per inbox seller
 	analyst      string
+	admin        string    // for the -writes listing updates
+	details      []string  // the listings detail opens
 	from, to     time.Time // the metrics period: the last 30 days of events
 	runID        int64     // makes submitted emails unique across runs
 	tail         operation // the long-tail search (tail.go)
@@ -88,7 +90,7 @@ type requests struct {
 // newRequests mints the tokens (with secret, the gateway's JWT_SECRET) and
 // fixes the metrics period.
 func newRequests(w *workload.Workload, secret string, runID int64) (*requests, error) {
-	q := &requests{w: w, runID: runID, tail: tailSearch(tailTerms())}
+	q := &requests{w: w, runID: runID, tail: tailSearch(tailTerms()), details: w.Listings}
 	cfg := access.TokenConfig{Secret: []byte(secret)}
 	for _, id := range w.InboxSellers {
 		t, err := access.Mint(cfg, access.RoleSeller, "bench-"+id, id, 24*time.Hour)
@@ -99,6 +101,9 @@ func newRequests(w *workload.Workload, secret string, runID int64) (*requests, e
 	}
 	var err error
 	if q.analyst, err = access.Mint(cfg, access.RoleAnalyst, "bench-analyst", "", 24*time.Hour); err != nil {
+		return nil, err
+	}
+	if q.admin, err = access.Mint(cfg, access.RoleAdmin, "bench-admin", "", 24*time.Hour); err != nil {
 		return nil, err
 	}
 	q.to = w.Now.UTC().Truncate(24 * time.Hour)
@@ -133,7 +138,7 @@ func (q *requests) search(r *rand.Rand, first int) request {
 // detail opens a listing (popular ones more often) with first more
 // listings of its seller.
 func (q *requests) detail(r *rand.Rand, first int) request {
-	return request{query: detailQuery, variables: map[string]any{"id": pick(r, q.w.Listings), "first": first}}
+	return request{query: detailQuery, variables: map[string]any{"id": pick(r, q.details), "first": first}}
 }
 
 // inbox is the first page of one of the busiest sellers' leads.

@@ -60,6 +60,8 @@ type opResult struct {
 	scraped          bool
 	serverRequests   float64
 	serverStatements float64
+	// Response cache lookups during the run, from /metrics.
+	cacheHits, cacheMisses float64
 	// Gateway memory after the run, in bytes (0: unknown), and where the
 	// number comes from.
 	rss, hwm  int64
@@ -139,6 +141,7 @@ func runOp(ctx context.Context, client *http.Client, s settings, op operation, s
 		res.scraped = true
 		res.serverRequests = after.statementsCount - before.statementsCount
 		res.serverStatements = after.statementsSum - before.statementsSum
+		res.cacheHits, res.cacheMisses = after.cacheHits-before.cacheHits, after.cacheMisses-before.cacheMisses
 		res.rss, res.rssSource = after.rss, "process_resident_memory_bytes"
 	}
 	if s.pid > 0 {
@@ -219,6 +222,7 @@ func send(ctx context.Context, client *http.Client, base string, req request) er
 // serverMetrics are the gateway metrics the load generator reads.
 type serverMetrics struct {
 	statementsSum, statementsCount float64 // gateway_sql_statements_per_request
+	cacheHits, cacheMisses         float64 // gateway_response_cache_lookups_total
 	rss                            int64   // process_resident_memory_bytes
 }
 
@@ -259,6 +263,10 @@ func scrape(ctx context.Context, client *http.Client, url string) (*serverMetric
 			m.statementsCount = v
 		case "process_resident_memory_bytes":
 			m.rss = int64(v)
+		case `gateway_response_cache_lookups_total{result="hit"}`:
+			m.cacheHits = v
+		case `gateway_response_cache_lookups_total{result="miss"}`:
+			m.cacheMisses = v
 		}
 	}
 	if err := sc.Err(); err != nil {

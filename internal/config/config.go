@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/partsmarket/gateway/internal/pii"
+	"github.com/partsmarket/gateway/internal/tagcache"
 )
 
 // DevJWTSecret is the development default of JWT_SECRET; production
@@ -157,8 +158,15 @@ type Config struct {
 	// SearchCacheTTL is how long the public's listing pages are answered
 	// from the search cache at most (SEARCH_CACHE_TTL, default 5m; 0
 	// turns it off): how late a listing write made outside the gateway
-	// can show in them (the gateways' own writes show at once).
+	// can show in them.
 	SearchCacheTTL time.Duration
+	// CacheListStaleness is how often the cached lists (searches, pages of
+	// listings, a seller's listings) are purged at most while writes come
+	// in (CACHE_LIST_STALENESS, default 30s, at most 30s): a new or changed
+	// listing shows in them within twice that (the search cache uses its
+	// stale answer once more while it refreshes it). Removals and
+	// suspensions show at once.
+	CacheListStaleness time.Duration
 	// SearchConcurrency is how many public listing queries the search
 	// cache misses run at once at most (SEARCH_CONCURRENCY, default the
 	// number of CPUs the gateway may use: on one machine with the
@@ -167,8 +175,8 @@ type Config struct {
 	// ResponseCacheTTL is how long an anonymous query's whole response is
 	// answered from the response cache at most (RESPONSE_CACHE_TTL,
 	// default 60s; 0 turns it off): how late a write made outside the
-	// gateway can show to the public (the gateways' own writes show at
-	// once).
+	// gateway can show to the public (the gateways' own writes purge the
+	// responses they change).
 	ResponseCacheTTL time.Duration
 	// RequestTimeout is every HTTP request's deadline (REQUEST_TIMEOUT,
 	// default 10s): past it the request's database work is cancelled and
@@ -254,6 +262,10 @@ func Load(getenv func(string) string) (Config, error) {
 	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 5*time.Minute)
 	c.SearchConcurrency = num("SEARCH_CONCURRENCY", runtime.GOMAXPROCS(0))
 	c.ResponseCacheTTL = dur("RESPONSE_CACHE_TTL", time.Minute)
+	c.CacheListStaleness = dur("CACHE_LIST_STALENESS", tagcache.DefaultListEvery)
+	if c.CacheListStaleness <= 0 || c.CacheListStaleness > tagcache.DefaultListEvery {
+		errs = append(errs, errors.New("CACHE_LIST_STALENESS must be positive and at most 30s"))
+	}
 	c.GraphiQL = flag("GRAPHIQL", dev)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {

@@ -92,6 +92,10 @@ type Deps struct {
 	// ResponseCache answers the public's repeated queries; it runs after
 	// the limits and the budget. Nil: none.
 	ResponseCache *respcache.Cache
+	// SearchLog records the public searches of each operation, answered
+	// from the response cache or not (searchlog.Recorder.Operations); nil:
+	// none.
+	SearchLog graphql.HandlerExtension
 }
 
 // New returns the gateway's HTTP handler.
@@ -134,6 +138,9 @@ func New(o Options, d Deps) http.Handler {
 		}
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
+	if d.SearchLog != nil {
+		gql.Use(d.SearchLog)
+	}
 	if d.ResponseCache != nil {
 		gql.Use(d.ResponseCache)
 	}

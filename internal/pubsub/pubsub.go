@@ -66,11 +66,12 @@ type Options struct {
 	Log *slog.Logger
 	// Buffer is each subscription's buffer of undelivered leads (default 16).
 	Buffer int
-	// OnPublicChanged, when set, is called for every announcement on
-	// store.PublicChangedChannel and after a reconnection (announcements
-	// may have been lost): the process's caches of public answers start a
-	// new generation.
-	OnPublicChanged func()
+	// OnPublicChanged, when set, is called with the payload of every
+	// announcement on store.PublicChangedChannel (the cache tags a write
+	// changed: tagcache.Invalidator.Receive), and with "" after a
+	// reconnection (announcements may have been lost: everything may have
+	// changed).
+	OnPublicChanged func(payload string)
 	// SellerStatus, when set, reads a seller's status ("SUSPENDED", ...):
 	// after a lost connection the hub asks it about every watched seller,
 	// since announcements of suspensions may have been lost.
@@ -368,11 +369,11 @@ func (h *Hub) receive(l *pq.Listener) {
 			case !ok:
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
-				h.publicChanged()
+				h.publicChanged("")
 				go h.recheckSellers()
 				h.catchUp()
 			case n.Channel == store.PublicChangedChannel:
-				h.publicChanged()
+				h.publicChanged(n.Extra)
 			case n.Channel == SellerSuspendedChannel:
 				h.sellerSuspended(n.Extra)
 			case n.Channel == store.LeadReceivedChannel:
@@ -474,10 +475,10 @@ func (h *Hub) recheckSellers() {
 	}
 }
 
-// publicChanged calls Options.OnPublicChanged, if set.
-func (h *Hub) publicChanged() {
+// publicChanged calls Options.OnPublicChanged, if set, with payload.
+func (h *Hub) publicChanged(payload string) {
 	if h.o.OnPublicChanged != nil {
-		h.o.OnPublicChanged()
+		h.o.OnPublicChanged(payload)
 	}
 }
 
