@@ -52,12 +52,15 @@ func TestBufferFlushesFullBatchesBeforeTheInterval(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		if n, _ := w.stored(); n >= 200 {
+		// A flush drains the queue, partial batches included, so how
+		// many it finds depends on how fast Add runs beside it: what
+		// must hold is that a full batch did not wait for the interval.
+		if n, _ := w.stored(); n >= 100 {
 			break
 		}
 		if time.Now().After(deadline) {
 			n, _ := w.stored()
-			t.Fatalf("stored %d events a full batch after another, want at least 200 before the hour-long interval", n)
+			t.Fatalf("stored %d events, want a full batch of 100 before the hour-long interval", n)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
