@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/partsmarket/gateway/store"
 )
@@ -23,8 +25,8 @@ type AnalystReadOnly struct {
 }
 
 var (
-	_ graphql.HandlerExtension = AnalystReadOnly{}
-	_ graphql.FieldInterceptor = AnalystReadOnly{}
+	_ graphql.HandlerExtension     = AnalystReadOnly{}
+	_ graphql.RootFieldInterceptor = AnalystReadOnly{}
 )
 
 // ExtensionName names the extension for gqlgen.
@@ -43,12 +45,25 @@ func (a AnalystReadOnly) Validate(s graphql.ExecutableSchema) error {
 	return nil
 }
 
-// InterceptField refuses an ANALYST's root mutation field unless it is
-// allowed, and passes every other field on.
-func (a AnalystReadOnly) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
-	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Object != "Mutation" || FromContext(ctx).Role != RoleAnalyst || slices.Contains(a.Allow, fc.Field.Name) {
+// InterceptRootField refuses an ANALYST's root mutation field unless it is
+// allowed, and passes every other root field on. It sees root fields only,
+// so the fields below them pay nothing for it.
+func (a AnalystReadOnly) InterceptRootField(ctx context.Context, next graphql.RootResolver) graphql.Marshaler {
+	fc := graphql.GetRootFieldContext(ctx)
+	if fc == nil || FromContext(ctx).Role != RoleAnalyst || !isMutation(ctx) || slices.Contains(a.Allow, fc.Field.Name) {
 		return next(ctx)
 	}
-	return nil, &store.Error{Code: store.EFORBIDDEN, Message: msgAnalystReadOnly}
+	err := &store.Error{Code: store.EFORBIDDEN, Message: msgAnalystReadOnly}
+	graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: err.Message, Path: ast.Path{ast.PathName(fc.Field.Alias)}})
+	return graphql.Null
+}
+
+// isMutation reports whether ctx's operation is a mutation. (A root field's
+// context names the field, not its type.)
+func isMutation(ctx context.Context) bool {
+	if !graphql.HasOperationContext(ctx) {
+		return false
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	return op != nil && op.Operation == ast.Mutation
 }
