@@ -1039,6 +1039,30 @@ func TestSearchIsRecorded(t *testing.T) {
 			t.Errorf("result_count %d, want 0", got.ResultCount)
 		}
 	})
+	t.Run("paging is not a new search", func(t *testing.T) {
+		const q = `query($s: String!, $after: String, $before: String) {
+			listings(search: $s, first: 1, after: $after, before: $before) { pageInfo { endCursor } } }`
+		first := api.mustPost("", q, map[string]any{"s": "water pump"})
+		cursor, _ := first.Get("listings.pageInfo.endCursor").(string)
+		if cursor == "" {
+			t.Fatalf("no cursor to page with: %v", first)
+		}
+		api.mustPost("", q, map[string]any{"s": "water pump", "after": cursor})
+		api.mustPost("", q, map[string]any{"s": "water pump", "before": cursor})
+		search("paging marker", 1) // recorded after the pages: once it is stored, so would they be
+		mutEventually(t, "no search_queries row for the marker", func() bool {
+			return find(func(r rec) bool { return r.Term == "paging marker" }) != nil
+		})
+		n := 0
+		for _, r := range records() {
+			if r.Term == "water pump" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d search_queries rows for one search paged twice, want 1", n)
+		}
+	})
 }
 
 // TestSubmitLeadSentTwiceIsStoredOnce: the same lead (same email, listing and

@@ -16,8 +16,8 @@ import (
 
 // Operations returns the gqlgen extension that records the public
 // searches of each operation: every anonymous query's root listings field
-// with a search term and no cursor, once per request, from the operation's
-// arguments and its response, whether the response was made or came from
+// with a search term and no cursor (after or before), once per request,
+// from the operation's arguments and its response, whether the response was made or came from
 // the response cache. The result count is of all matches: the total the
 // search found when it ran for this request (Found), else the response's
 // totalCount; a cached response that did not ask for totalCount counts
@@ -56,7 +56,7 @@ func (o operations) InterceptResponse(ctx context.Context, next graphql.Response
 		}
 		args := f.ArgumentMap(op.Variables)
 		term, _ := args["search"].(string)
-		if strings.TrimSpace(term) == "" || args["after"] != nil {
+		if strings.TrimSpace(term) == "" || args["after"] != nil || args["before"] != nil {
 			continue
 		}
 		filter, _ := args["filter"].(map[string]any)
