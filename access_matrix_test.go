@@ -142,13 +142,7 @@ func TestAccessMatrix(t *testing.T) {
 	api.DB.MustExec(`UPDATE lead_notifications SET last_error = '421 mail server busy' WHERE lead_id = $1`, f.LeadA)
 
 	schema := loadSchema(t)
-	principals := []principal{
-		{name: "anonymous"},
-		{name: "owner", role: access.RoleSeller, token: f.TokenA, owner: true},
-		{name: "other seller", role: access.RoleSeller, token: f.TokenB},
-		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
-		{name: "admin", role: access.RoleAdmin, token: f.Admin},
-	}
+	principals := matrixPrincipals(f)
 	fields := protected(schema)
 	if len(fields) < 10 {
 		t.Fatalf("found %d protected fields in the schema; the directives are not being read", len(fields))
@@ -503,13 +497,7 @@ func TestArgumentMatrix(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
 	schema := loadSchema(t)
-	principals := []principal{
-		{name: "anonymous"},
-		{name: "owner", role: access.RoleSeller, token: f.TokenA, owner: true},
-		{name: "other seller", role: access.RoleSeller, token: f.TokenB},
-		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
-		{name: "admin", role: access.RoleAdmin, token: f.Admin},
-	}
+	principals := matrixPrincipals(f)
 	guarded := guardedInputs(schema)
 	if len(guarded) == 0 {
 		t.Fatal("no input field carries @hasRole; the schema is not being read")
@@ -590,5 +578,18 @@ func TestAnalystCannotFindLeadsByEmail(t *testing.T) {
 		if got := r.Get("leads.totalCount"); got != tc.want {
 			t.Errorf("%s: %v leads by email, want %v", who, got, tc.want)
 		}
+	}
+}
+
+// matrixPrincipals are the callers the matrices try every guarded field and
+// argument with: anonymous, the owning seller, another seller, an analyst
+// and an admin.
+func matrixPrincipals(f *fixture) []principal {
+	return []principal{
+		{name: "anonymous"},
+		{name: "owner", role: access.RoleSeller, token: f.TokenA, owner: true},
+		{name: "other seller", role: access.RoleSeller, token: f.TokenB},
+		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
+		{name: "admin", role: access.RoleAdmin, token: f.Admin},
 	}
 }

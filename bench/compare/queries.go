@@ -13,24 +13,21 @@ const (
 	// gatewayPage is the listing page: the 20 newest public listings with
 	// their seller (name, verified, yards) and photos.
 	gatewayPage = `query Page($first: Int!) {
-  listings(first: $first) {
-    nodes {
-      id title partNumber brand condition priceCents currency priceLabel createdAt
-      seller { id companyName verified locations { id city region country } }
-      media { id url altText }
-    }
+  listings(first: $first) {` + gatewayPageNodes + `
   }
 }`
 	// gatewayRegion is the listing page filtered by the listing's region.
 	gatewayRegion = `query RegionPage($region: String!, $first: Int!) {
-  listings(filter: {region: $region}, first: $first) {
+  listings(filter: {region: $region}, first: $first) {` + gatewayPageNodes + `
+  }
+}`
+	// gatewayPageNodes is what both listing pages select on their listings.
+	gatewayPageNodes = `
     nodes {
       id title partNumber brand condition priceCents currency priceLabel createdAt
       seller { id companyName verified locations { id city region country } }
       media { id url altText }
-    }
-  }
-}`
+    }`
 	// gatewayDetail is the listing's own page: the listing, all its photos,
 	// its seller with contacts and yards, and the seller's newest listings
 	// (seven: the page shows six besides this one) with their photos.
@@ -54,19 +51,15 @@ const (
 // two schemas; rowId is a table's id column, id its global node id.
 const (
 	pgPage = `query Page($first: Int!) {
-  visibleListings(first: $first) {
-    nodes {
-      rowId title partNumber brand condition priceCents currency priceLabel createdAt
-      publicSellerBySellerId {
-        rowId companyName verified
-        publicSellerLocationsBySellerId(orderBy: [POSITION_ASC, CREATED_AT_ASC]) { nodes { rowId city region country } }
-      }
-      publicMediasByListingId(orderBy: [POSITION_ASC, CREATED_AT_ASC]) { nodes { rowId url altText } }
-    }
+  visibleListings(first: $first) {` + pgPageNodes + `
   }
 }`
 	pgRegion = `query RegionPage($region: String!, $first: Int!) {
-  visibleListingsInRegion(region: $region, first: $first) {
+  visibleListingsInRegion(region: $region, first: $first) {` + pgPageNodes + `
+  }
+}`
+	// pgPageNodes is what both listing pages select on their listings.
+	pgPageNodes = `
     nodes {
       rowId title partNumber brand condition priceCents currency priceLabel createdAt
       publicSellerBySellerId {
@@ -74,9 +67,7 @@ const (
         publicSellerLocationsBySellerId(orderBy: [POSITION_ASC, CREATED_AT_ASC]) { nodes { rowId city region country } }
       }
       publicMediasByListingId(orderBy: [POSITION_ASC, CREATED_AT_ASC]) { nodes { rowId url altText } }
-    }
-  }
-}`
+    }`
 	pgDetail = `query Detail($id: UUID!, $more: Int!) {
   visibleListing(id: $id) {
     rowId title description partNumber brand category condition quantity priceLabel priceCents currency createdAt updatedAt
