@@ -27,7 +27,7 @@ type Mutation { upload(file: Upload, files: [Upload!]): Boolean }
 func check(t *testing.T, query string, vars map[string]any) (field, message string) {
 	t.Helper()
 	schema := gqlparser.MustLoadSchema(&ast.Source{Input: testSchema})
-	doc, errs := gqlparser.LoadQuery(schema, query)
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil) // nil: the default rules
 	if errs != nil {
 		t.Fatalf("query does not validate: %v", errs)
 	}
