@@ -9,21 +9,6 @@ import (
 	"github.com/partsmarket/gateway/internal/seed"
 )
 
-// tailSearchQuery is a search results page as a buyer first sees it: the
-// count, 20 listings with their seller and photos, and no filters.
-const tailSearchQuery = `query TailSearch($q: String!, $first: Int!) {
-  listings(search: $q, first: $first) {
-    totalCount
-    pageInfo { hasNextPage endCursor }
-    nodes {
-      id title partNumber brand condition priceCents currency priceLabel createdAt
-      location { city region country }
-      seller { id companyName verified locations { city region country } }
-      media { url altText }
-    }
-  }
-}`
-
 // tailZipfS is the skew of the long-tail vocabulary: the term of rank k
 // (from 0) is searched with weight 1/(k+1)^s.
 const tailZipfS = 1.0
@@ -93,6 +78,6 @@ func tailSearch(terms []workload.Weighted) operation {
 				hi = mid
 			}
 		}
-		return request{query: tailSearchQuery, variables: map[string]any{"q": terms[lo].Value, "first": searchPage}}
+		return request{query: searchQuery, variables: map[string]any{"q": terms[lo].Value, "first": searchPage}} // no filters
 	}}
 }
