@@ -2624,6 +2624,8 @@ enum Role {
   ADMIN
   SELLER
   ANALYST
+  "Signed in with the identity provider, with no admin or analyst role and no seller: sees what anonymous callers see, and may register a seller or accept an invitation."
+  USER
 }
 
 "How a personal field is masked for an ANALYST."

@@ -26,13 +26,17 @@ const (
 	// RoleAnalyst reads everything but admin-only fields, never writes, and
 	// sees personal data masked.
 	RoleAnalyst Role = "ANALYST"
+	// RoleUser is a signed-in subject with no mapped role and no seller: it
+	// sees what anonymous callers see, and may act on its own account
+	// (register a seller, accept an invitation).
+	RoleUser Role = "USER"
 )
 
-// Valid reports whether r is one of RoleAdmin, RoleSeller and RoleAnalyst; it
-// returns no error code.
+// Valid reports whether r is one of RoleAdmin, RoleSeller, RoleAnalyst and
+// RoleUser; it returns no error code.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleSeller, RoleAnalyst:
+	case RoleAdmin, RoleSeller, RoleAnalyst, RoleUser:
 		return true
 	}
 	return false
@@ -46,8 +50,19 @@ type Principal struct {
 	// Subject is the token's `sub` claim; never empty for a signed-in
 	// principal.
 	Subject string
+	// Issuer is the token's `iss` claim (empty when an HS256 token has
+	// none). A subject is unique only within its issuer: seller members are
+	// keyed by the pair.
+	Issuer string
 	// SellerID is the seller a SELLER acts for; empty for other roles.
 	SellerID string
+	// MemberRole is a SELLER's role in its seller ("OWNER", "STAFF") when
+	// the seller comes from a membership (Authenticator.Membership); empty
+	// when it comes from a seller_id claim and for other roles.
+	MemberRole string
+	// IssuedAt is the token's `iat` claim; zero when the token has none
+	// (revocation counts such a token as issued before any revocation).
+	IssuedAt time.Time
 	// ExpiresAt is when the token stops being valid (its exp claim); zero
 	// for anonymous callers. A live websocket closes then.
 	ExpiresAt time.Time
@@ -58,8 +73,8 @@ type Principal struct {
 func (p Principal) Anonymous() bool { return p.Role == "" }
 
 // Scope returns the rows p may see beyond the public ones (ADMIN and ANALYST:
-// all; SELLER: its seller's; anyone else: the zero, public Scope); it returns
-// no error code.
+// all; SELLER: its seller's; anyone else, USER included: the zero, public
+// Scope); it returns no error code.
 func (p Principal) Scope() store.Scope {
 	switch p.Role {
 	case RoleAdmin, RoleAnalyst:
@@ -71,8 +86,8 @@ func (p Principal) Scope() store.Scope {
 }
 
 // Manages reports whether p may act for sellerID: an ADMIN always, a SELLER
-// for its own seller only, an ANALYST or anonymous caller never; it returns no
-// error code.
+// for its own seller only, an ANALYST, a USER or an anonymous caller never;
+// it returns no error code.
 func (p Principal) Manages(sellerID string) bool {
 	switch p.Role {
 	case RoleAdmin:

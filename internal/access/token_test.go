@@ -117,7 +117,9 @@ func TestAuthenticate(t *testing.T) {
 		{name: "pending seller", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "pam", pendingSeller)), want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
 		{name: "upper-case seller id is normalised", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "bob", strings.ToUpper(activeSeller))), want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
 		{name: "admin seller_id is ignored", cfg: plain, header: "Bearer " + hs256(claimsFor("admin", "alice", suspendedSeller)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
-		{name: "iss and aud match", cfg: strict, header: "Bearer " + hs256(strictClaims(admin)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
+		{name: "iss and aud match", cfg: strict, header: "Bearer " + hs256(strictClaims(admin)), want: Principal{Role: RoleAdmin, Subject: "alice", Issuer: strict.Issuer}},
+		{name: "user", cfg: plain, header: "Bearer " + hs256(claimsFor("user", "uma", "")), want: Principal{Role: RoleUser, Subject: "uma"}},
+		{name: "user seller_id is ignored", cfg: plain, header: "Bearer " + hs256(claimsFor("user", "uma", activeSeller)), want: Principal{Role: RoleUser, Subject: "uma"}},
 
 		{name: "alg none", cfg: plain, wantCode: store.EUNAUTHENTICATED,
 			header: "Bearer " + handmade(t, map[string]any{"alg": "none", "typ": "JWT"}, admin, func(string) string { return "" })},
@@ -193,6 +195,7 @@ func TestAuthenticate(t *testing.T) {
 			}
 			if tt.wantCode == "" && !tt.want.Anonymous() {
 				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
+				got.IssuedAt = issuedJustNow(t, got.IssuedAt)
 			}
 			if got != tt.want {
 				t.Errorf("Authenticate() = %+v, want %+v", got, tt.want)
@@ -278,6 +281,7 @@ func TestMintRoundTrip(t *testing.T) {
 		{name: "analyst", role: RoleAnalyst, subject: "ann", want: Principal{Role: RoleAnalyst, Subject: "ann"}},
 		{name: "seller", role: RoleSeller, subject: "bob", sellerID: activeSeller, want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
 		{name: "pending seller", role: RoleSeller, subject: "pam", sellerID: pendingSeller, want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
+		{name: "user", role: RoleUser, subject: "uma", want: Principal{Role: RoleUser, Subject: "uma"}},
 	}
 	for cfgName, cfg := range cfgs {
 		for _, tt := range tests {
@@ -291,8 +295,11 @@ func TestMintRoundTrip(t *testing.T) {
 					t.Fatalf("Authenticate(Mint()) error = %v", err)
 				}
 				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
-				if got != tt.want {
-					t.Errorf("Authenticate(Mint()) = %+v, want %+v", got, tt.want)
+				got.IssuedAt = issuedJustNow(t, got.IssuedAt)
+				want := tt.want
+				want.Issuer = cfg.Issuer
+				if got != want {
+					t.Errorf("Authenticate(Mint()) = %+v, want %+v", got, want)
 				}
 			})
 		}
@@ -377,6 +384,16 @@ func expiresInAboutAnHour(t *testing.T, exp time.Time) time.Time {
 	t.Helper()
 	if d := time.Until(exp); d < 58*time.Minute || d > 61*time.Minute {
 		t.Errorf("ExpiresAt = %v, %v from now, want the token's exp, an hour from now", exp, d)
+	}
+	return time.Time{}
+}
+
+// issuedJustNow checks that a principal's issue time is its token's iat,
+// within a minute of now, and returns the zero time for comparing the rest.
+func issuedJustNow(t *testing.T, iat time.Time) time.Time {
+	t.Helper()
+	if d := time.Since(iat); d < -time.Minute || d > time.Minute {
+		t.Errorf("IssuedAt = %v, %v ago, want the token's iat, about now", iat, d)
 	}
 	return time.Time{}
 }

@@ -80,7 +80,7 @@ func rateLimitedError(d ratelimit.Decision) *gqlerror.Error {
 }
 
 // budgetKey is the budget a request is charged to: a signed-in principal's
-// role and subject (a seller's staff share their seller's budget), an
+// role, issuer and subject (a seller's staff share their seller's budget), an
 // anonymous caller's client IP (an IPv6 caller's /64). The limiter stores
 // only an HMAC of it.
 func budgetKey(ctx context.Context) string {
@@ -88,8 +88,8 @@ func budgetKey(ctx context.Context) string {
 	switch p.Role {
 	case access.RoleSeller:
 		return "seller:" + p.SellerID
-	case access.RoleAdmin, access.RoleAnalyst:
-		return string(p.Role) + ":" + p.Subject
+	case access.RoleAdmin, access.RoleAnalyst, access.RoleUser:
+		return string(p.Role) + ":" + p.Issuer + ":" + p.Subject
 	}
 	return "ip:" + abuse.IPUnit(ClientIP(ctx))
 }
