@@ -196,6 +196,9 @@ func (s *Set) refreshLocked() <-chan struct{} {
 		// The fetch is shared by every waiting request, so it has its own
 		// deadline rather than one request's context.
 		keys, err := s.fetch(context.Background())
+		if err != nil && s.opts.OnError != nil {
+			s.opts.OnError(err)
+		}
 		s.mu.Lock()
 		if err == nil {
 			s.keys, s.fetchedAt = keys, s.opts.Now()
@@ -203,9 +206,6 @@ func (s *Set) refreshLocked() <-chan struct{} {
 		s.running = nil
 		close(done)
 		s.mu.Unlock()
-		if err != nil && s.opts.OnError != nil {
-			s.opts.OnError(err)
-		}
 	}()
 	return done
 }
