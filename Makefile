@@ -11,8 +11,9 @@
 build:
 	go build -o bin/gateway .
 
-# Start (or find) PostgreSQL, migrate, load the demo data and serve the API,
-# with GraphiQL at http://localhost:8080 (ENV=development unless set). As in
+# Start (or find) PostgreSQL, migrate, load the demo data, print tokens of
+# the demo admin, analyst and seller owner, and serve the API, with GraphiQL
+# at http://localhost:8080 (ENV=development unless set). As in
 # production, migrations and the seed run as the owner of the schema
 # (gateway_owner, MIGRATE_DATABASE_URL) and the API is served by a role that
 # owns nothing (gateway_app, DATABASE_URL); scripts/db.sh roles sets them up.
@@ -22,6 +23,8 @@ run: build
 	export ENV="$${ENV:-development}" && \
 	bin/gateway migrate up && \
 	bin/gateway seed && \
+	echo "gateway: demo tokens, valid 12h (send as Authorization: Bearer <token>):" >&2 && \
+	bin/gateway token --demo --ttl 12h && \
 	echo "gateway: GraphiQL on http://localhost:$${PORT:-8080}" >&2 && \
 	exec bin/gateway serve
 

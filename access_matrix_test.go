@@ -218,7 +218,7 @@ func TestMutationRoles(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
 	schema := loadSchema(t)
-	callers := map[access.Role]string{"": "", access.RoleSeller: f.TokenB, access.RoleAnalyst: f.Analyst}
+	callers := map[access.Role]string{"": "", access.RoleSeller: f.TokenB, access.RoleAnalyst: f.Analyst, access.RoleUser: f.User}
 	for _, field := range schema.Mutation.Fields {
 		d := field.Directives.ForName("hasRole")
 		if d == nil {
@@ -582,8 +582,8 @@ func TestAnalystCannotFindLeadsByEmail(t *testing.T) {
 }
 
 // matrixPrincipals are the callers the matrices try every guarded field and
-// argument with: anonymous, the owning seller, another seller, an analyst
-// and an admin.
+// argument with: anonymous, the owning seller, another seller, an analyst,
+// an admin and a signed-in USER.
 func matrixPrincipals(f *fixture) []principal {
 	return []principal{
 		{name: "anonymous"},
@@ -591,5 +591,6 @@ func matrixPrincipals(f *fixture) []principal {
 		{name: "other seller", role: access.RoleSeller, token: f.TokenB},
 		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
 		{name: "admin", role: access.RoleAdmin, token: f.Admin},
+		{name: "user", role: access.RoleUser, token: f.User},
 	}
 }

@@ -221,7 +221,7 @@ func (a *testAPI) mustPost(token, query string, vars map[string]any) gqlResponse
 // token mints a token for role (and seller id for sellers).
 func (a *testAPI) token(role access.Role, sellerID string) string {
 	a.t.Helper()
-	tok, err := access.Mint(access.TokenConfig{Secret: []byte(a.Config.JWTSecret)}, role, "test-"+strings.ToLower(string(role)), sellerID, time.Hour)
+	tok, err := access.Mint(hs256Config(a.Config), role, "test-"+strings.ToLower(string(role)), sellerID, time.Hour)
 	if err != nil {
 		a.t.Fatalf("mint: %v", err)
 	}
@@ -237,6 +237,8 @@ type fixture struct {
 	LeadA, LeadB                   string
 	ReportA, ReportB               string
 	Admin, Analyst, TokenA, TokenB string
+	// User is a signed-in USER: no role beyond signing in, no seller.
+	User string
 }
 
 // newFixture loads the fixture through the store.
@@ -275,6 +277,7 @@ func (a *testAPI) newFixture() *fixture {
 	f.Analyst = a.token(access.RoleAnalyst, "")
 	f.TokenA = a.token(access.RoleSeller, f.SellerA.ID)
 	f.TokenB = a.token(access.RoleSeller, f.SellerB.ID)
+	f.User = a.token(access.RoleUser, "")
 	return f
 }
 

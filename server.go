@@ -5,6 +5,7 @@
 //	gateway migrate up|down|status       change or show the database schema
 //	gateway seed                         load demo data (idempotent)
 //	gateway token --role R [--seller-id ID] [--subject S] [--ttl 1h]
+//	gateway token --demo [--ttl 1h]      tokens of the demo admin, analyst and seller owner
 //	gateway keys rotate                  re-encrypt personal data under the first key
 //	gateway retention run                anonymise old leads and reports, delete old events
 //
@@ -16,7 +17,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,11 +27,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/partsmarket/gateway/graph"
@@ -281,7 +279,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
-	tokens := access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
+	tokens, err := tokenConfig(cfg, log)
+	if err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	a.handler = httpapi.New(httpapi.Options{
 		GraphiQL:       cfg.GraphiQL,
 		Introspection:  cfg.Introspection,
@@ -476,36 +478,5 @@ func seedDemo(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, "seeded: %+v\n", stats)
-	return err
-}
-
-// mintToken prints a signed token for development and tests.
-func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	role := fs.String("role", "", "admin, seller or analyst")
-	sellerID := fs.String("seller-id", "", "the seller a seller token acts for")
-	subject := fs.String("subject", "", "the token's subject (sub claim); a new random one when left out")
-	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	r := access.Role(strings.ToUpper(*role))
-	if !r.Valid() {
-		return errors.New("token: --role must be admin, seller or analyst")
-	}
-	if *ttl <= 0 {
-		return errors.New("token: --ttl must be positive")
-	}
-	sub := *subject
-	if sub == "" {
-		// Each token its own subject, so that what it does is told apart
-		// in the audit log and the leads' history.
-		sub = strings.ToLower(string(r)) + "-" + uuid.NewString()
-	}
-	tok, err := access.Mint(access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}, r, sub, *sellerID, *ttl)
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(stdout, tok)
 	return err
 }

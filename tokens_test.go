@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -9,7 +10,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/internal/config"
+	"github.com/partsmarket/gateway/internal/seed"
+	"github.com/partsmarket/gateway/store"
 )
 
 // TestTokenCommandSubjects: `gateway token` gives each token a subject of
@@ -43,6 +47,64 @@ func TestTokenCommandSubjects(t *testing.T) {
 	}
 	if sub := mint("--role", "admin", "--subject", "alice"); sub != "alice" {
 		t.Errorf("--subject alice: subject %q", sub)
+	}
+}
+
+// TestTokenCommandUserAndDemo: `gateway token --role user` mints a USER
+// token with a subject of its own, and --demo prints one labelled token
+// for each demo principal, the seller owner's for the first seeded seller.
+func TestTokenCommandUserAndDemo(t *testing.T) {
+	cfg := config.Config{JWTSecret: config.DevJWTSecret}
+	auth := access.NewAuthenticator(hs256Config(cfg), func(_ context.Context, id string) (string, error) {
+		if id == seed.DemoSellerID() {
+			return "ACTIVE", nil
+		}
+		return "", store.NotFound("seller")
+	})
+	run := func(args ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := mintToken(cfg, args, &out); err != nil {
+			t.Fatalf("token %v: %v", args, err)
+		}
+		return out.String()
+	}
+	users := map[string]bool{}
+	for i := 0; i < 2; i++ {
+		p, err := auth.Authenticate(context.Background(), "Bearer "+strings.TrimSpace(run("--role", "user")))
+		if err != nil || p.Role != access.RoleUser || !strings.HasPrefix(p.Subject, "user-") {
+			t.Errorf("--role user: %+v, %v", p, err)
+		}
+		users[p.Subject] = true
+	}
+	if len(users) != 2 {
+		t.Errorf("two user tokens share a subject: %v", users)
+	}
+	want := []access.Principal{
+		{Role: access.RoleAdmin, Subject: "demo-admin"},
+		{Role: access.RoleAnalyst, Subject: "demo-analyst"},
+		{Role: access.RoleSeller, Subject: "demo-seller-owner", SellerID: seed.DemoSellerID()},
+	}
+	lines := strings.Split(strings.TrimSpace(run("--demo", "--ttl", "12h")), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("--demo printed %d lines, want %d: %q", len(lines), len(want), lines)
+	}
+	for i, line := range lines {
+		label, tok, ok := strings.Cut(line, ": ")
+		if !ok || label == "" {
+			t.Fatalf("--demo line %q, want \"label: token\"", line)
+		}
+		p, err := auth.Authenticate(context.Background(), "Bearer "+tok)
+		if err != nil {
+			t.Fatalf("%s: %v", label, err)
+		}
+		if d := time.Until(p.ExpiresAt); d < 11*time.Hour || d > 12*time.Hour {
+			t.Errorf("%s expires in %v, want 12h", label, d)
+		}
+		p.ExpiresAt, p.IssuedAt = time.Time{}, time.Time{}
+		if p != want[i] {
+			t.Errorf("%s: %+v, want %+v", label, p, want[i])
+		}
 	}
 }
 

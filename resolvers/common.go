@@ -118,10 +118,12 @@ func inInput(err error) error {
 	return err
 }
 
-// signedIn returns the caller, or UNAUTHENTICATED for anonymous callers.
+// signedIn returns the caller when it may have private rows of its own to
+// read (a seller, an admin or an analyst): UNAUTHENTICATED for anonymous
+// callers, FORBIDDEN for a USER, who has none.
 func signedIn(ctx context.Context) (access.Principal, error) {
 	p := access.FromContext(ctx)
-	if p.Anonymous() {
+	if p.Anonymous() || p.Role == access.RoleUser {
 		return p, access.Refuse(p)
 	}
 	return p, nil

@@ -36,17 +36,35 @@ type Config struct {
 	MigrateDatabaseURL string
 	Port               int
 	JWTSecret          string
-	JWTIssuer          string
-	JWTAudience        string
-	CORSOrigins        []string
-	CaptchaProvider    string
-	CaptchaSecret      string
-	GraphiQL           bool
-	Introspection      bool
-	MaxBodyBytes       int64
-	LoaderWait         time.Duration
-	ShutdownGrace      time.Duration
-	DBMaxConns         int
+	// JWTIssuer is the `iss` required of HS256 tokens (JWT_ISSUER), and of
+	// the provider's tokens when the provider is given by JWKS_URL.
+	JWTIssuer string
+	// JWTAudience is the `aud` every token must carry (JWT_AUDIENCE);
+	// required in production with an identity provider.
+	JWTAudience string
+	// OIDCIssuerURL is the identity provider's issuer (OIDC_ISSUER_URL): its
+	// discovery document names its key set, and its tokens must carry it as
+	// `iss`. JWKSURL names a key set directly instead (JWKS_URL); at most
+	// one of the two is set, and neither means HS256 tokens only.
+	OIDCIssuerURL, JWKSURL string
+	// JWTLeeway is the clock skew allowed on exp, nbf and iat (JWT_LEEWAY,
+	// default 30s, at most 5m).
+	JWTLeeway time.Duration
+	// JWTRolesClaim is the dot path of the provider tokens' roles claim
+	// (JWT_ROLES_CLAIM, default roles; Keycloak: realm_access.roles).
+	JWTRolesClaim string
+	// JWTRoleMap maps provider role names to ADMIN or ANALYST
+	// (JWT_ROLE_MAP, "market-admin:ADMIN,market-analyst:ANALYST").
+	JWTRoleMap      map[string]string
+	CORSOrigins     []string
+	CaptchaProvider string
+	CaptchaSecret   string
+	GraphiQL        bool
+	Introspection   bool
+	MaxBodyBytes    int64
+	LoaderWait      time.Duration
+	ShutdownGrace   time.Duration
+	DBMaxConns      int
 	// SMTPURL is where lead notifications are sent (SMTP_URL,
 	// smtp://user:pass@host:port or smtps://…); empty: the outbox worker
 	// does not run and notifications stay PENDING.
@@ -267,6 +285,8 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("CACHE_LIST_STALENESS must be positive and at most 30s"))
 	}
 	c.GraphiQL = flag("GRAPHIQL", dev)
+	c.JWTLeeway = dur("JWT_LEEWAY", 30*time.Second)
+	errs = append(errs, c.loadIdentity(getenv)...)
 	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		if c.Production() {
@@ -402,6 +422,61 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	return c, errors.Join(errs...)
 }
+
+// maxLeeway bounds JWT_LEEWAY: more would keep expired tokens working.
+const maxLeeway = 5 * time.Minute
+
+// loadIdentity reads the identity provider's settings (OIDC_ISSUER_URL,
+// JWKS_URL, JWT_ROLES_CLAIM, JWT_ROLE_MAP) into c and returns what is wrong
+// with them; JWT_LEEWAY, JWT_ISSUER and JWT_AUDIENCE are read already.
+func (c *Config) loadIdentity(getenv func(string) string) []error {
+	var errs []error
+	c.OIDCIssuerURL, c.JWKSURL = getenv("OIDC_ISSUER_URL"), getenv("JWKS_URL")
+	c.JWTRolesClaim = or(getenv("JWT_ROLES_CLAIM"), "roles")
+	if c.JWTLeeway > maxLeeway {
+		errs = append(errs, errors.New("JWT_LEEWAY must be at most 5m"))
+	}
+	if c.OIDCIssuerURL != "" && c.JWKSURL != "" {
+		errs = append(errs, errors.New("set OIDC_ISSUER_URL or JWKS_URL, not both"))
+	}
+	for _, v := range []struct{ name, url string }{{"OIDC_ISSUER_URL", c.OIDCIssuerURL}, {"JWKS_URL", c.JWKSURL}} {
+		if v.url == "" {
+			continue
+		}
+		u, err := url.Parse(v.url)
+		if err != nil || u.Host == "" || (u.Scheme != "https" && (u.Scheme != "http" || c.Production())) {
+			errs = append(errs, fmt.Errorf("%s must be an https URL (http only in development)", v.name))
+		}
+	}
+	c.JWTRoleMap = map[string]string{}
+	for _, pair := range list(getenv("JWT_ROLE_MAP")) {
+		name, role, ok := strings.Cut(pair, ":")
+		name, role = strings.TrimSpace(name), strings.ToUpper(strings.TrimSpace(role))
+		if !ok || name == "" || (role != "ADMIN" && role != "ANALYST") {
+			errs = append(errs, errors.New("JWT_ROLE_MAP must be provider-role:ADMIN or provider-role:ANALYST pairs, comma-separated"))
+			break
+		}
+		c.JWTRoleMap[name] = role
+	}
+	if c.Production() && c.IdentityProvider() {
+		if c.JWTAudience == "" {
+			errs = append(errs, errors.New("JWT_AUDIENCE is required in production with an identity provider"))
+		}
+		if c.ProviderIssuer() == "" {
+			errs = append(errs, errors.New("JWT_ISSUER is required in production with JWKS_URL (or set OIDC_ISSUER_URL)"))
+		}
+	}
+	return errs
+}
+
+// IdentityProvider reports whether an external identity provider is
+// configured (OIDC_ISSUER_URL or JWKS_URL).
+func (c Config) IdentityProvider() bool { return c.OIDCIssuerURL != "" || c.JWKSURL != "" }
+
+// ProviderIssuer is the `iss` required of the provider's tokens:
+// OIDC_ISSUER_URL, else JWT_ISSUER; "" when neither is set (development
+// only), and then not checked.
+func (c Config) ProviderIssuer() string { return or(c.OIDCIssuerURL, c.JWTIssuer) }
 
 // secureSSLModes are the sslmode values that encrypt the connection.
 var secureSSLModes = map[string]bool{"require": true, "verify-ca": true, "verify-full": true}

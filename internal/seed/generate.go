@@ -57,6 +57,10 @@ func id(format string, args ...any) string {
 	return uuid.NewSHA1(namespace, []byte(fmt.Sprintf(format, args...))).String()
 }
 
+// DemoSellerID returns the id of the first seeded seller, which is ACTIVE:
+// `gateway token --demo` prints a token of its owner.
+func DemoSellerID() string { return sellerID(0) }
+
 // sellerID returns the id of the i-th seeded seller.
 func sellerID(i int) string { return id("seller/%d", i) }
 
