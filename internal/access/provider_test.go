@@ -6,33 +6,23 @@ import (
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/partsmarket/gateway/internal/jwks"
+	"github.com/partsmarket/gateway/internal/testclock"
 	"github.com/partsmarket/gateway/internal/testidp"
 	"github.com/partsmarket/gateway/store"
 )
-
-// clock is a settable time for the key set's refresh rules.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // providerSetup is a test identity provider and an Authenticator that
 // trusts it (through discovery), with the clock of its key set.
 type providerSetup struct {
 	idp   *testidp.Provider
 	auth  *Authenticator
-	clock *clock
+	clock *testclock.Clock
 }
 
 // keycloakRoles is the role map the provider tests use.
@@ -48,7 +38,7 @@ func newProviderSetup(t *testing.T, rolesClaim string, opts ...Option) *provider
 // trusting is newProviderSetup with an existing provider.
 func trusting(t *testing.T, idp *testidp.Provider, rolesClaim string, opts ...Option) *providerSetup {
 	t.Helper()
-	c := &clock{now: time.Now()}
+	c := testclock.New(time.Now())
 	keys, err := jwks.New(jwks.Options{IssuerURL: idp.Issuer, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)

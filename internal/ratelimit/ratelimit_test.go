@@ -2,28 +2,18 @@ package ratelimit
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/testclock"
 	"github.com/partsmarket/gateway/internal/testdb"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *fakeClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 func TestChargeRefusesAndRefills(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.New(time.Unix(1_700_000_000, 0))
 	l := New(Options{PointsPerMinute: 600, Now: clock.Now}) // 10 points/s
 	if d := l.Charge("a", 500); !d.Allowed || d.Remaining != 100 || d.Limit != 600 || d.RestoreRate != 10 {
 		t.Fatalf("first charge: %+v", d)
@@ -52,7 +42,7 @@ func TestChargeRefusesAndRefills(t *testing.T) {
 }
 
 func TestCostAboveBudgetNeedsFullBucket(t *testing.T) {
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testclock.New(time.Unix(1_700_000_000, 0))
 	l := New(Options{PointsPerMinute: 60, Now: clock.Now}) // 1 point/s
 	if d := l.Charge("a", 100); !d.Allowed || d.Remaining != 0 {
 		t.Fatalf("full bucket pays a big cost: %+v", d)
