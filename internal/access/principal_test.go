@@ -27,6 +27,8 @@ func TestPrincipal(t *testing.T) {
 		{name: "other seller", p: Principal{Role: RoleSeller, SellerID: otherSeller}, wantScope: store.Scope{SellerID: otherSeller}},
 		{name: "analyst with a seller id", p: Principal{Role: RoleAnalyst, SellerID: ownSeller}, wantScope: store.Scope{All: true}},
 		{name: "no role with a seller id", p: Principal{SellerID: ownSeller}, wantAnon: true},
+		{name: "user sees what the public sees", p: Principal{Role: RoleUser, Subject: "uma"}},
+		{name: "user with a seller id manages nothing", p: Principal{Role: RoleUser, Subject: "uma", SellerID: ownSeller}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
