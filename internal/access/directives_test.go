@@ -21,6 +21,7 @@ var (
 	otherP   = Principal{Role: RoleSeller, Subject: "carol", SellerID: otherSeller}
 	analystP = Principal{Role: RoleAnalyst, Subject: "ann"}
 	adminP   = Principal{Role: RoleAdmin, Subject: "alice"}
+	userP    = Principal{Role: RoleUser, Subject: "uma", Issuer: "https://id.example"}
 	matrix   = []struct {
 		name string
 		p    Principal
@@ -30,6 +31,7 @@ var (
 		{"other seller", otherP},
 		{"analyst", analystP},
 		{"admin", adminP},
+		{"user", userP},
 	}
 )
 
@@ -74,19 +76,19 @@ func TestDirectiveMatrix(t *testing.T) {
 	masked := outcome{called: true, value: "j***@***.com"}
 	want := map[string]map[string]outcome{
 		"hasRole[ADMIN]": {
-			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow,
+			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow, "user": deny,
 		},
 		"hasRole[SELLER]": {
-			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow, "user": deny,
 		},
 		"hasRole[SELLER,ANALYST]": {
-			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow, "user": deny,
 		},
 		"owner": {
-			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow, "user": deny,
 		},
 		"pii(EMAIL)": {
-			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow, "user": deny,
 		},
 	}
 	objs := map[string]Owned{
