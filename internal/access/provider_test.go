@@ -428,3 +428,32 @@ func waitFor(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("condition not met within 5 s")
 }
+
+// BenchmarkAuthenticate measures one token's check per kind of token, keys
+// cached: HS256 against the shared secret, and the provider's three
+// algorithms.
+func BenchmarkAuthenticate(b *testing.B) {
+	idp := testidp.New(b)
+	keys, err := jwks.New(jwks.Options{IssuerURL: idp.Issuer})
+	if err != nil {
+		b.Fatal(err)
+	}
+	auth := NewAuthenticator(TokenConfig{Secret: testSecret, Audience: testidp.Audience,
+		Provider: ProviderConfig{Keys: keys, Issuer: idp.Issuer, RoleMap: keycloakRoles}}, sellerStatus)
+	hs, err := Mint(TokenConfig{Secret: testSecret, Audience: testidp.Audience}, RoleAnalyst, "ann", "", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tokens := map[string]string{"HS256": hs, "RS256": idp.Sign(testidp.RSAKey, idp.Claims("a")),
+		"ES256": idp.Sign(testidp.ECKey, idp.Claims("b")), "EdDSA": idp.Sign(testidp.EdKey, idp.Claims("c"))}
+	for _, name := range []string{"HS256", "RS256", "ES256", "EdDSA"} {
+		header := "Bearer " + tokens[name]
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := auth.Authenticate(context.Background(), header); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
