@@ -140,3 +140,16 @@ func TestSignInErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestIdentityProviderWebsocket: the live inbox takes the provider's tokens
+// in connection_init like HS256 ones, and closes with 4401 on a token
+// signed with a key the provider never published.
+func TestIdentityProviderWebsocket(t *testing.T) {
+	api, idp := identityAPI(t)
+	f := api.newFixture()
+	claims := idp.Claims("yard-manager")
+	claims["seller_id"] = f.SellerA.ID
+	api.subscriber(idp.Sign(testidp.ECKey, claims), f.SellerA.ID)
+	idp.NewKey("unpublished", "EdDSA")
+	api.connect(t, map[string]any{"Authorization": "Bearer " + idp.Sign("unpublished", claims)}).closedWith(4401)
+}
