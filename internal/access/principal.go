@@ -1,6 +1,8 @@
 // Package access decides who is calling and what they may read: principals
-// and their request context, bearer tokens, the schema's access directives
-// (@hasRole, @owner, @pii) and the masks analysts see on personal data.
+// and their request context, bearer tokens (HS256 tokens signed with the
+// gateway's secret, and an OpenID Connect provider's tokens checked against
+// its key set, see internal/jwks), the schema's access directives (@hasRole,
+// @owner, @pii) and the masks analysts see on personal data.
 // Refusals are *store.Error values with code UNAUTHENTICATED (a bad token, or
 // an anonymous caller where signing in could help) or FORBIDDEN (a denied
 // field, argument or mutation); anything else is an internal error.
