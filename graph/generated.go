@@ -3000,6 +3000,7 @@ input SellerFilter {
 input LeadFilter {
   "The buyer's email, matched exactly (ignoring case): for those who read it in clear (a SELLER its own leads', ADMIN)."
   email: String @hasRole(roles: [SELLER])
+  "Only leads in this status. Without it, every lead but SPAM ones: spam is shown only when asked for."
   status: LeadStatus
   listingId: ID
   sellerId: ID

@@ -21,7 +21,9 @@ const leadColumns = `d.id, d.seller_id, d.listing_id, d.pii, d.pii_key_id,
 type LeadFilter struct {
 	// Email matches the buyer's email exactly, ignoring case and
 	// surrounding space (through its blind index; anonymised leads have none).
-	Email     *string
+	Email *string
+	// Status keeps the leads in that status; without it every lead but the
+	// SPAM ones (the default inbox).
 	Status    *LeadStatus
 	ListingID *string
 	SellerID  *string
@@ -103,6 +105,8 @@ func (lq LeadQuery) where(q *query, keys *pii.Keyring) {
 	}
 	if f.Status != nil {
 		q.and("d.status = " + q.arg(string(*f.Status)))
+	} else {
+		q.and("d.status <> 'SPAM'")
 	}
 	if v, ok := text(f.ListingID); ok {
 		q.and("d.listing_id = " + q.arg(idOrNil(v)) + "::uuid")
