@@ -404,22 +404,24 @@ type ComplexityRoot struct {
 	}
 
 	Seller struct {
-		CompanyName       func(childComplexity int) int
-		Contacts          func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		Description       func(childComplexity int) int
-		ID                func(childComplexity int) int
-		InternalNotes     func(childComplexity int) int
-		Leads             func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
-		Listings          func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
-		Locations         func(childComplexity int) int
-		Performance       func(childComplexity int, from *time.Time, to *time.Time) int
-		Slug              func(childComplexity int) int
-		Status            func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
-		VerificationNotes func(childComplexity int) int
-		Verified          func(childComplexity int) int
-		Website           func(childComplexity int) int
+		CompanyName        func(childComplexity int) int
+		Contacts           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InternalNotes      func(childComplexity int) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Listings           func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
+		Locations          func(childComplexity int) int
+		NotificationEmail  func(childComplexity int) int
+		NotificationsMuted func(childComplexity int) int
+		Performance        func(childComplexity int, from *time.Time, to *time.Time) int
+		Slug               func(childComplexity int) int
+		Status             func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		VerificationNotes  func(childComplexity int) int
+		Verified           func(childComplexity int) int
+		Website            func(childComplexity int) int
 	}
 
 	SellerConnection struct {
@@ -595,6 +597,8 @@ type SellerResolver interface {
 	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
 
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
+	NotificationEmail(ctx context.Context, obj *store.Seller) (*string, error)
+	NotificationsMuted(ctx context.Context, obj *store.Seller) (*bool, error)
 }
 type SellerConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.SellerConnection) (int, error)
@@ -2207,6 +2211,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Seller.Locations(childComplexity), true
+	case "Seller.notificationEmail":
+		if e.ComplexityRoot.Seller.NotificationEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seller.NotificationEmail(childComplexity), true
+	case "Seller.notificationsMuted":
+		if e.ComplexityRoot.Seller.NotificationsMuted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seller.NotificationsMuted(childComplexity), true
 	case "Seller.performance":
 		if e.ComplexityRoot.Seller.Performance == nil {
 			break
@@ -2821,6 +2837,10 @@ type Seller {
   internalNotes: String @hasRole(roles: [ADMIN])
   "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
   performance(from: Time, to: Time): SellerPerformance @owner
+  "The private address lead mail goes to instead of the public EMAIL contacts; null when unset. Access: ADMIN and the owning seller; ANALYST reads it masked."
+  notificationEmail: String @owner @pii(mask: EMAIL)
+  "Whether the seller stopped its lead mail (its leads still reach the inbox). Access: ADMIN, ANALYST and the owning seller."
+  notificationsMuted: Boolean @owner
   createdAt: Time!
   updatedAt: Time!
 }
@@ -3314,6 +3334,10 @@ input UpdateSellerProfileInput {
   website: String
   contacts: [SellerContactInput!]
   locations: [SellerLocationInput!]
+  "A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it."
+  notificationEmail: String
+  "true stops the seller's lead mail, false resumes it."
+  notificationsMuted: Boolean
 }
 
 input SellerContactInput {
@@ -4106,6 +4130,10 @@ func (ec *executionContext) childFields_Seller(ctx context.Context, field graphq
 		return ec.fieldContext_Seller_internalNotes(ctx, field)
 	case "performance":
 		return ec.fieldContext_Seller_performance(ctx, field)
+	case "notificationEmail":
+		return ec.fieldContext_Seller_notificationEmail(ctx, field)
+	case "notificationsMuted":
+		return ec.fieldContext_Seller_notificationsMuted(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Seller_createdAt(ctx, field)
 	case "updatedAt":
@@ -12701,6 +12729,90 @@ func (ec *executionContext) fieldContext_Seller_performance(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Seller_notificationEmail(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seller_notificationEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seller().NotificationEmail(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Owner == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive owner is not implemented")
+				}
+				return ec.Directives.Owner(ctx, obj, directive0)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				mask, err := ec.unmarshalNPiiMask2githubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐPiiMask(ctx, "EMAIL")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Pii == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive pii is not implemented")
+				}
+				return ec.Directives.Pii(ctx, obj, directive1, mask)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seller_notificationEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seller", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Seller_notificationsMuted(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seller_notificationsMuted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seller().NotificationsMuted(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Owner == nil {
+					var zeroVal *bool
+					return zeroVal, errors.New("directive owner is not implemented")
+				}
+				return ec.Directives.Owner(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seller_notificationsMuted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seller", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Seller_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15821,7 +15933,7 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"companyName", "description", "website", "contacts", "locations"}
+	fieldsInOrder := [...]string{"companyName", "description", "website", "contacts", "locations", "notificationEmail", "notificationsMuted"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15863,6 +15975,20 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 				return it, err
 			}
 			it.Locations = data
+		case "notificationEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationEmail = data
+		case "notificationsMuted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationsMuted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationsMuted = data
 		}
 	}
 	return it, nil
@@ -19574,6 +19700,82 @@ func (ec *executionContext) _Seller(ctx context.Context, sel ast.SelectionSet, o
 					}
 				}()
 				res = ec._Seller_performance(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notificationEmail":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Seller_notificationEmail(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notificationsMuted":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Seller_notificationsMuted(ctx, field, obj)
 				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}

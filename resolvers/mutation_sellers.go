@@ -78,6 +78,11 @@ func (r *mutationResolver) UpdateSellerProfile(ctx context.Context, id string, i
 		p.CompanyName = &name
 	}
 	c.webURL("input.website", p.Website)
+	p.NotificationEmail = c.patch("input.notificationEmail", input.NotificationEmail, 254)
+	if p.NotificationEmail != nil {
+		c.email("input.notificationEmail", *p.NotificationEmail)
+	}
+	p.NotificationsMuted = input.NotificationsMuted
 	if input.Contacts != nil {
 		cs := contacts(&c, input.Contacts)
 		p.Contacts = &cs

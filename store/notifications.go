@@ -103,8 +103,11 @@ type NotificationJob struct {
 	ListingTitle *string
 	// SellerName is the seller's company name.
 	SellerName string
-	// Recipients are the values of the seller's EMAIL contacts, in order.
+	// Recipients are the seller's notification email when set, else the
+	// values of its EMAIL contacts, in order.
 	Recipients []string
+	// Muted is set when the seller stopped its lead mail.
+	Muted bool
 }
 
 // NotificationOutcome is what one delivery attempt came to.
@@ -203,6 +206,14 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 	for _, l := range leads {
 		sellerIDs = append(sellerIDs, l.SellerID)
 	}
+	settings, err := s.NotificationSettingsBySellerID(ctx, sellerIDs)
+	if err != nil {
+		return nil, err
+	}
+	private := make(map[string]*NotificationSettings, len(settings))
+	for _, n := range settings {
+		private[n.SellerID] = n
+	}
 	var contacts []struct {
 		SellerID string `db:"seller_id"`
 		Value    string `db:"value"`
@@ -222,7 +233,14 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 		if err != nil {
 			return nil, err
 		}
-		byID[l.ID] = &NotificationJob{Lead: lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
+		job := &NotificationJob{Lead: lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
+		if n := private[l.SellerID]; n != nil {
+			job.Muted = n.Muted
+			if n.Email != nil {
+				job.Recipients = []string{*n.Email}
+			}
+		}
+		byID[l.ID] = job
 	}
 	jobs := make([]*NotificationJob, 0, len(claimed))
 	for _, c := range claimed {

@@ -341,6 +341,10 @@ type UpdateSellerProfileInput struct {
 	Website     *string                `json:"website,omitempty"`
 	Contacts    []*SellerContactInput  `json:"contacts,omitempty"`
 	Locations   []*SellerLocationInput `json:"locations,omitempty"`
+	// A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it.
+	NotificationEmail *string `json:"notificationEmail,omitempty"`
+	// true stops the seller's lead mail, false resumes it.
+	NotificationsMuted *bool `json:"notificationsMuted,omitempty"`
 }
 
 type UpdateSellerProfilePayload struct {

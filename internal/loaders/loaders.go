@@ -37,6 +37,9 @@ type Loaders struct {
 	// SellerPerformance loads a seller's rolled-up counts by StatsKey; zero
 	// counts without rows. Access is the caller's check (@owner).
 	SellerPerformance *Loader[*store.SellerPerformance]
+	// NotificationSettings loads a seller's lead-mail settings by seller id.
+	// Access is the caller's check (@owner, @pii).
+	NotificationSettings *Loader[*store.NotificationSettings]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -81,6 +84,8 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		ListingStats: newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} })),
 		SellerPerformance: newLoader(wait, byPeriod(st.SellerPerformanceByID,
 			func() *store.SellerPerformance { return &store.SellerPerformance{} })),
+		NotificationSettings: newLoader(wait, byID("seller", st.NotificationSettingsBySellerID,
+			func(n *store.NotificationSettings) string { return n.SellerID })),
 	}
 }
 
