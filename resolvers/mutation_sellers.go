@@ -122,6 +122,22 @@ func (r *mutationResolver) VerifySeller(ctx context.Context, id string, notes *s
 	return &model.VerifySellerPayload{Seller: s}, nil
 }
 
+// SetSellerInternalNotes replaces the admins' notes on a seller (ADMIN by
+// the schema); BAD_USER_INPUT for notes over 5,000 characters, NOT_FOUND for
+// an unknown seller.
+func (r *mutationResolver) SetSellerInternalNotes(ctx context.Context, id string, notes string) (*model.SetSellerInternalNotesPayload, error) {
+	var c check
+	n := c.patch("notes", &notes, 5000)
+	if err := c.errs.Err(); err != nil {
+		return nil, fail(ctx, err)
+	}
+	s, err := r.Store.SetSellerInternalNotes(ctx, id, *n)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetSellerInternalNotesPayload{Seller: s}, nil
+}
+
 // contacts checks a list of contact inputs.
 func contacts(c *check, in []*model.SellerContactInput) []store.NewContact {
 	c.maxItems("input.contacts", len(in), maxContacts)

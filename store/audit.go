@@ -125,7 +125,8 @@ func val[T any](p *T) any {
 // sellerAudit is the snapshot of a seller's audited fields.
 func sellerAudit(s *Seller) map[string]any {
 	return map[string]any{"slug": s.Slug, "companyName": s.CompanyName, "description": val(s.Description),
-		"website": val(s.Website), "status": s.Status, "verified": s.Verified, "verificationNotes": val(s.VerificationNotes)}
+		"website": val(s.Website), "status": s.Status, "verified": s.Verified, "verificationNotes": val(s.VerificationNotes),
+		"internalNotes": val(s.InternalNotes)}
 }
 
 // listingAudit is the snapshot of a listing's audited fields.

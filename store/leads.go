@@ -58,6 +58,27 @@ func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error)
 	return l.open(s.keys)
 }
 
+// LeadsByID returns the leads among ids that scope may see, in no
+// particular order.
+func (s *Store) LeadsByID(ctx context.Context, scope Scope, ids []string) ([]*Lead, error) {
+	var q query
+	q.and("d.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
+	ownedBy(&q, "d.seller_id", scope)
+	var rows []*sealedLead
+	if err := s.db.selectScoped(ctx, scope, &rows, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...); err != nil {
+		return nil, err
+	}
+	out := make([]*Lead, len(rows))
+	for i, r := range rows {
+		l, err := r.open(s.keys)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+	}
+	return out, nil
+}
+
 // Leads returns one page of the leads that match lq, newest first.
 func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead], error) {
 	var q query

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -26,6 +27,9 @@ type SellerFilter struct {
 	Status   *SellerStatus
 	Verified *bool
 	Region   *string
+	// Query finds sellers by a part of their company name or slug (ignoring
+	// case) or by one of their EMAIL contacts (whole, ignoring case).
+	Query *string
 }
 
 // SellerQuery is a whole question about sellers, without its page.
@@ -135,7 +139,16 @@ func (sq SellerQuery) where(q *query) {
 	if v, ok := text(f.Region); ok {
 		q.and("EXISTS (SELECT 1 FROM seller_locations sl WHERE sl.seller_id = s.id AND lower(sl.region) = lower(" + q.arg(v) + "))")
 	}
+	if v, ok := text(f.Query); ok {
+		part, whole := q.arg("%"+likeEscaper.Replace(v)+"%"), q.arg(v)
+		q.and("(s.company_name ILIKE " + part + " OR s.slug ILIKE " + part +
+			" OR EXISTS (SELECT 1 FROM seller_contacts sc WHERE sc.seller_id = s.id AND sc.kind = 'EMAIL' AND lower(sc.value) = lower(" + whole + ")))")
+	}
 }
+
+// likeEscaper escapes LIKE's wildcards (and its escape character) so that a
+// search term matches literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // sellerVisible keeps the sellers scope may see: ACTIVE ones, a seller
 // itself, or all.
@@ -407,6 +420,13 @@ func (s *Store) SetSellerStatus(ctx context.Context, id string, status SellerSta
 // ("seller.verify"); ENOTFOUND when there is no such seller.
 func (s *Store) VerifySeller(ctx context.Context, id string, notes *string) (*Seller, error) {
 	return s.updateSeller(ctx, "seller.verify", `verified = true, verification_notes = coalesce($2, verification_notes)`, id, notes)
+}
+
+// SetSellerInternalNotes replaces the admins' internal notes on seller id
+// ("" clears them) and audits the change ("seller.internal_notes");
+// ENOTFOUND when there is no such seller.
+func (s *Store) SetSellerInternalNotes(ctx context.Context, id, notes string) (*Seller, error) {
+	return s.updateSeller(ctx, "seller.internal_notes", `internal_notes = nullif($2, '')`, id, notes)
 }
 
 // updateSeller runs one constant SET clause on seller id with argument v and

@@ -150,6 +150,23 @@ type LeadEdge struct {
 	Node   *store.Lead `json:"node"`
 }
 
+// A page of lead notifications.
+type LeadNotificationConnection struct {
+	Edges    []*LeadNotificationEdge   `json:"edges"`
+	Nodes    []*store.LeadNotification `json:"nodes"`
+	PageInfo *PageInfo                 `json:"pageInfo"`
+	// How many notifications match the filter.
+	TotalCount int `json:"totalCount"`
+	// the filter the page answers, for totalCount
+	Filter store.NotificationFilter `json:"-"`
+}
+
+// One lead notification with its cursor.
+type LeadNotificationEdge struct {
+	Cursor string                  `json:"cursor"`
+	Node   *store.LeadNotification `json:"node"`
+}
+
 type ListingConnection struct {
 	Edges    []*ListingEdge   `json:"edges"`
 	Nodes    []*store.Listing `json:"nodes"`
@@ -283,6 +300,11 @@ type SellerLocationInput struct {
 
 type SetListingStatusPayload struct {
 	Listing *store.Listing `json:"listing,omitempty"`
+}
+
+// The seller after setSellerInternalNotes.
+type SetSellerInternalNotesPayload struct {
+	Seller *store.Seller `json:"seller,omitempty"`
 }
 
 type SetSellerStatusPayload struct {

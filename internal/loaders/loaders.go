@@ -20,6 +20,8 @@ type Loaders struct {
 	Seller *Loader[*store.Seller]
 	// Listing loads listings the caller may see by id; NOT_FOUND for others.
 	Listing *Loader[*store.Listing]
+	// Lead loads leads the caller may see by id; NOT_FOUND for others.
+	Lead *Loader[*store.Lead]
 	// Contacts loads a seller's contacts by seller id.
 	Contacts *Loader[[]*store.SellerContact]
 	// Locations loads a seller's locations by seller id.
@@ -74,6 +76,9 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		Listing: newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
 			return st.ListingsByID(ctx, scope, ids)
 		}, func(l *store.Listing) string { return l.ID })),
+		Lead: newLoader(wait, byID("lead", func(ctx context.Context, ids []string) ([]*store.Lead, error) {
+			return st.LeadsByID(ctx, scope, ids)
+		}, func(l *store.Lead) string { return l.ID })),
 		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
 		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
 		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
