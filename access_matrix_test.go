@@ -140,6 +140,8 @@ func TestAccessMatrix(t *testing.T) {
 	api.DB.MustExec(`UPDATE sellers SET internal_notes = 'pays late' WHERE id = $1`, f.SellerA.ID)
 	api.DB.MustExec(`UPDATE listings SET removal_reason = 'old reason', moderation_note = 'watch this seller' WHERE id = $1`, f.ListingA.ID)
 	api.DB.MustExec(`UPDATE lead_notifications SET last_error = '421 mail server busy' WHERE lead_id = $1`, f.LeadA)
+	api.mustPost(f.TokenA, setNotificationsMutation, map[string]any{"id": f.SellerA.ID,
+		"input": map[string]any{"notificationEmail": "private.leads@alpha.example"}})
 
 	schema := loadSchema(t)
 	principals := matrixPrincipals(f)

@@ -35,6 +35,7 @@ const factsSQL = `
 	UNION ALL
 	SELECT (l.created_at AT TIME ZONE 'UTC')::date::timestamp, l.listing_id::text, l.seller_id::text, k.category, k.region, 'LEAD'
 	FROM leads l LEFT JOIN listing_rollup_keys k ON k.listing_id = l.listing_id
+	WHERE l.status <> 'SPAM'
 	UNION ALL
 	SELECT (r.created_at AT TIME ZONE 'UTC')::date::timestamp, r.listing_id::text, k.seller_id::text, k.category, k.region, 'REPORT'
 	FROM listing_reports r JOIN listing_rollup_keys k ON k.listing_id = r.listing_id`
@@ -199,6 +200,7 @@ func TestRollupsAgreeWithRawEvents(t *testing.T) {
 
 		n := rng.IntN(12)
 		leadListings, leadSellers, leadTimes := make([]*string, n), make([]string, n), make([]time.Time, n)
+		leadStatuses := make([]string, n)
 		for i := range n {
 			if rng.IntN(3) == 0 {
 				leadSellers[i] = sellers[rng.IntN(len(sellers))].ID
@@ -207,11 +209,28 @@ func TestRollupsAgreeWithRawEvents(t *testing.T) {
 				leadListings[i], leadSellers[i] = &l.ID, l.SellerID
 			}
 			leadTimes[i] = randomTime()
+			leadStatuses[i] = []string{"NEW", "CONTACTED", "SPAM"}[rng.IntN(3)]
 		}
 		api.DB.MustExec(`INSERT INTO leads SELECT (jsonb_populate_record(NULL::leads, to_jsonb(l) || jsonb_build_object(
-				'id', gen_random_uuid(), 'listing_id', x.listing_id, 'seller_id', x.seller_id, 'created_at', x.at))).*
-			FROM leads l, unnest($2::uuid[], $3::uuid[], $4::timestamptz[]) AS x (listing_id, seller_id, at)
-			WHERE l.id = $1`, leadID, pq.Array(leadListings), pq.Array(leadSellers), pq.Array(leadTimes))
+				'id', gen_random_uuid(), 'listing_id', x.listing_id, 'seller_id', x.seller_id, 'created_at', x.at,
+				'status', x.status))).*
+			FROM leads l, unnest($2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[]) AS x (listing_id, seller_id, at, status)
+			WHERE l.id = $1`, leadID, pq.Array(leadListings), pq.Array(leadSellers), pq.Array(leadTimes), pq.Array(leadStatuses))
+
+		// Leads move into and out of SPAM (and between other statuses, which
+		// moves no count), several in one statement.
+		var leadIDs []string
+		if err := api.DB.Select(&leadIDs, `SELECT id FROM leads ORDER BY id`); err != nil {
+			t.Fatal(err)
+		}
+		moved, to := make([]string, 0, 4), make([]string, 0, 4)
+		for range rng.IntN(5) {
+			moved = append(moved, leadIDs[rng.IntN(len(leadIDs))])
+			to = append(to, []string{"SPAM", "NEW", "WON"}[rng.IntN(3)])
+		}
+		api.DB.MustExec(`UPDATE leads d SET status = x.status
+			FROM (SELECT DISTINCT ON (id) id, status FROM unnest($1::uuid[], $2::text[]) AS u (id, status)) x
+			WHERE d.id = x.id`, pq.Array(moved), pq.Array(to))
 
 		n = rng.IntN(6)
 		reportListings, reportTimes := make([]string, n), make([]time.Time, n)

@@ -273,11 +273,12 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	}
 }
 
-// TestAuditLeadPersonalDataReads: an ADMIN's read of a lead's personal
+// TestAuditPersonalDataReads: an ADMIN's read of a lead's personal
 // fields writes one lead.read_pii event per lead and request, however many
 // fields and paths reach the lead, in one statement; reads of other fields,
 // sellers' reads of their own leads and analysts' masked reads write none.
-func TestAuditLeadPersonalDataReads(t *testing.T) {
+// Reporters' emails and sellers' notification emails are audited alike.
+func TestAuditPersonalDataReads(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
 	const both = `query($a: ID!) {
@@ -319,6 +320,28 @@ func TestAuditLeadPersonalDataReads(t *testing.T) {
 		}
 		if n := len(auditEventsOf(t, api, "pii-read-email")); n != 1 {
 			t.Errorf("reading the email wrote %d events, want 1", n)
+		}
+	})
+	t.Run("reports and sellers", func(t *testing.T) {
+		api.mustPost(f.TokenA, setNotificationsMutation, map[string]any{"id": f.SellerA.ID,
+			"input": map[string]any{"notificationEmail": "private.leads@alpha.example"}})
+		r := api.postWithID("pii-read-others", f.Admin, `query($s: ID!) {
+			reports(first: 10) { nodes { id reporterEmail } }
+			seller(id: $s) { notificationEmail } plain: seller(id: $s) { companyName } }`,
+			map[string]any{"s": f.SellerA.ID})
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Raw)
+		}
+		var got []string
+		for _, e := range auditEventsOf(t, api, "pii-read-others") {
+			got = append(got, e.Action+" "+e.TargetType+" "+deref(e.TargetID))
+		}
+		slices.Sort(got)
+		want := []string{"report.read_pii report " + f.ReportA, "report.read_pii report " + f.ReportB,
+			"seller.read_pii seller " + f.SellerA.ID}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("events %v, want %v", got, want)
 		}
 	})
 	t.Run("no data leaves unaudited", func(t *testing.T) {

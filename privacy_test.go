@@ -48,15 +48,18 @@ func TestKeysRotateCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{"ENCRYPTION_KEYS": "k2:" + base64.StdEncoding.EncodeToString(key) + "," + pii.DevEncryptionKeys}
+	a.mustPost(f.TokenA, setNotificationsMutation, map[string]any{"id": f.SellerA.ID,
+		"input": map[string]any{"notificationEmail": "private.leads@alpha.example"}})
 	out, err := a.runCommand(env, "keys", "rotate")
 	if err != nil {
 		t.Fatalf("keys rotate: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "re-encrypting under key k2") || !strings.Contains(out, "rotated: leads=2 reports=2") {
-		t.Errorf("keys rotate printed %q, want the new key and leads=2 reports=2", out)
+	if !strings.Contains(out, "re-encrypting under key k2") || !strings.Contains(out, "rotated: leads=2 reports=2 sellers=1") {
+		t.Errorf("keys rotate printed %q, want the new key and leads=2 reports=2 sellers=1", out)
 	}
 	var ids []string
-	if err := a.DB.Select(&ids, `SELECT DISTINCT pii_key_id FROM leads UNION SELECT DISTINCT reporter_key_id FROM listing_reports`); err != nil {
+	if err := a.DB.Select(&ids, `SELECT DISTINCT pii_key_id FROM leads UNION SELECT DISTINCT reporter_key_id FROM listing_reports
+		UNION SELECT notification_email_key_id FROM sellers WHERE notification_email_key_id IS NOT NULL`); err != nil {
 		t.Fatal(err)
 	}
 	if len(ids) != 1 || ids[0] != "k2" {
@@ -76,9 +79,13 @@ func TestKeysRotateCommand(t *testing.T) {
 	if err != nil || l.Email != "jane.buyer@example.com" || l.BuyerName != "Jane Buyer" {
 		t.Errorf("lead with the new keyring: %+v, %v", l, err)
 	}
+	n, err := store.New(a.DB, store.WithKeyring(keys)).NotificationSettingsBySellerID(context.Background(), []string{f.SellerA.ID})
+	if err != nil || len(n) != 1 || n[0].Email == nil || *n[0].Email != "private.leads@alpha.example" {
+		t.Errorf("notification email with the new keyring: %+v, %v", n, err)
+	}
 
 	out, err = a.runCommand(env, "keys", "rotate")
-	if err != nil || !strings.Contains(out, "rotated: leads=0 reports=0") {
+	if err != nil || !strings.Contains(out, "rotated: leads=0 reports=0 sellers=0") {
 		t.Errorf("second keys rotate: %q, %v; want nothing rotated", out, err)
 	}
 	if _, err := a.runCommand(env, "keys", "spin"); err == nil {

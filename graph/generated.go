@@ -39,6 +39,8 @@ type ResolverRoot interface {
 	ImportRowErrorConnection() ImportRowErrorConnectionResolver
 	Lead() LeadResolver
 	LeadConnection() LeadConnectionResolver
+	LeadNotification() LeadNotificationResolver
+	LeadNotificationConnection() LeadNotificationConnectionResolver
 	LeadStatusChange() LeadStatusChangeResolver
 	Listing() ListingResolver
 	ListingConnection() ListingConnectionResolver
@@ -215,9 +217,23 @@ type ComplexityRoot struct {
 
 	LeadNotification struct {
 		Attempts      func(childComplexity int) int
+		CreatedAt     func(childComplexity int) int
 		LastAttemptAt func(childComplexity int) int
 		LastError     func(childComplexity int) int
+		Lead          func(childComplexity int) int
 		Status        func(childComplexity int) int
+	}
+
+	LeadNotificationConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	LeadNotificationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
 	}
 
 	LeadStatusChange struct {
@@ -320,26 +336,27 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddListingMedia     func(childComplexity int, input model.AddListingMediaInput) int
-		CorrectPersonalData func(childComplexity int, email string, changes model.PersonalDataChanges) int
-		CreateListing       func(childComplexity int, input model.CreateListingInput) int
-		CreateSeller        func(childComplexity int, input model.CreateSellerInput) int
-		ErasePersonalData   func(childComplexity int, email string) int
-		ExportPersonalData  func(childComplexity int, email string) int
-		ImportListings      func(childComplexity int, sellerID string, file graphql.Upload, mode *store.ImportMode) int
-		RecordEvent         func(childComplexity int, input model.RecordEventInput) int
-		RemoveListing       func(childComplexity int, id string, reason string) int
-		RemoveListingMedia  func(childComplexity int, id string) int
-		ReportListing       func(childComplexity int, input model.ReportListingInput) int
-		ResendNotification  func(childComplexity int, leadID string) int
-		ResolveReport       func(childComplexity int, id string, action model.ReportAction, note *string) int
-		SetListingStatus    func(childComplexity int, id string, status store.ListingStatus) int
-		SetSellerStatus     func(childComplexity int, id string, status store.SellerStatus) int
-		SubmitLead          func(childComplexity int, input model.SubmitLeadInput) int
-		UpdateLeadStatus    func(childComplexity int, id string, status store.LeadStatus) int
-		UpdateListing       func(childComplexity int, id string, input model.UpdateListingInput) int
-		UpdateSellerProfile func(childComplexity int, id string, input model.UpdateSellerProfileInput) int
-		VerifySeller        func(childComplexity int, id string, notes *string) int
+		AddListingMedia        func(childComplexity int, input model.AddListingMediaInput) int
+		CorrectPersonalData    func(childComplexity int, email string, changes model.PersonalDataChanges) int
+		CreateListing          func(childComplexity int, input model.CreateListingInput) int
+		CreateSeller           func(childComplexity int, input model.CreateSellerInput) int
+		ErasePersonalData      func(childComplexity int, email string) int
+		ExportPersonalData     func(childComplexity int, email string) int
+		ImportListings         func(childComplexity int, sellerID string, file graphql.Upload, mode *store.ImportMode) int
+		RecordEvent            func(childComplexity int, input model.RecordEventInput) int
+		RemoveListing          func(childComplexity int, id string, reason string) int
+		RemoveListingMedia     func(childComplexity int, id string) int
+		ReportListing          func(childComplexity int, input model.ReportListingInput) int
+		ResendNotification     func(childComplexity int, leadID string) int
+		ResolveReport          func(childComplexity int, id string, action model.ReportAction, note *string) int
+		SetListingStatus       func(childComplexity int, id string, status store.ListingStatus) int
+		SetSellerInternalNotes func(childComplexity int, id string, notes string) int
+		SetSellerStatus        func(childComplexity int, id string, status store.SellerStatus) int
+		SubmitLead             func(childComplexity int, input model.SubmitLeadInput) int
+		UpdateLeadStatus       func(childComplexity int, id string, status store.LeadStatus) int
+		UpdateListing          func(childComplexity int, id string, input model.UpdateListingInput) int
+		UpdateSellerProfile    func(childComplexity int, id string, input model.UpdateSellerProfileInput) int
+		VerifySeller           func(childComplexity int, id string, notes *string) int
 	}
 
 	PageInfo struct {
@@ -364,6 +381,8 @@ type ComplexityRoot struct {
 		Listing            func(childComplexity int, id string) int
 		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		MarketplaceMetrics func(childComplexity int, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) int
+		Notifications      func(childComplexity int, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) int
+		Report             func(childComplexity int, id string) int
 		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
 		SearchTerms        func(childComplexity int, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) int
 		Seller             func(childComplexity int, id string) int
@@ -404,22 +423,24 @@ type ComplexityRoot struct {
 	}
 
 	Seller struct {
-		CompanyName       func(childComplexity int) int
-		Contacts          func(childComplexity int) int
-		CreatedAt         func(childComplexity int) int
-		Description       func(childComplexity int) int
-		ID                func(childComplexity int) int
-		InternalNotes     func(childComplexity int) int
-		Leads             func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
-		Listings          func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
-		Locations         func(childComplexity int) int
-		Performance       func(childComplexity int, from *time.Time, to *time.Time) int
-		Slug              func(childComplexity int) int
-		Status            func(childComplexity int) int
-		UpdatedAt         func(childComplexity int) int
-		VerificationNotes func(childComplexity int) int
-		Verified          func(childComplexity int) int
-		Website           func(childComplexity int) int
+		CompanyName        func(childComplexity int) int
+		Contacts           func(childComplexity int) int
+		CreatedAt          func(childComplexity int) int
+		Description        func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		InternalNotes      func(childComplexity int) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Listings           func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
+		Locations          func(childComplexity int) int
+		NotificationEmail  func(childComplexity int) int
+		NotificationsMuted func(childComplexity int) int
+		Performance        func(childComplexity int, from *time.Time, to *time.Time) int
+		Slug               func(childComplexity int) int
+		Status             func(childComplexity int) int
+		UpdatedAt          func(childComplexity int) int
+		VerificationNotes  func(childComplexity int) int
+		Verified           func(childComplexity int) int
+		Website            func(childComplexity int) int
 	}
 
 	SellerConnection struct {
@@ -460,6 +481,10 @@ type ComplexityRoot struct {
 
 	SetListingStatusPayload struct {
 		Listing func(childComplexity int) int
+	}
+
+	SetSellerInternalNotesPayload struct {
+		Seller func(childComplexity int) int
 	}
 
 	SetSellerStatusPayload struct {
@@ -529,6 +554,12 @@ type LeadResolver interface {
 type LeadConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error)
 }
+type LeadNotificationResolver interface {
+	Lead(ctx context.Context, obj *store.LeadNotification) (*store.Lead, error)
+}
+type LeadNotificationConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.LeadNotificationConnection) (int, error)
+}
 type LeadStatusChangeResolver interface {
 	ActorRole(ctx context.Context, obj *store.LeadStatusChange) (*access.Role, error)
 }
@@ -553,6 +584,7 @@ type MutationResolver interface {
 	CreateSeller(ctx context.Context, input model.CreateSellerInput) (*model.CreateSellerPayload, error)
 	SetSellerStatus(ctx context.Context, id string, status store.SellerStatus) (*model.SetSellerStatusPayload, error)
 	VerifySeller(ctx context.Context, id string, notes *string) (*model.VerifySellerPayload, error)
+	SetSellerInternalNotes(ctx context.Context, id string, notes string) (*model.SetSellerInternalNotesPayload, error)
 	UpdateSellerProfile(ctx context.Context, id string, input model.UpdateSellerProfileInput) (*model.UpdateSellerProfilePayload, error)
 	CreateListing(ctx context.Context, input model.CreateListingInput) (*model.CreateListingPayload, error)
 	UpdateListing(ctx context.Context, id string, input model.UpdateListingInput) (*model.UpdateListingPayload, error)
@@ -581,6 +613,8 @@ type QueryResolver interface {
 	Lead(ctx context.Context, id string) (*store.Lead, error)
 	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
 	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error)
+	Report(ctx context.Context, id string) (*store.ListingReport, error)
+	Notifications(ctx context.Context, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) (*model.LeadNotificationConnection, error)
 	ImportBatch(ctx context.Context, id string) (*store.ImportBatch, error)
 	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string) (*model.ImportBatchConnection, error)
 	AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string) (*model.AuditEventConnection, error)
@@ -595,6 +629,8 @@ type SellerResolver interface {
 	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
 
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
+	NotificationEmail(ctx context.Context, obj *store.Seller) (*string, error)
+	NotificationsMuted(ctx context.Context, obj *store.Seller) (*bool, error)
 }
 type SellerConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.SellerConnection) (int, error)
@@ -1202,6 +1238,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadNotification.Attempts(childComplexity), true
+	case "LeadNotification.createdAt":
+		if e.ComplexityRoot.LeadNotification.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.CreatedAt(childComplexity), true
 	case "LeadNotification.lastAttemptAt":
 		if e.ComplexityRoot.LeadNotification.LastAttemptAt == nil {
 			break
@@ -1214,12 +1256,56 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.LeadNotification.LastError(childComplexity), true
+	case "LeadNotification.lead":
+		if e.ComplexityRoot.LeadNotification.Lead == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotification.Lead(childComplexity), true
 	case "LeadNotification.status":
 		if e.ComplexityRoot.LeadNotification.Status == nil {
 			break
 		}
 
 		return e.ComplexityRoot.LeadNotification.Status(childComplexity), true
+
+	case "LeadNotificationConnection.edges":
+		if e.ComplexityRoot.LeadNotificationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationConnection.Edges(childComplexity), true
+	case "LeadNotificationConnection.nodes":
+		if e.ComplexityRoot.LeadNotificationConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationConnection.Nodes(childComplexity), true
+	case "LeadNotificationConnection.pageInfo":
+		if e.ComplexityRoot.LeadNotificationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationConnection.PageInfo(childComplexity), true
+	case "LeadNotificationConnection.totalCount":
+		if e.ComplexityRoot.LeadNotificationConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationConnection.TotalCount(childComplexity), true
+
+	case "LeadNotificationEdge.cursor":
+		if e.ComplexityRoot.LeadNotificationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationEdge.Cursor(childComplexity), true
+	case "LeadNotificationEdge.node":
+		if e.ComplexityRoot.LeadNotificationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeadNotificationEdge.Node(childComplexity), true
 
 	case "LeadStatusChange.actorId":
 		if e.ComplexityRoot.LeadStatusChange.ActorID == nil {
@@ -1809,6 +1895,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetListingStatus(childComplexity, args["id"].(string), args["status"].(store.ListingStatus)), true
+	case "Mutation.setSellerInternalNotes":
+		if e.ComplexityRoot.Mutation.SetSellerInternalNotes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setSellerInternalNotes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetSellerInternalNotes(childComplexity, args["id"].(string), args["notes"].(string)), true
 	case "Mutation.setSellerStatus":
 		if e.ComplexityRoot.Mutation.SetSellerStatus == nil {
 			break
@@ -2014,6 +2111,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MarketplaceMetrics(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]store.MetricDimension), args["filter"].(*store.MetricFilter), args["first"].(*int)), true
+	case "Query.notifications":
+		if e.ComplexityRoot.Query.Notifications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_notifications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Notifications(childComplexity, args["filter"].(*store.NotificationFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.report":
+		if e.ComplexityRoot.Query.Report == nil {
+			break
+		}
+
+		args, err := ec.field_Query_report_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Report(childComplexity, args["id"].(string)), true
 	case "Query.reports":
 		if e.ComplexityRoot.Query.Reports == nil {
 			break
@@ -2207,6 +2326,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Seller.Locations(childComplexity), true
+	case "Seller.notificationEmail":
+		if e.ComplexityRoot.Seller.NotificationEmail == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seller.NotificationEmail(childComplexity), true
+	case "Seller.notificationsMuted":
+		if e.ComplexityRoot.Seller.NotificationsMuted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seller.NotificationsMuted(childComplexity), true
 	case "Seller.performance":
 		if e.ComplexityRoot.Seller.Performance == nil {
 			break
@@ -2393,6 +2524,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SetListingStatusPayload.Listing(childComplexity), true
 
+	case "SetSellerInternalNotesPayload.seller":
+		if e.ComplexityRoot.SetSellerInternalNotesPayload.Seller == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetSellerInternalNotesPayload.Seller(childComplexity), true
+
 	case "SetSellerStatusPayload.seller":
 		if e.ComplexityRoot.SetSellerStatusPayload.Seller == nil {
 			break
@@ -2482,6 +2620,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		ec.unmarshalInputLeadFilter,
 		ec.unmarshalInputListingFilter,
 		ec.unmarshalInputMetricFilter,
+		ec.unmarshalInputNotificationFilter,
 		ec.unmarshalInputPersonalDataChanges,
 		ec.unmarshalInputRecordEventInput,
 		ec.unmarshalInputReportFilter,
@@ -2758,6 +2897,14 @@ type Query {
   leads(filter: LeadFilter, first: Int, after: String): LeadConnection!
   "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
   reports(filter: ReportFilter, first: Int, after: String): ListingReportConnection!
+  "One report: about a seller's own listing, or any for ADMIN and ANALYST; NOT_FOUND for anyone else. UNAUTHENTICATED when anonymous."
+  report(id: ID!): ListingReport
+  """
+  The lead-mail outbox, newest first, to find failed or stuck deliveries.
+  Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
+  ` + "`" + `before` + "`" + ` (1..100 each). Access: ADMIN.
+  """
+  notifications(filter: NotificationFilter, first: Int, after: String, last: Int, before: String): LeadNotificationConnection @hasRole(roles: [ADMIN])
   "One import batch: its seller's, ADMIN's and ANALYST's."
   importBatch(id: ID!): ImportBatch
   "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
@@ -2823,6 +2970,10 @@ type Seller {
   internalNotes: String @hasRole(roles: [ADMIN])
   "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
   performance(from: Time, to: Time): SellerPerformance @owner
+  "The private address lead mail goes to instead of the public EMAIL contacts; null when unset. Access: ADMIN and the owning seller; ANALYST reads it masked."
+  notificationEmail: String @owner @pii(mask: EMAIL)
+  "Whether the seller stopped its lead mail (its leads still reach the inbox). Access: ADMIN, ANALYST and the owning seller."
+  notificationsMuted: Boolean @owner
   createdAt: Time!
   updatedAt: Time!
 }
@@ -2908,6 +3059,31 @@ type LeadNotification {
   attempts: Int!
   lastAttemptAt: Time
   lastError: String @hasRole(roles: [ADMIN])
+  "When the notification was queued (with its lead)."
+  createdAt: Time!
+  "The lead the mail is about, if the caller may see it."
+  lead: Lead
+}
+
+"Narrows the lead-mail outbox."
+input NotificationFilter {
+  "Only notifications in this status (FAILED: deliveries that gave up)."
+  status: NotificationStatus
+}
+
+"A page of lead notifications."
+type LeadNotificationConnection {
+  edges: [LeadNotificationEdge!]!
+  nodes: [LeadNotification!]!
+  pageInfo: PageInfo!
+  "How many notifications match the filter."
+  totalCount: Int!
+}
+
+"One lead notification with its cursor."
+type LeadNotificationEdge {
+  cursor: String!
+  node: LeadNotification!
 }
 
 type LeadStatusChange {
@@ -2997,11 +3173,14 @@ input SellerFilter {
   verified: Boolean
   "Region of any of the seller's locations, ignoring case."
   region: String
+  "Part of the company name or slug (ignoring case), or a whole EMAIL contact address (ignoring case); at most 200 characters."
+  query: String
 }
 
 input LeadFilter {
   "The buyer's email, matched exactly (ignoring case): for those who read it in clear (a SELLER its own leads', ADMIN)."
   email: String @hasRole(roles: [SELLER])
+  "Only leads in this status. Without it, every lead but SPAM ones: spam is shown only when asked for."
   status: LeadStatus
   listingId: ID
   sellerId: ID
@@ -3262,6 +3441,8 @@ type Mutation {
   createSeller(input: CreateSellerInput!): CreateSellerPayload! @hasRole(roles: [ADMIN])
   setSellerStatus(id: ID!, status: SellerStatus!): SetSellerStatusPayload! @hasRole(roles: [ADMIN])
   verifySeller(id: ID!, notes: String): VerifySellerPayload! @hasRole(roles: [ADMIN])
+  "Replaces the admins' internal notes on a seller (an empty string clears them); audited."
+  setSellerInternalNotes(id: ID!, notes: String!): SetSellerInternalNotesPayload! @hasRole(roles: [ADMIN])
   "A seller changes its own profile; ADMIN any. Lists given replace the old ones."
   updateSellerProfile(id: ID!, input: UpdateSellerProfileInput!): UpdateSellerProfilePayload! @hasRole(roles: [SELLER])
 
@@ -3315,6 +3496,10 @@ input UpdateSellerProfileInput {
   website: String
   contacts: [SellerContactInput!]
   locations: [SellerLocationInput!]
+  "A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it."
+  notificationEmail: String
+  "true stops the seller's lead mail, false resumes it."
+  notificationsMuted: Boolean
 }
 
 input SellerContactInput {
@@ -3408,6 +3593,11 @@ type SetSellerStatusPayload {
 }
 
 type VerifySellerPayload {
+  seller: Seller
+}
+
+"The seller after setSellerInternalNotes."
+type SetSellerInternalNotesPayload {
   seller: Seller
 }
 
@@ -3789,8 +3979,36 @@ func (ec *executionContext) childFields_LeadNotification(ctx context.Context, fi
 		return ec.fieldContext_LeadNotification_lastAttemptAt(ctx, field)
 	case "lastError":
 		return ec.fieldContext_LeadNotification_lastError(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_LeadNotification_createdAt(ctx, field)
+	case "lead":
+		return ec.fieldContext_LeadNotification_lead(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type LeadNotification", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadNotificationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_LeadNotificationConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_LeadNotificationConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_LeadNotificationConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_LeadNotificationConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadNotificationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_LeadNotificationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_LeadNotificationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_LeadNotificationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeadNotificationEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_LeadStatusChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4107,6 +4325,10 @@ func (ec *executionContext) childFields_Seller(ctx context.Context, field graphq
 		return ec.fieldContext_Seller_internalNotes(ctx, field)
 	case "performance":
 		return ec.fieldContext_Seller_performance(ctx, field)
+	case "notificationEmail":
+		return ec.fieldContext_Seller_notificationEmail(ctx, field)
+	case "notificationsMuted":
+		return ec.fieldContext_Seller_notificationsMuted(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Seller_createdAt(ctx, field)
 	case "updatedAt":
@@ -4193,6 +4415,14 @@ func (ec *executionContext) childFields_SetListingStatusPayload(ctx context.Cont
 		return ec.fieldContext_SetListingStatusPayload_listing(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetListingStatusPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SetSellerInternalNotesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seller":
+		return ec.fieldContext_SetSellerInternalNotesPayload_seller(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetSellerInternalNotesPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetSellerStatusPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4725,6 +4955,28 @@ func (ec *executionContext) field_Mutation_setListingStatus_args(ctx context.Con
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_setSellerInternalNotes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "notes",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["notes"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setSellerStatus_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5130,6 +5382,66 @@ func (ec *executionContext) field_Query_marketplaceMetrics_args(ctx context.Cont
 		return nil, err
 	}
 	args["first"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*store.NotificationFilter, error) {
+			return ec.unmarshalONotificationFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_report_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
 	return args, nil
 }
 
@@ -8014,6 +8326,235 @@ func (ec *executionContext) fieldContext_LeadNotification_lastError(_ context.Co
 	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _LeadNotification_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotification", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotification_lead(ctx context.Context, field graphql.CollectedField, obj *store.LeadNotification) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotification_lead(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadNotification().Lead(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Lead) graphql.Marshaler {
+			return ec.marshalOLead2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLead(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotification_lead(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadNotification",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Lead(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadNotificationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.LeadNotificationEdge) graphql.Marshaler {
+			return ec.marshalNLeadNotificationEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadNotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadNotificationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadNotificationConnection_nodes(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationConnection_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.LeadNotification) graphql.Marshaler {
+			return ec.marshalNLeadNotification2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotificationᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationConnection_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadNotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadNotificationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadNotificationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _LeadNotificationConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.LeadNotificationConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotificationConnection", field, true, true, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotificationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("LeadNotificationEdge", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _LeadNotificationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.LeadNotificationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_LeadNotificationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.LeadNotification) graphql.Marshaler {
+			return ec.marshalNLeadNotification2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotification(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_LeadNotificationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "LeadNotificationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadNotification(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _LeadStatusChange_from(ctx context.Context, field graphql.CollectedField, obj *store.LeadStatusChange) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -10037,6 +10578,68 @@ func (ec *executionContext) fieldContext_Mutation_verifySeller(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_setSellerInternalNotes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setSellerInternalNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetSellerInternalNotes(ctx, fc.Args["id"].(string), fc.Args["notes"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.SetSellerInternalNotesPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.SetSellerInternalNotesPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetSellerInternalNotesPayload) graphql.Marshaler {
+			return ec.marshalNSetSellerInternalNotesPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐSetSellerInternalNotesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setSellerInternalNotes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetSellerInternalNotesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setSellerInternalNotes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_updateSellerProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11559,6 +12162,112 @@ func (ec *executionContext) fieldContext_Query_reports(ctx context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_report(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_report(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Report(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.ListingReport) graphql.Marshaler {
+			return ec.marshalOListingReport2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐListingReport(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_report(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ListingReport(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_report_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_notifications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_notifications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Notifications(ctx, fc.Args["filter"].(*store.NotificationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.LeadNotificationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.LeadNotificationConnection
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadNotificationConnection) graphql.Marshaler {
+			return ec.marshalOLeadNotificationConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationConnection(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_notifications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_LeadNotificationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_notifications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_importBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12702,6 +13411,90 @@ func (ec *executionContext) fieldContext_Seller_performance(ctx context.Context,
 	return fc, nil
 }
 
+func (ec *executionContext) _Seller_notificationEmail(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seller_notificationEmail(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seller().NotificationEmail(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Owner == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive owner is not implemented")
+				}
+				return ec.Directives.Owner(ctx, obj, directive0)
+			}
+			directive2 := func(ctx context.Context) (any, error) {
+				mask, err := ec.unmarshalNPiiMask2githubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐPiiMask(ctx, "EMAIL")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Pii == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive pii is not implemented")
+				}
+				return ec.Directives.Pii(ctx, obj, directive1, mask)
+			}
+
+			next = directive2
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seller_notificationEmail(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seller", field, true, true, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Seller_notificationsMuted(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seller_notificationsMuted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seller().NotificationsMuted(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Owner == nil {
+					var zeroVal *bool
+					return zeroVal, errors.New("directive owner is not implemented")
+				}
+				return ec.Directives.Owner(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *bool) graphql.Marshaler {
+			return ec.marshalOBoolean2ᚖbool(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seller_notificationsMuted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Seller", field, true, true, errors.New("field of type Boolean does not have child fields"))
+}
+
 func (ec *executionContext) _Seller_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13294,6 +14087,38 @@ func (ec *executionContext) fieldContext_SetListingStatusPayload_listing(_ conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Listing(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SetSellerInternalNotesPayload_seller(ctx context.Context, field graphql.CollectedField, obj *model.SetSellerInternalNotesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetSellerInternalNotesPayload_seller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seller, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Seller) graphql.Marshaler {
+			return ec.marshalOSeller2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSeller(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SetSellerInternalNotesPayload_seller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetSellerInternalNotesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seller(ctx, field)
 		},
 	}
 	return fc, nil
@@ -15240,6 +16065,36 @@ func (ec *executionContext) unmarshalInputMetricFilter(ctx context.Context, obj 
 	return it, nil
 }
 
+func (ec *executionContext) unmarshalInputNotificationFilter(ctx context.Context, obj any) (store.NotificationFilter, error) {
+	var it store.NotificationFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalONotificationStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
 func (ec *executionContext) unmarshalInputPersonalDataChanges(ctx context.Context, obj any) (model.PersonalDataChanges, error) {
 	var it model.PersonalDataChanges
 	if obj == nil {
@@ -15513,7 +16368,7 @@ func (ec *executionContext) unmarshalInputSellerFilter(ctx context.Context, obj 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"status", "verified", "region"}
+	fieldsInOrder := [...]string{"status", "verified", "region", "query"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15541,6 +16396,13 @@ func (ec *executionContext) unmarshalInputSellerFilter(ctx context.Context, obj 
 				return it, err
 			}
 			it.Region = data
+		case "query":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("query"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Query = data
 		}
 	}
 	return it, nil
@@ -15822,7 +16684,7 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"companyName", "description", "website", "contacts", "locations"}
+	fieldsInOrder := [...]string{"companyName", "description", "website", "contacts", "locations", "notificationEmail", "notificationsMuted"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -15864,6 +16726,20 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 				return it, err
 			}
 			it.Locations = data
+		case "notificationEmail":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationEmail"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationEmail = data
+		case "notificationsMuted":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("notificationsMuted"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.NotificationsMuted = data
 		}
 	}
 	return it, nil
@@ -17403,21 +18279,193 @@ func (ec *executionContext) _LeadNotification(ctx context.Context, sel ast.Selec
 		case "status":
 			out.Values[i] = ec._LeadNotification_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "attempts":
 			out.Values[i] = ec._LeadNotification_attempts(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastAttemptAt":
 			out.Values[i] = ec._LeadNotification_lastAttemptAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "lastError":
 			out.Values[i] = ec._LeadNotification_lastError(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._LeadNotification_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lead":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LeadNotification_lead(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var leadNotificationConnectionImplementors = []string{"LeadNotificationConnection"}
+
+func (ec *executionContext) _LeadNotificationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.LeadNotificationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadNotificationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadNotificationConnection")
+		case "edges":
+			out.Values[i] = ec._LeadNotificationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nodes":
+			out.Values[i] = ec._LeadNotificationConnection_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pageInfo":
+			out.Values[i] = ec._LeadNotificationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "totalCount":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._LeadNotificationConnection_totalCount(ctx, field, obj)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var leadNotificationEdgeImplementors = []string{"LeadNotificationEdge"}
+
+func (ec *executionContext) _LeadNotificationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.LeadNotificationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, leadNotificationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("LeadNotificationEdge")
+		case "cursor":
+			out.Values[i] = ec._LeadNotificationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._LeadNotificationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -18454,6 +19502,13 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "setSellerInternalNotes":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setSellerInternalNotes(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "updateSellerProfile":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_updateSellerProfile(ctx, field)
@@ -18897,6 +19952,50 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				}()
 				res = ec._Query_reports(ctx, field)
 				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "report":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_report(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "notifications":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_notifications(ctx, field)
+				if res == graphql.RequiredNull {
 					atomic.AddUint32(&fs.Invalids, 1)
 				}
 				return res
@@ -19603,6 +20702,82 @@ func (ec *executionContext) _Seller(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notificationEmail":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Seller_notificationEmail(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "notificationsMuted":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Seller_notificationsMuted(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Seller_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -19951,6 +21126,44 @@ func (ec *executionContext) _SetListingStatusPayload(ctx context.Context, sel as
 			out.Values[i] = graphql.MarshalString("SetListingStatusPayload")
 		case "listing":
 			out.Values[i] = ec._SetListingStatusPayload_listing(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var setSellerInternalNotesPayloadImplementors = []string{"SetSellerInternalNotesPayload"}
+
+func (ec *executionContext) _SetSellerInternalNotesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetSellerInternalNotesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setSellerInternalNotesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetSellerInternalNotesPayload")
+		case "seller":
+			out.Values[i] = ec._SetSellerInternalNotesPayload_seller(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
@@ -21209,6 +22422,58 @@ func (ec *executionContext) marshalNLeadEdge2ᚖgithubᚗcomᚋpartsmarketᚋgat
 	return ec._LeadEdge(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNLeadNotification2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotificationᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.LeadNotification) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadNotification2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotification(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadNotification2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadNotification(ctx context.Context, sel ast.SelectionSet, v *store.LeadNotification) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LeadNotification(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNLeadNotificationEdge2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.LeadNotificationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNLeadNotificationEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNLeadNotificationEdge2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationEdge(ctx context.Context, sel ast.SelectionSet, v *model.LeadNotificationEdge) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._LeadNotificationEdge(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNLeadStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx context.Context, v any) (store.LeadStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := store.LeadStatus(tmp)
@@ -21874,6 +23139,16 @@ func (ec *executionContext) marshalNSetListingStatusPayload2ᚖgithubᚗcomᚋpa
 	return ec._SetListingStatusPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNSetSellerInternalNotesPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐSetSellerInternalNotesPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetSellerInternalNotesPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SetSellerInternalNotesPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNSetSellerStatusPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐSetSellerStatusPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetSellerStatusPayload) graphql.Marshaler {
 	if v == nil {
 		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
@@ -22333,6 +23608,13 @@ func (ec *executionContext) marshalOLeadNotification2ᚖgithubᚗcomᚋpartsmark
 	return ec._LeadNotification(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOLeadNotificationConnection2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐLeadNotificationConnection(ctx context.Context, sel ast.SelectionSet, v *model.LeadNotificationConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._LeadNotificationConnection(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOLeadStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx context.Context, v any) (*store.LeadStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -22506,6 +23788,33 @@ func (ec *executionContext) marshalOMetricRow2ᚕᚖgithubᚗcomᚋpartsmarket�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalONotificationFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationFilter(ctx context.Context, v any) (*store.NotificationFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputNotificationFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalONotificationStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, v any) (*store.NotificationStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.NotificationStatus(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalONotificationStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, sel ast.SelectionSet, v *store.NotificationStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOReportFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐReportFilter(ctx context.Context, v any) (*store.ReportFilter, error) {

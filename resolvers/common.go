@@ -90,6 +90,9 @@ func sellerLoader(l *loaders.Loaders) *loaders.Loader[*store.Seller]            
 func listingLoader(l *loaders.Loaders) *loaders.Loader[*store.Listing]            { return l.Listing }
 func contactsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerContact]   { return l.Contacts }
 func locationsLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerLocation] { return l.Locations }
+func notificationSettingsLoader(l *loaders.Loaders) *loaders.Loader[*store.NotificationSettings] {
+	return l.NotificationSettings
+}
 func statusChangesLoader(l *loaders.Loaders) *loaders.Loader[[]*store.LeadStatusChange] {
 	return l.StatusChanges
 }

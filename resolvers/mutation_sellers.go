@@ -78,6 +78,11 @@ func (r *mutationResolver) UpdateSellerProfile(ctx context.Context, id string, i
 		p.CompanyName = &name
 	}
 	c.webURL("input.website", p.Website)
+	p.NotificationEmail = c.patch("input.notificationEmail", input.NotificationEmail, 254)
+	if p.NotificationEmail != nil {
+		c.email("input.notificationEmail", *p.NotificationEmail)
+	}
+	p.NotificationsMuted = input.NotificationsMuted
 	if input.Contacts != nil {
 		cs := contacts(&c, input.Contacts)
 		p.Contacts = &cs
@@ -115,6 +120,22 @@ func (r *mutationResolver) VerifySeller(ctx context.Context, id string, notes *s
 		return nil, err
 	}
 	return &model.VerifySellerPayload{Seller: s}, nil
+}
+
+// SetSellerInternalNotes replaces the admins' notes on a seller (ADMIN by
+// the schema); BAD_USER_INPUT for notes over 5,000 characters, NOT_FOUND for
+// an unknown seller.
+func (r *mutationResolver) SetSellerInternalNotes(ctx context.Context, id string, notes string) (*model.SetSellerInternalNotesPayload, error) {
+	var c check
+	n := c.patch("notes", &notes, 5000)
+	if err := c.errs.Err(); err != nil {
+		return nil, fail(ctx, err)
+	}
+	s, err := r.Store.SetSellerInternalNotes(ctx, id, *n)
+	if err != nil {
+		return nil, err
+	}
+	return &model.SetSellerInternalNotesPayload{Seller: s}, nil
 }
 
 // contacts checks a list of contact inputs.

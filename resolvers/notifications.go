@@ -37,3 +37,37 @@ func (r *mutationResolver) ResendNotification(ctx context.Context, leadID string
 func notificationLoader(l *loaders.Loaders) *loaders.Loader[*store.LeadNotification] {
 	return l.Notification
 }
+
+// Notifications is the lead-mail outbox for admins (ADMIN by the schema),
+// newest first. BAD_USER_INPUT for bad page arguments or cursors.
+func (r *queryResolver) Notifications(ctx context.Context, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) (*model.LeadNotificationConnection, error) {
+	args, err := pageArgsBothWays(first, after, last, before)
+	if err != nil {
+		return nil, err
+	}
+	f := deref(filter)
+	page, err := r.Store.Notifications(ctx, f, args)
+	if err != nil {
+		return nil, err
+	}
+	return &model.LeadNotificationConnection{
+		Edges: edges(page, func(c string, n *store.LeadNotification) *model.LeadNotificationEdge {
+			return &model.LeadNotificationEdge{Cursor: c, Node: n}
+		}),
+		Nodes:    page.Items,
+		PageInfo: pageInfo(page),
+		Filter:   f,
+	}, nil
+}
+
+func (r *leadNotificationConnectionResolver) TotalCount(ctx context.Context, obj *model.LeadNotificationConnection) (int, error) {
+	return r.Store.CountNotifications(ctx, obj.Filter)
+}
+
+// Lead is the lead a notification is about, batched per request; NOT_FOUND
+// when the caller may not see it.
+func (r *leadNotificationResolver) Lead(ctx context.Context, obj *store.LeadNotification) (*store.Lead, error) {
+	return load(ctx, leadLoader, obj.LeadID)
+}
+
+func leadLoader(l *loaders.Loaders) *loaders.Loader[*store.Lead] { return l.Lead }

@@ -97,6 +97,11 @@ func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter,
 		return nil, err
 	}
 	q := store.SellerQuery{Scope: scope(ctx), Filter: deref(filter)}
+	var c check
+	c.optional("filter.query", q.Filter.Query, 200)
+	if err := c.errs.Err(); err != nil {
+		return nil, fail(ctx, err)
+	}
 	p, err := r.Store.Sellers(ctx, q, args)
 	if err != nil {
 		return nil, err
@@ -151,6 +156,17 @@ func (r *Resolver) leads(ctx context.Context, q store.LeadQuery, first *int, aft
 
 func (r *leadConnectionResolver) TotalCount(ctx context.Context, obj *model.LeadConnection) (int, error) {
 	return r.Store.CountLeads(ctx, obj.Query)
+}
+
+// Report is one report the caller may see: about its own listing (a
+// SELLER), or any (ADMIN, ANALYST); NOT_FOUND otherwise, UNAUTHENTICATED
+// when anonymous.
+func (r *queryResolver) Report(ctx context.Context, id string) (*store.ListingReport, error) {
+	p, err := signedIn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Store.Report(ctx, p.Scope(), id)
 }
 
 func (r *queryResolver) Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error) {

@@ -79,16 +79,29 @@ func (r *Resolver) ListingReportConnection() graph.ListingReportConnectionResolv
 	return &listingReportConnectionResolver{r}
 }
 
+// LeadNotification returns the resolvers of the LeadNotification type.
+func (r *Resolver) LeadNotification() graph.LeadNotificationResolver {
+	return &leadNotificationResolver{r}
+}
+
+// LeadNotificationConnection returns the resolvers of the
+// LeadNotificationConnection type.
+func (r *Resolver) LeadNotificationConnection() graph.LeadNotificationConnectionResolver {
+	return &leadNotificationConnectionResolver{r}
+}
+
 type (
-	queryResolver                   struct{ *Resolver }
-	mutationResolver                struct{ *Resolver }
-	viewerResolver                  struct{ *Resolver }
-	sellerResolver                  struct{ *Resolver }
-	listingResolver                 struct{ *Resolver }
-	leadResolver                    struct{ *Resolver }
-	listingReportResolver           struct{ *Resolver }
-	listingConnectionResolver       struct{ *Resolver }
-	sellerConnectionResolver        struct{ *Resolver }
-	leadConnectionResolver          struct{ *Resolver }
-	listingReportConnectionResolver struct{ *Resolver }
+	leadNotificationResolver           struct{ *Resolver }
+	leadNotificationConnectionResolver struct{ *Resolver }
+	queryResolver                      struct{ *Resolver }
+	mutationResolver                   struct{ *Resolver }
+	viewerResolver                     struct{ *Resolver }
+	sellerResolver                     struct{ *Resolver }
+	listingResolver                    struct{ *Resolver }
+	leadResolver                       struct{ *Resolver }
+	listingReportResolver              struct{ *Resolver }
+	listingConnectionResolver          struct{ *Resolver }
+	sellerConnectionResolver           struct{ *Resolver }
+	leadConnectionResolver             struct{ *Resolver }
+	listingReportConnectionResolver    struct{ *Resolver }
 )

@@ -73,3 +73,19 @@ func (r *leadResolver) Seller(ctx context.Context, obj *store.Lead) (*store.Sell
 func (r *listingReportResolver) Listing(ctx context.Context, obj *store.ListingReport) (*store.Listing, error) {
 	return load(ctx, listingLoader, obj.ListingID)
 }
+
+func (r *sellerResolver) NotificationEmail(ctx context.Context, obj *store.Seller) (*string, error) {
+	n, err := load(ctx, notificationSettingsLoader, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return n.Email, nil
+}
+
+func (r *sellerResolver) NotificationsMuted(ctx context.Context, obj *store.Seller) (*bool, error) {
+	n, err := load(ctx, notificationSettingsLoader, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &n.Muted, nil
+}

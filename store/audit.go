@@ -125,7 +125,8 @@ func val[T any](p *T) any {
 // sellerAudit is the snapshot of a seller's audited fields.
 func sellerAudit(s *Seller) map[string]any {
 	return map[string]any{"slug": s.Slug, "companyName": s.CompanyName, "description": val(s.Description),
-		"website": val(s.Website), "status": s.Status, "verified": s.Verified, "verificationNotes": val(s.VerificationNotes)}
+		"website": val(s.Website), "status": s.Status, "verified": s.Verified, "verificationNotes": val(s.VerificationNotes),
+		"internalNotes": val(s.InternalNotes)}
 }
 
 // listingAudit is the snapshot of a listing's audited fields.
@@ -146,14 +147,22 @@ func (s *Store) Audit(ctx context.Context, tx sqlx.ExecerContext, e AuditEntry) 
 	return s.audit(ctx, tx, []AuditEntry{e})
 }
 
-// AuditLeadReads writes one "lead.read_pii" event per lead id in leadIDs
-// (the caller removes duplicates), in one statement on the primary pool and
-// outside any transaction: an admin read a lead's personal data. The actor
-// comes from ctx. It returns EINTERNAL-class errors only.
-func (s *Store) AuditLeadReads(ctx context.Context, leadIDs []string) error {
-	es := make([]AuditEntry, len(leadIDs))
-	for i, id := range leadIDs {
-		es[i] = AuditEntry{Action: "lead.read_pii", TargetType: "lead", TargetID: id}
+// PIIRead is one row whose personal data (a @pii field) an admin read.
+type PIIRead struct {
+	// TargetType is "lead", "report" or "seller", as in the audit log.
+	TargetType string
+	// ID is the row's id.
+	ID string
+}
+
+// AuditPIIReads writes one "<type>.read_pii" event per row in reads (the
+// caller removes duplicates), in one statement on the primary pool and
+// outside any transaction: an admin read that row's personal data. The
+// actor comes from ctx. It returns EINTERNAL-class errors only.
+func (s *Store) AuditPIIReads(ctx context.Context, reads []PIIRead) error {
+	es := make([]AuditEntry, len(reads))
+	for i, r := range reads {
+		es[i] = AuditEntry{Action: r.TargetType + ".read_pii", TargetType: r.TargetType, TargetID: r.ID}
 	}
 	return s.audit(ctx, s.db.primary, es)
 }

@@ -12,8 +12,9 @@ import (
 
 // RotationCounts says how many rows a key rotation re-encrypted.
 type RotationCounts struct {
-	// Leads and Reports are the rows re-encrypted under the current key.
-	Leads, Reports int
+	// Leads, Reports and Sellers are the rows re-encrypted under the current
+	// key (a seller's sealed value is its notification email).
+	Leads, Reports, Sellers int
 }
 
 // rotationPasses bounds how often RotateKeys walks a table again for rows
@@ -21,32 +22,37 @@ type RotationCounts struct {
 const rotationPasses = 5
 
 // RotateKeys re-encrypts under the keyring's current (first) key the
-// personal data of every lead and report sealed under another key, batchSize
-// rows per transaction, skipping rows other transactions hold (FOR UPDATE
-// SKIP LOCKED) and walking again for them. progress, when not nil, is told
-// the running counts after each batch. It is idempotent: rows already under
-// the current key are left alone, so an interrupted rotation is finished by
-// running it again. Rows sealed under a key id missing from the keyring fail
-// it (EINTERNAL-class error), as do rows still locked after a few walks.
-// The blind index is not recomputed: BLIND_INDEX_KEY does not rotate this way.
+// personal data of every lead, report and seller sealed under another key,
+// batchSize rows per transaction, skipping rows other transactions hold (FOR
+// UPDATE SKIP LOCKED) and walking again for them. progress, when not nil, is
+// told the running counts after each batch. It is idempotent: rows already
+// under the current key are left alone, so an interrupted rotation is
+// finished by running it again. Rows sealed under a key id missing from the
+// keyring fail it (EINTERNAL-class error), as do rows still locked after a
+// few walks. The blind index is not recomputed: BLIND_INDEX_KEY does not
+// rotate this way.
 func (s *Store) RotateKeys(ctx context.Context, batchSize int, progress func(RotationCounts)) (RotationCounts, error) {
 	var c RotationCounts
-	err := s.rotateTable(ctx, "leads", s.rotateLeadBatch, batchSize, func(n int) {
-		c.Leads += n
-		if progress != nil {
-			progress(c)
+	for _, t := range []struct {
+		table  string
+		rotate func(context.Context, string, int) (int, string, error)
+		count  *int
+	}{
+		{"leads", s.rotateLeadBatch, &c.Leads},
+		{"listing_reports", s.rotateReportBatch, &c.Reports},
+		{"sellers", s.rotateSellerBatch, &c.Sellers},
+	} {
+		err := s.rotateTable(ctx, t.table, t.rotate, batchSize, func(n int) {
+			*t.count += n
+			if progress != nil {
+				progress(c)
+			}
+		})
+		if err != nil {
+			return c, err
 		}
-	})
-	if err != nil {
-		return c, err
 	}
-	err = s.rotateTable(ctx, "listing_reports", s.rotateReportBatch, batchSize, func(n int) {
-		c.Reports += n
-		if progress != nil {
-			progress(c)
-		}
-	})
-	return c, err
+	return c, nil
 }
 
 // rotateTable walks table in id order with rotate, batch by batch, telling
@@ -87,10 +93,11 @@ func (s *Store) rotateTable(ctx context.Context, table string, rotate func(conte
 // countOldKeys counts the rows of table sealed under a key other than the
 // current one.
 func (s *Store) countOldKeys(ctx context.Context, table string) (int, error) {
-	q := `SELECT count(*) FROM leads WHERE pii_key_id <> $1`
-	if table == "listing_reports" {
-		q = `SELECT count(*) FROM listing_reports WHERE reporter_key_id <> $1`
-	}
+	q := map[string]string{
+		"leads":           `SELECT count(*) FROM leads WHERE pii_key_id <> $1`,
+		"listing_reports": `SELECT count(*) FROM listing_reports WHERE reporter_key_id <> $1`,
+		"sellers":         `SELECT count(*) FROM sellers WHERE notification_email_key_id <> $1`,
+	}[table]
 	var n int
 	err := s.db.onPrimary().getScoped(ctx, everything, &n, q, s.keys.CurrentKeyID())
 	return n, err
@@ -123,6 +130,16 @@ func (s *Store) rotateReportBatch(ctx context.Context, after string, limit int) 
 		`UPDATE listing_reports r SET reporter_pii = u.blob, reporter_key_id = $1
 		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE r.id = u.id`,
 		resealWith(s.keys, openReporterEmail, SealReporterEmail))
+}
+
+// rotateSellerBatch is rotateLeadBatch for sellers' notification emails.
+func (s *Store) rotateSellerBatch(ctx context.Context, after string, limit int) (int, string, error) {
+	return s.rotateBatch(ctx, after, limit,
+		`SELECT id, notification_email_pii AS blob, notification_email_key_id AS key_id FROM sellers
+		WHERE notification_email_key_id <> $1 AND id > $2::uuid ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+		`UPDATE sellers s SET notification_email_pii = u.blob, notification_email_key_id = $1
+		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE s.id = u.id`,
+		resealWith(s.keys, openNotificationEmail, sealNotificationEmail))
 }
 
 // resealWith returns a reseal function for rotateBatch: it decrypts a value

@@ -21,7 +21,9 @@ const leadColumns = `d.id, d.seller_id, d.listing_id, d.pii, d.pii_key_id,
 type LeadFilter struct {
 	// Email matches the buyer's email exactly, ignoring case and
 	// surrounding space (through its blind index; anonymised leads have none).
-	Email     *string
+	Email *string
+	// Status keeps the leads in that status; without it every lead but the
+	// SPAM ones (the default inbox).
 	Status    *LeadStatus
 	ListingID *string
 	SellerID  *string
@@ -54,6 +56,27 @@ func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error)
 		return nil, err
 	}
 	return l.open(s.keys)
+}
+
+// LeadsByID returns the leads among ids that scope may see, in no
+// particular order.
+func (s *Store) LeadsByID(ctx context.Context, scope Scope, ids []string) ([]*Lead, error) {
+	var q query
+	q.and("d.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
+	ownedBy(&q, "d.seller_id", scope)
+	var rows []*sealedLead
+	if err := s.db.selectScoped(ctx, scope, &rows, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...); err != nil {
+		return nil, err
+	}
+	out := make([]*Lead, len(rows))
+	for i, r := range rows {
+		l, err := r.open(s.keys)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = l
+	}
+	return out, nil
 }
 
 // Leads returns one page of the leads that match lq, newest first.
@@ -103,6 +126,8 @@ func (lq LeadQuery) where(q *query, keys *pii.Keyring) {
 	}
 	if f.Status != nil {
 		q.and("d.status = " + q.arg(string(*f.Status)))
+	} else {
+		q.and("d.status <> 'SPAM'")
 	}
 	if v, ok := text(f.ListingID); ok {
 		q.and("d.listing_id = " + q.arg(idOrNil(v)) + "::uuid")

@@ -16,7 +16,60 @@ import (
 // LeadReceivedChannel instead.
 const NotificationDueChannel = "lead_notification_due"
 
-const notificationColumns = `n.lead_id, n.status, n.attempts, n.next_attempt_at, n.last_attempt_at, n.last_error, n.sent_at`
+const notificationColumns = `n.lead_id, n.status, n.attempts, n.next_attempt_at, n.last_attempt_at, n.last_error, n.sent_at,
+	n.created_at`
+
+// NotificationFilter narrows the list of notifications.
+type NotificationFilter struct {
+	Status *NotificationStatus
+}
+
+// notificationsNewest orders notifications newest first.
+var notificationsNewest = keyset{name: "notifications", key: "n.created_at", cast: "timestamptz", id: "n.lead_id", desc: true}
+
+// notificationRow is a notification with its cursor's sort key.
+type notificationRow struct {
+	LeadNotification
+	SortKey string `db:"sort_key"`
+}
+
+func (r *notificationRow) cursorKey() (string, string) { return r.SortKey, r.LeadID }
+
+// where adds f's conditions to q.
+func (f NotificationFilter) where(q *query) {
+	if f.Status != nil {
+		q.and("n.status = " + q.arg(string(*f.Status)))
+	}
+}
+
+// Notifications returns one page of the lead notifications that match f,
+// newest first (forwards or backwards per p); an admin's outbox view, so
+// it reads every seller's. BAD_USER_INPUT for a cursor of another list.
+func (s *Store) Notifications(ctx context.Context, f NotificationFilter, p PageArgs) (Page[*LeadNotification], error) {
+	var q query
+	f.where(&q)
+	order, err := notificationsNewest.window(&q, p)
+	if err != nil {
+		return Page[*LeadNotification]{}, err
+	}
+	var rows []*notificationRow
+	err = s.db.selectScoped(ctx, everything, &rows, `SELECT `+notificationColumns+`, `+notificationsNewest.keyText()+
+		` AS sort_key FROM lead_notifications n`+q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*LeadNotification]{}, err
+	}
+	return unwrap(pageOf(notificationsNewest, rows, p, (*notificationRow).cursorKey),
+		func(r *notificationRow) *LeadNotification { return &r.LeadNotification }), nil
+}
+
+// CountNotifications returns how many lead notifications match f.
+func (s *Store) CountNotifications(ctx context.Context, f NotificationFilter) (int, error) {
+	var q query
+	f.where(&q)
+	var n int
+	err := s.db.getScoped(ctx, everything, &n, `SELECT count(*) FROM lead_notifications n`+q.sql(), q.args...)
+	return n, err
+}
 
 // NotificationsByLeadID returns the notifications of the given leads, in no
 // particular order; a lead without one (a SPAM lead) has no row.
@@ -103,8 +156,11 @@ type NotificationJob struct {
 	ListingTitle *string
 	// SellerName is the seller's company name.
 	SellerName string
-	// Recipients are the values of the seller's EMAIL contacts, in order.
+	// Recipients are the seller's notification email when set, else the
+	// values of its EMAIL contacts, in order.
 	Recipients []string
+	// Muted is set when the seller stopped its lead mail.
+	Muted bool
 }
 
 // NotificationOutcome is what one delivery attempt came to.
@@ -203,6 +259,14 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 	for _, l := range leads {
 		sellerIDs = append(sellerIDs, l.SellerID)
 	}
+	settings, err := s.NotificationSettingsBySellerID(ctx, sellerIDs)
+	if err != nil {
+		return nil, err
+	}
+	private := make(map[string]*NotificationSettings, len(settings))
+	for _, n := range settings {
+		private[n.SellerID] = n
+	}
 	var contacts []struct {
 		SellerID string `db:"seller_id"`
 		Value    string `db:"value"`
@@ -222,7 +286,14 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 		if err != nil {
 			return nil, err
 		}
-		byID[l.ID] = &NotificationJob{Lead: lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
+		job := &NotificationJob{Lead: lead, ListingTitle: l.ListingTitle, SellerName: l.SellerName, Recipients: recipients[l.SellerID]}
+		if n := private[l.SellerID]; n != nil {
+			job.Muted = n.Muted
+			if n.Email != nil {
+				job.Recipients = []string{*n.Email}
+			}
+		}
+		byID[l.ID] = job
 	}
 	jobs := make([]*NotificationJob, 0, len(claimed))
 	for _, c := range claimed {

@@ -10,8 +10,9 @@ import (
 // Additional data that binds a sealed value to its column, so a value copied
 // into another column does not open.
 var (
-	leadPIIAAD   = []byte("leads.pii")
-	reportPIIAAD = []byte("listing_reports.reporter_pii")
+	leadPIIAAD         = []byte("leads.pii")
+	reportPIIAAD       = []byte("listing_reports.reporter_pii")
+	notificationPIIAAD = []byte("sellers.notification_email_pii")
 )
 
 // Erased is what an anonymised lead shows instead of the buyer's name, email
@@ -29,9 +30,9 @@ type LeadPII struct {
 	Message   string  `json:"message"`
 }
 
-// reporterPII is the personal data of a report's reporter: what
-// listing_reports.reporter_pii holds, sealed, as JSON.
-type reporterPII struct {
+// emailPII is a sealed email address as JSON: what
+// listing_reports.reporter_pii and sellers.notification_email_pii hold.
+type emailPII struct {
 	Email string `json:"email"`
 }
 
@@ -58,15 +59,27 @@ func SealLeadPII(k *pii.Keyring, p LeadPII) (blob []byte, keyID string, emailBid
 // loaders (COPY) write them as they are. It fails only when the system's
 // random source does.
 func SealReporterEmail(k *pii.Keyring, email string) (blob []byte, keyID string, emailBidx []byte, err error) {
-	plain, err := json.Marshal(reporterPII{Email: email})
-	if err != nil {
-		return nil, "", nil, err
-	}
-	blob, keyID, err = k.Seal(plain, reportPIIAAD)
+	blob, keyID, err = sealEmail(k, email, reportPIIAAD)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	return blob, keyID, k.BlindIndex(email), nil
+}
+
+// sealNotificationEmail returns a seller's sealed notification email and its
+// key id (and no blind index: nobody searches by it).
+func sealNotificationEmail(k *pii.Keyring, email string) (blob []byte, keyID string, _ []byte, err error) {
+	blob, keyID, err = sealEmail(k, email, notificationPIIAAD)
+	return blob, keyID, nil, err
+}
+
+// sealEmail seals email as JSON under k's current key, bound to aad.
+func sealEmail(k *pii.Keyring, email string, aad []byte) ([]byte, string, error) {
+	plain, err := json.Marshal(emailPII{Email: email})
+	if err != nil {
+		return nil, "", err
+	}
+	return k.Seal(plain, aad)
 }
 
 // sealReporter returns the sealed columns of a report's reporter email as
@@ -146,13 +159,24 @@ func (r *sealedReport) open(k *pii.Keyring) (*ListingReport, error) {
 
 // openReporterEmail decrypts and decodes a reporter's sealed email.
 func openReporterEmail(k *pii.Keyring, keyID string, blob []byte) (string, error) {
-	plain, err := k.Open(keyID, blob, reportPIIAAD)
+	return openEmail(k, keyID, blob, reportPIIAAD)
+}
+
+// openNotificationEmail decrypts and decodes a seller's sealed notification
+// email.
+func openNotificationEmail(k *pii.Keyring, keyID string, blob []byte) (string, error) {
+	return openEmail(k, keyID, blob, notificationPIIAAD)
+}
+
+// openEmail decrypts and decodes an email sealed by sealEmail with aad.
+func openEmail(k *pii.Keyring, keyID string, blob []byte, aad []byte) (string, error) {
+	plain, err := k.Open(keyID, blob, aad)
 	if err != nil {
 		return "", err
 	}
-	var p reporterPII
+	var p emailPII
 	if err := json.Unmarshal(plain, &p); err != nil {
-		return "", fmt.Errorf("pii: sealed reporter data is not JSON")
+		return "", fmt.Errorf("pii: sealed email is not JSON")
 	}
 	return p.Email, nil
 }

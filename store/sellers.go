@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -25,6 +27,9 @@ type SellerFilter struct {
 	Status   *SellerStatus
 	Verified *bool
 	Region   *string
+	// Query finds sellers by a part of their company name or slug (ignoring
+	// case) or by one of their EMAIL contacts (whole, ignoring case).
+	Query *string
 }
 
 // SellerQuery is a whole question about sellers, without its page.
@@ -134,7 +139,16 @@ func (sq SellerQuery) where(q *query) {
 	if v, ok := text(f.Region); ok {
 		q.and("EXISTS (SELECT 1 FROM seller_locations sl WHERE sl.seller_id = s.id AND lower(sl.region) = lower(" + q.arg(v) + "))")
 	}
+	if v, ok := text(f.Query); ok {
+		part, whole := q.arg("%"+likeEscaper.Replace(v)+"%"), q.arg(v)
+		q.and("(s.company_name ILIKE " + part + " OR s.slug ILIKE " + part +
+			" OR EXISTS (SELECT 1 FROM seller_contacts sc WHERE sc.seller_id = s.id AND sc.kind = 'EMAIL' AND lower(sc.value) = lower(" + whole + ")))")
+	}
 }
+
+// likeEscaper escapes LIKE's wildcards (and its escape character) so that a
+// search term matches literally.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // sellerVisible keeps the sellers scope may see: ACTIVE ones, a seller
 // itself, or all.
@@ -251,6 +265,12 @@ type SellerProfile struct {
 	Website     *string
 	Contacts    *[]NewContact
 	Locations   *[]NewLocation
+	// NotificationEmail is the private address lead mail goes to instead of
+	// the public EMAIL contacts; stored sealed. "" clears it.
+	NotificationEmail *string
+	// NotificationsMuted stops (true) or resumes (false) the seller's lead
+	// mail.
+	NotificationsMuted *bool
 }
 
 // UpdateSellerProfile changes seller id's profile and audits the change
@@ -276,13 +296,21 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 	if err := mayAct(ctx, before.Status); err != nil {
 		return nil, err
 	}
+	email, err := s.sealedNotificationEmail(p.NotificationEmail)
+	if err != nil {
+		return nil, err
+	}
 	var out Seller
 	err = tx.GetContext(ctx, &out, `UPDATE sellers s SET
 			company_name = coalesce($2, company_name),
 			description = CASE WHEN $3::text IS NULL THEN description ELSE nullif($3, '') END,
 			website = CASE WHEN $4::text IS NULL THEN website ELSE nullif($4, '') END,
+			notification_email_pii = CASE WHEN $5 THEN $6 ELSE notification_email_pii END,
+			notification_email_key_id = CASE WHEN $5 THEN $7 ELSE notification_email_key_id END,
+			notifications_muted = coalesce($8, notifications_muted),
 			updated_at = now()
-		WHERE s.id = $1 RETURNING `+sellerColumns, id, p.CompanyName, p.Description, p.Website)
+		WHERE s.id = $1 RETURNING `+sellerColumns, id, p.CompanyName, p.Description, p.Website,
+		p.NotificationEmail != nil, email.blob, email.keyID, p.NotificationsMuted)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, NotFound("seller")
 	}
@@ -290,6 +318,13 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 		return nil, err
 	}
 	changes := diff(sellerAudit(before), sellerAudit(&out))
+	if p.NotificationEmail != nil {
+		// The address itself is personal data: the log says only that it changed.
+		changes["notificationEmail"] = Change(nil, "[changed]")
+	}
+	if p.NotificationsMuted != nil {
+		changes["notificationsMuted"] = Change(nil, *p.NotificationsMuted)
+	}
 	if p.Contacts != nil {
 		old, err := replaceContacts(ctx, tx, id, *p.Contacts)
 		if err != nil {
@@ -308,6 +343,60 @@ func (s *Store) UpdateSellerProfile(ctx context.Context, id string, p SellerProf
 		return nil, err
 	}
 	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+}
+
+// sealedEmail is a sealed value and its key id as query arguments, both
+// nil (NULL) for none.
+type sealedEmail struct {
+	blob, keyID any
+}
+
+// sealedNotificationEmail seals a new notification email; nil and "" seal
+// nothing.
+func (s *Store) sealedNotificationEmail(email *string) (sealedEmail, error) {
+	if email == nil || *email == "" {
+		return sealedEmail{}, nil
+	}
+	blob, keyID, _, err := sealNotificationEmail(s.keys, *email)
+	return sealedEmail{blob: blob, keyID: keyID}, err
+}
+
+// NotificationSettings is where a seller's lead mail goes.
+type NotificationSettings struct {
+	SellerID string
+	// Email is the private notification address; nil when unset.
+	Email *string
+	// Muted is set when the seller stopped its lead mail.
+	Muted bool
+}
+
+// NotificationSettingsBySellerID returns the notification settings of the
+// sellers among ids, in no particular order, whoever asks (the callers
+// check access: the fields are the owning seller's and admins').
+func (s *Store) NotificationSettingsBySellerID(ctx context.Context, ids []string) ([]*NotificationSettings, error) {
+	var rows []struct {
+		ID    string  `db:"id"`
+		Blob  []byte  `db:"notification_email_pii"`
+		KeyID *string `db:"notification_email_key_id"`
+		Muted bool    `db:"notifications_muted"`
+	}
+	err := s.db.SelectContext(ctx, &rows, `SELECT id, notification_email_pii, notification_email_key_id, notifications_muted
+		FROM sellers WHERE id = ANY($1::uuid[])`, pq.Array(validIDs(ids)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*NotificationSettings, len(rows))
+	for i, r := range rows {
+		out[i] = &NotificationSettings{SellerID: r.ID, Muted: r.Muted}
+		if r.KeyID != nil {
+			e, err := openNotificationEmail(s.keys, *r.KeyID, r.Blob)
+			if err != nil {
+				return nil, fmt.Errorf("store: seller %s: %w", r.ID, err)
+			}
+			out[i].Email = &e
+		}
+	}
+	return out, nil
 }
 
 // lockSeller reads seller id and locks it for the rest of tx; ENOTFOUND
@@ -331,6 +420,13 @@ func (s *Store) SetSellerStatus(ctx context.Context, id string, status SellerSta
 // ("seller.verify"); ENOTFOUND when there is no such seller.
 func (s *Store) VerifySeller(ctx context.Context, id string, notes *string) (*Seller, error) {
 	return s.updateSeller(ctx, "seller.verify", `verified = true, verification_notes = coalesce($2, verification_notes)`, id, notes)
+}
+
+// SetSellerInternalNotes replaces the admins' internal notes on seller id
+// ("" clears them) and audits the change ("seller.internal_notes");
+// ENOTFOUND when there is no such seller.
+func (s *Store) SetSellerInternalNotes(ctx context.Context, id, notes string) (*Seller, error) {
+	return s.updateSeller(ctx, "seller.internal_notes", `internal_notes = nullif($2, '')`, id, notes)
 }
 
 // updateSeller runs one constant SET clause on seller id with argument v and

@@ -283,6 +283,7 @@ type LeadNotification struct {
 	LastAttemptAt *time.Time         `db:"last_attempt_at"`
 	LastError     *string            `db:"last_error"`
 	SentAt        *time.Time         `db:"sent_at"`
+	CreatedAt     time.Time          `db:"created_at"`
 }
 
 // LeadStatusChange records one change of a lead's status.

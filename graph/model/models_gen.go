@@ -150,6 +150,23 @@ type LeadEdge struct {
 	Node   *store.Lead `json:"node"`
 }
 
+// A page of lead notifications.
+type LeadNotificationConnection struct {
+	Edges    []*LeadNotificationEdge   `json:"edges"`
+	Nodes    []*store.LeadNotification `json:"nodes"`
+	PageInfo *PageInfo                 `json:"pageInfo"`
+	// How many notifications match the filter.
+	TotalCount int `json:"totalCount"`
+	// the filter the page answers, for totalCount
+	Filter store.NotificationFilter `json:"-"`
+}
+
+// One lead notification with its cursor.
+type LeadNotificationEdge struct {
+	Cursor string                  `json:"cursor"`
+	Node   *store.LeadNotification `json:"node"`
+}
+
 type ListingConnection struct {
 	Edges    []*ListingEdge   `json:"edges"`
 	Nodes    []*store.Listing `json:"nodes"`
@@ -285,6 +302,11 @@ type SetListingStatusPayload struct {
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// The seller after setSellerInternalNotes.
+type SetSellerInternalNotesPayload struct {
+	Seller *store.Seller `json:"seller,omitempty"`
+}
+
 type SetSellerStatusPayload struct {
 	Seller *store.Seller `json:"seller,omitempty"`
 }
@@ -341,6 +363,10 @@ type UpdateSellerProfileInput struct {
 	Website     *string                `json:"website,omitempty"`
 	Contacts    []*SellerContactInput  `json:"contacts,omitempty"`
 	Locations   []*SellerLocationInput `json:"locations,omitempty"`
+	// A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it.
+	NotificationEmail *string `json:"notificationEmail,omitempty"`
+	// true stops the seller's lead mail, false resumes it.
+	NotificationsMuted *bool `json:"notificationsMuted,omitempty"`
 }
 
 type UpdateSellerProfilePayload struct {

@@ -116,15 +116,14 @@ func Owner(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 // Refuse's error (next not called) to anyone else; it returns an internal
 // (non-store) error when a SELLER asks and obj does not implement Owned, or
 // when an analyst's value is neither a string nor a *string. An ADMIN's read
-// of a lead's field is recorded in the operation's LeadReads, for the audit
-// log.
+// is recorded in the operation's PIIReads, for the audit log.
 func Pii(ctx context.Context, obj any, next graphql.Resolver, mask PiiMask) (any, error) {
 	p := FromContext(ctx)
 	switch p.Role {
 	case RoleAdmin:
 		v, err := next(ctx)
 		if err == nil {
-			noteLeadRead(ctx, obj)
+			notePIIRead(ctx, obj)
 		}
 		return v, err
 	case RoleSeller:

@@ -144,7 +144,7 @@ func New(o Options, d Deps) http.Handler {
 	if d.ResponseCache != nil {
 		gql.Use(d.ResponseCache)
 	}
-	auditLeadReads(gql, d.Store, d.Log)
+	auditPIIReads(gql, d.Store, d.Log)
 	gql.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
 		if info := infoFrom(ctx); info != nil {
 			info.operation.Store(graphql.GetOperationContext(ctx).OperationName)

@@ -20,6 +20,8 @@ type Loaders struct {
 	Seller *Loader[*store.Seller]
 	// Listing loads listings the caller may see by id; NOT_FOUND for others.
 	Listing *Loader[*store.Listing]
+	// Lead loads leads the caller may see by id; NOT_FOUND for others.
+	Lead *Loader[*store.Lead]
 	// Contacts loads a seller's contacts by seller id.
 	Contacts *Loader[[]*store.SellerContact]
 	// Locations loads a seller's locations by seller id.
@@ -37,6 +39,9 @@ type Loaders struct {
 	// SellerPerformance loads a seller's rolled-up counts by StatsKey; zero
 	// counts without rows. Access is the caller's check (@owner).
 	SellerPerformance *Loader[*store.SellerPerformance]
+	// NotificationSettings loads a seller's lead-mail settings by seller id.
+	// Access is the caller's check (@owner, @pii).
+	NotificationSettings *Loader[*store.NotificationSettings]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -71,6 +76,9 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		Listing: newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
 			return st.ListingsByID(ctx, scope, ids)
 		}, func(l *store.Listing) string { return l.ID })),
+		Lead: newLoader(wait, byID("lead", func(ctx context.Context, ids []string) ([]*store.Lead, error) {
+			return st.LeadsByID(ctx, scope, ids)
+		}, func(l *store.Lead) string { return l.ID })),
 		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
 		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
 		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
@@ -81,6 +89,8 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		ListingStats: newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} })),
 		SellerPerformance: newLoader(wait, byPeriod(st.SellerPerformanceByID,
 			func() *store.SellerPerformance { return &store.SellerPerformance{} })),
+		NotificationSettings: newLoader(wait, byID("seller", st.NotificationSettingsBySellerID,
+			func(n *store.NotificationSettings) string { return n.SellerID })),
 	}
 }
 

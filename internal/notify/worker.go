@@ -232,12 +232,21 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 // it after the seller adds one).
 const ErrNoEmailContact = "seller has no email contact"
 
+// ErrMuted is the last_error of a notification whose seller muted its lead
+// mail (notificationsMuted); such a notification is FAILED at once, without
+// mail, and the lead is in the seller's inbox as always.
+const ErrMuted = "seller muted lead notifications"
+
 // deliver sends one claimed batch and decides each row's outcome.
 func (w *Worker) deliver(ctx context.Context, jobs []*store.NotificationJob) []store.NotificationOutcome {
 	out := make([]store.NotificationOutcome, len(jobs))
 	msgs := make([]*Message, 0, len(jobs))
 	index := make([]int, 0, len(jobs))
 	for i, j := range jobs {
+		if j.Muted {
+			out[i] = store.NotificationOutcome{Error: ErrMuted}
+			continue
+		}
 		if len(j.Recipients) == 0 {
 			out[i] = store.NotificationOutcome{Error: ErrNoEmailContact}
 			w.opts.Log.Warn("notify: lead notification failed", "lead_id", j.Lead.ID, "error", ErrNoEmailContact)

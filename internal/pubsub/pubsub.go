@@ -525,7 +525,7 @@ func (h *Hub) catchUp() {
 			break
 		}
 		for _, lead := range page.Items {
-			if lead.Status != store.LeadSpam && h.remember(lead.ID) {
+			if h.remember(lead.ID) {
 				missed = append(missed, lead)
 			}
 		}

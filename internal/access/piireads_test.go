@@ -8,25 +8,26 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// TestLeadReads: only an ADMIN's reads of a lead's @pii fields are
-// collected, each lead once, and Take hands each id out once.
-func TestLeadReads(t *testing.T) {
+// TestPIIReads: only an ADMIN's reads of @pii fields are collected, each
+// row once, and Take hands each row out once.
+func TestPIIReads(t *testing.T) {
 	leadA := &store.Lead{ID: "lead-a", SellerID: ownSeller, Email: leadEmail}
 	leadB := &store.Lead{ID: "lead-b", SellerID: ownSeller, Email: leadEmail}
-	report := &store.ListingReport{ID: "report-1"}
+	report := &store.ListingReport{ID: "report-1", SellerID: ownSeller}
+	listing := &store.Listing{ID: "listing-1", SellerID: ownSeller}
 	for _, tt := range []struct {
 		name string
 		p    Principal
-		want []string
+		want []store.PIIRead
 	}{
-		{"admin", adminP, []string{"lead-a", "lead-b"}},
+		{"admin", adminP, []store.PIIRead{{TargetType: "lead", ID: "lead-a"}, {TargetType: "lead", ID: "lead-b"}, {TargetType: "report", ID: "report-1"}}},
 		{"owning seller", ownerP, nil},
 		{"analyst", analystP, nil},
 		{"anonymous", anonP, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			ctx, reads := WithLeadReads(WithPrincipal(context.Background(), tt.p))
-			for _, obj := range []any{leadA, leadA, leadB, report, leadA} {
+			ctx, reads := WithPIIReads(WithPrincipal(context.Background(), tt.p))
+			for _, obj := range []any{leadA, leadA, leadB, report, listing, leadA, report} {
 				next, _ := spyNext(leadEmail)
 				_, _ = Pii(ctx, obj, next, MaskEmail)
 			}
@@ -36,7 +37,7 @@ func TestLeadReads(t *testing.T) {
 			next, _ := spyNext(leadEmail)
 			_, _ = Pii(ctx, leadA, next, MaskEmail)
 			if got := reads.Take(); len(got) != 0 {
-				t.Errorf("second Take() = %v, want nothing (each lead once per operation)", got)
+				t.Errorf("second Take() = %v, want nothing (each row once per operation)", got)
 			}
 		})
 	}
