@@ -42,7 +42,8 @@ fmt-check:
 vet:
 	go vet ./...
 
-# Regenerate graph/ from schema.graphql and gqlgen.yml.
+# Regenerate graph/ from schema.graphql and gqlgen.yml, and
+# docs/configuration.md and .env.example from internal/config/vars.go.
 generate:
 	go generate ./...
 

@@ -51,9 +51,11 @@ func Markdown() []byte {
 func EnvExample() []byte {
 	var b bytes.Buffer
 	b.WriteString("# The gateway's environment variables. " + generatedBy + "\n" +
-		"# Every line is commented out and shows the default, so a copy changes nothing\n" +
-		"# until you uncomment a line. Secrets are left empty: give them through the\n" +
-		"# environment or a secret store, never in a committed file.\n")
+		"# The gateway reads its environment only; load a copy of this file with\n" +
+		"# `set -a; . ./.env; set +a`, an env_file in compose, or systemd's\n" +
+		"# EnvironmentFile. Every line is commented out and shows the development\n" +
+		"# default, so a copy changes nothing until you uncomment a line. Secrets are\n" +
+		"# left empty: give them through a secret store, never a committed file.\n")
 	for _, g := range groups() {
 		fmt.Fprintf(&b, "\n## %s\n", strings.ReplaceAll(g, "`", ""))
 		for _, v := range Vars {
