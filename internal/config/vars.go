@@ -85,7 +85,7 @@ var Vars = []Var{
 	{Name: "INTROSPECTION", Group: groupServer, Kind: Flag, Default: "off", DevDefault: "on", Doc: "Answer introspection queries and serve the SDL at `GET /schema.graphql`."},
 	{Name: "LOADER_WAIT", Group: groupServer, Kind: Duration, Default: "1ms", Doc: "How long a dataloader waits to batch the keys of one level of a query."},
 
-	{Name: "DATABASE_URL", Group: groupDatabase, Kind: String, DevDefault: DevDatabaseURL, Secret: true, Production: "required; TLS unless on loopback or a unix socket", Doc: "PostgreSQL the API is served from, as a role that owns nothing (row-level security applies)."},
+	{Name: "DATABASE_URL", Group: groupDatabase, Kind: String, DevDefault: DevDatabaseURL, DefaultDoc: "in development, the private cluster of `scripts/db.sh`", Secret: true, Production: "required; TLS unless on loopback or a unix socket", Doc: "PostgreSQL the API is served from, as a role that owns nothing (row-level security applies)."},
 	{Name: "MIGRATE_DATABASE_URL", Group: groupDatabase, Kind: String, DefaultDoc: "`DATABASE_URL`", Secret: true, Production: "TLS unless on loopback or a unix socket", Doc: "Where `migrate` and `seed` connect: the role that owns the schema."},
 	{Name: "DATABASE_READ_URL", Group: groupDatabase, Kind: String, Secret: true, Production: "TLS unless on loopback or a unix socket", Doc: "A read replica for analysts; unset: the primary through read-only connections."},
 	{Name: "DATABASE_MAX_CONNS", Group: groupDatabase, Kind: Int, Default: "20", Doc: "Connections of the request pool at most."},
