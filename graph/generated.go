@@ -2652,7 +2652,7 @@ enum SellerStatus {
   PENDING
   "Visible to the public with its active listings."
   ACTIVE
-  "Hidden from the public with all its listings; its tokens stop working for live subscriptions."
+  "Hidden from the public with all its listings; its seller tokens are refused and its live subscriptions closed."
   SUSPENDED
 }
 
@@ -2756,7 +2756,7 @@ enum ImportStatus {
   SUCCEEDED
   "Done, with some rows refused."
   PARTIAL
-  "The file could not be read; nothing was imported."
+  "Stopped early (an unreadable file or an internal error), with the reason as a row 0 error; rows written before it stay."
   FAILED
 }
 
