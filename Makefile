@@ -90,8 +90,10 @@ bench-compare:
 # (schema/baseline.graphql): removed or retyped fields, arguments, enum
 # values, new required arguments. Deprecate (@deprecated) instead of
 # removing; see CONTRIBUTING.md. The same check runs in make test.
+# SCHEMA_BASELINE=git:<tag> compares with schema.graphql at a tag instead.
+schema-check: SCHEMA_BASELINE ?= schema/baseline.graphql
 schema-check:
-	go run ./internal/schemadiff/cmd/schemacheck -baseline schema/baseline.graphql schema.graphql
+	go run ./internal/schemadiff/cmd/schemacheck -baseline '$(SCHEMA_BASELINE)' schema.graphql
 
 # At a release: the released schema becomes the baseline of schema-check.
 schema-baseline:

@@ -2,13 +2,18 @@
 // baseline (`make schema-check`): one line each, exit status 1 when there
 // is any.
 //
-//	schemacheck [-baseline schema/baseline.graphql] [schema.graphql]
+//	schemacheck [-baseline schema/baseline.graphql | -baseline git:<tag>] [schema.graphql]
+//
+// A baseline git:<ref> is schema.graphql as committed at ref (a release
+// tag), read with git show.
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -17,7 +22,7 @@ import (
 )
 
 func main() {
-	baseline := flag.String("baseline", "schema/baseline.graphql", "the schema of the last release")
+	baseline := flag.String("baseline", "schema/baseline.graphql", "the schema of the last release: a file, or git:<tag>")
 	flag.Parse()
 	current := "schema.graphql"
 	if flag.NArg() > 0 {
@@ -41,11 +46,17 @@ func main() {
 	fmt.Printf("schema-check: no breaking change against %s\n", *baseline)
 }
 
-// load parses a schema file.
+// load parses a schema file, or schema.graphql at a git ref ("git:<ref>").
 func load(path string) (*ast.Schema, error) {
-	b, err := os.ReadFile(path)
+	var b []byte
+	var err error
+	if ref, ok := strings.CutPrefix(path, "git:"); ok {
+		b, err = exec.Command("git", "show", ref+":schema.graphql").Output()
+	} else {
+		b, err = os.ReadFile(path)
+	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	s, gerr := gqlparser.LoadSchema(&ast.Source{Name: path, Input: string(b)})
 	if gerr != nil {
