@@ -5,7 +5,7 @@
 
 .DEFAULT_GOAL := build
 
-.PHONY: build run test fmt-check vet generate generate-check db-stop bench bench-compare
+.PHONY: build run test fmt-check vet generate generate-check db-stop bench bench-compare schema-check schema-baseline
 
 # The binary: serve, migrate up|down|status, seed, token.
 build:
@@ -45,7 +45,8 @@ fmt-check:
 vet:
 	go vet ./...
 
-# Regenerate graph/ from schema.graphql and gqlgen.yml.
+# Regenerate graph/ from schema.graphql and gqlgen.yml, and
+# docs/configuration.md and .env.example from internal/config/vars.go.
 generate:
 	go generate ./...
 
@@ -87,6 +88,19 @@ bench-compare: DURATION ?= 15s
 bench-compare: CONCURRENCY ?= 32
 bench-compare:
 	SCALE='$(SCALE)' ROUNDS='$(ROUNDS)' DURATION='$(DURATION)' CONCURRENCY='$(CONCURRENCY)' bench/compare/run.sh
+
+# Breaking changes of schema.graphql against the last release's schema
+# (schema/baseline.graphql): removed or retyped fields, arguments, enum
+# values, new required arguments. Deprecate (@deprecated) instead of
+# removing; see CONTRIBUTING.md. The same check runs in make test.
+# SCHEMA_BASELINE=git:<tag> compares with schema.graphql at a tag instead.
+schema-check: SCHEMA_BASELINE ?= schema/baseline.graphql
+schema-check:
+	go run ./internal/schemadiff/cmd/schemacheck -baseline '$(SCHEMA_BASELINE)' schema.graphql
+
+# At a release: the released schema becomes the baseline of schema-check.
+schema-baseline:
+	cp schema.graphql schema/baseline.graphql
 
 # Stop the private PostgreSQL cluster scripts/db.sh started.
 db-stop:

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
 
 	"github.com/partsmarket/gateway/internal/config"
 	"github.com/partsmarket/gateway/internal/database"
@@ -621,6 +624,46 @@ func TestHTTPRequestID(t *testing.T) {
 	}
 }
 
+// httpCheckSDL checks GET /schema.graphql: with introspection on, SDL that
+// parses into the schema of schema.graphql (same types, same fields and
+// descriptions of Query); off, 404.
+func httpCheckSDL(t *testing.T, baseURL string, on bool) {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/schema.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdl, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !on {
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET /schema.graphql with introspection off: got %d, want 404", resp.StatusCode)
+		}
+		return
+	}
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET /schema.graphql: got %d, want 200", resp.StatusCode)
+	}
+	served, gqlErr := gqlparser.LoadSchema(&ast.Source{Name: "served", Input: string(sdl)})
+	if gqlErr != nil {
+		t.Fatalf("GET /schema.graphql: the SDL does not parse: %v", gqlErr)
+	}
+	file, err := os.ReadFile("schema.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := gqlparser.MustLoadSchema(&ast.Source{Name: "schema.graphql", Input: string(file)})
+	if len(served.Types) != len(want.Types) {
+		t.Errorf("GET /schema.graphql: %d types, schema.graphql has %d", len(served.Types), len(want.Types))
+	}
+	for _, f := range want.Query.Fields {
+		got := served.Query.Fields.ForName(f.Name)
+		if got == nil || got.Description != f.Description {
+			t.Errorf("GET /schema.graphql: Query.%s missing or described differently", f.Name)
+		}
+	}
+}
+
 func TestHTTPGraphiQLAndIntrospection(t *testing.T) {
 	const introspect = `{ __schema { queryType { name } } }`
 	tests := []struct {
@@ -652,6 +695,8 @@ func TestHTTPGraphiQLAndIntrospection(t *testing.T) {
 			} else if resp.StatusCode != http.StatusNotFound {
 				t.Errorf("GET /: got %d, want 404", resp.StatusCode)
 			}
+
+			httpCheckSDL(t, api.URL, tc.wantIntrospection)
 
 			req := httpNewRequest(t, "POST", api.URL+"/graphql", bytes.NewReader(httpGQLBody(introspect, nil)))
 			req.Header.Set("Content-Type", "application/json")

@@ -9,7 +9,7 @@
 //	gateway keys rotate                  re-encrypt personal data under the first key
 //	gateway retention run                anonymise old leads and reports, delete old events
 //
-// Configuration is environment variables only (see API.md).
+// Configuration is environment variables only (docs/configuration.md).
 package main
 
 //go:generate go tool gqlgen generate

@@ -2747,9 +2747,12 @@ var sources = []*ast.Source{
 # another seller, anything of a seller that is not ACTIVE for the public) are
 # NOT_FOUND by id and absent from lists.
 
-directive @hasRole(roles: [Role!]!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+"Only callers with one of these roles (ADMIN always) may read the field; on an input field, only they may give it a value."
+directive @hasRole("The roles allowed besides ADMIN." roles: [Role!]!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+"Only ADMIN, ANALYST and the seller that owns the enclosing object may read the field."
 directive @owner on FIELD_DEFINITION
-directive @pii(mask: PiiMask!) on FIELD_DEFINITION
+"A buyer's or reporter's personal data: ADMIN and the owning seller read it, ANALYST reads it masked, nobody else reads it."
+directive @pii("How the value is masked for an ANALYST." mask: PiiMask!) on FIELD_DEFINITION
 
 "An RFC 3339 timestamp."
 scalar Time
@@ -2760,8 +2763,11 @@ scalar JSON
 
 "A signed-in principal's role. Anonymous callers have none."
 enum Role {
+  "Runs the marketplace: reads and changes everything."
   ADMIN
+  "Acts for one seller: its profile, listings, leads and imports."
   SELLER
+  "Reads everything, personal data masked; changes nothing."
   ANALYST
   "Signed in with the identity provider, with no admin or analyst role and no seller: sees what anonymous callers see, and may register a seller or accept an invitation."
   USER
@@ -2781,33 +2787,53 @@ enum PiiMask {
   TEXT
 }
 
+"Where a seller is in its life on the marketplace."
 enum SellerStatus {
+  "Created, not yet visible to the public."
   PENDING
+  "Visible to the public with its active listings."
   ACTIVE
+  "Hidden from the public with all its listings; its seller tokens are refused and its live subscriptions closed."
   SUSPENDED
 }
 
+"A channel through which buyers reach a seller."
 enum ContactKind {
+  "A phone number to call."
   PHONE
+  "A number that takes text messages."
   TEXT
+  "An email address; lead notifications go to these."
   EMAIL
 }
 
+"The state of the part."
 enum ListingCondition {
+  "Never used."
   NEW
+  "Used, working."
   USED
+  "Rebuilt to its original specification."
   REMANUFACTURED
+  "Sold for its parts; may not work."
   FOR_PARTS
 }
 
+"Where a listing is in its life; only ACTIVE listings of ACTIVE sellers are public."
 enum ListingStatus {
+  "Being written; seen by its seller, ADMIN and ANALYST only."
   DRAFT
+  "Public."
   ACTIVE
+  "Hidden from the public for now."
   PAUSED
+  "Sold; hidden from the public."
   SOLD
+  "Removed by an admin; only ADMIN sets or lifts it."
   REMOVED
 }
 
+"The order of a list of listings."
 enum ListingSort {
   "Best match first; the default when a search is given."
   RELEVANCE
@@ -2819,39 +2845,63 @@ enum ListingSort {
   PRICE_DESC
 }
 
+"Where a lead is in the seller's inbox workflow."
 enum LeadStatus {
+  "Not yet handled."
   NEW
+  "The seller has answered the buyer."
   CONTACTED
+  "A likely sale."
   QUALIFIED
+  "Ended in a sale."
   WON
+  "Ended without a sale."
   LOST
+  "Not a real inquiry; only ADMIN takes a lead out of it."
   SPAM
 }
 
+"Why someone reports a listing."
 enum ReportReason {
+  "Looks like fraud."
   SCAM
+  "The listing's facts are wrong."
   WRONG_INFO
+  "The part is no longer available."
   ALREADY_SOLD
+  "The same part is listed more than once."
   DUPLICATE
+  "Offensive content."
   OFFENSIVE
+  "Anything else; say what in the details."
   OTHER
 }
 
+"Where a report is in moderation."
 enum ReportStatus {
+  "Waiting for an admin."
   OPEN
+  "Closed without action."
   DISMISSED
+  "Closed and the listing removed."
   ACTIONED
 }
 
+"Where an import batch is."
 enum ImportStatus {
+  "Stored, waiting for the worker."
   QUEUED
+  "Being imported."
   RUNNING
+  "Done, every row imported."
   SUCCEEDED
   "Done, with some rows refused."
   PARTIAL
+  "Stopped early (an unreadable file or an internal error), with the reason as a row 0 error; rows written before it stay."
   FAILED
 }
 
+"What an import does with the seller's listings."
 enum ImportMode {
   "Create or update listings by SKU."
   UPSERT
@@ -2859,12 +2909,17 @@ enum ImportMode {
   REPLACE
 }
 
+"Delivery state of a seller's notification email."
 enum NotificationStatus {
+  "Not sent yet (or waiting for a retry)."
   PENDING
+  "Accepted by the mail server."
   SENT
+  "Given up after the last attempt."
   FAILED
 }
 
+"How an admin resolves a report."
 enum ReportAction {
   "Close the report and leave the listing as it is."
   DISMISS
@@ -2872,11 +2927,15 @@ enum ReportAction {
   REMOVE_LISTING
 }
 
+"Everything a caller can read."
 type Query {
   "Who is calling."
   viewer: Viewer!
   "One listing, if the caller may see it; NOT_FOUND otherwise."
-  listing(id: ID!): Listing
+  listing(
+    "The listing's id."
+    id: ID!
+  ): Listing
   """
   Listings the caller may see. With ` + "`" + `search` + "`" + `, full-text over title,
   description, brand and part number (part numbers match ignoring case,
@@ -2886,53 +2945,163 @@ type Query {
   part number comes first. Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
   ` + "`" + `before` + "`" + ` (1..100 each; on a search, ` + "`" + `last` + "`" + ` needs ` + "`" + `before` + "`" + `).
   """
-  listings(search: String, filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
-  seller(id: ID!): Seller
-  sellerBySlug(slug: String!): Seller
+  listings(
+    "Words or a part number to search for; blank: no search."
+    search: String
+    "Conditions every listing must meet."
+    filter: ListingFilter
+    "The order; RELEVANCE with a search, NEWEST without."
+    sort: ListingSort
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+    "Items from the end of the page, paging backwards (1..100)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
+  ): ListingConnection!
+  "One seller, if the caller may see it; NOT_FOUND otherwise."
+  seller(
+    "The seller's id."
+    id: ID!
+  ): Seller
+  "One seller by its URL slug, if the caller may see it; NOT_FOUND otherwise."
+  sellerBySlug(
+    "The seller's slug, as in its public URL."
+    slug: String!
+  ): Seller
   "Sellers the caller may see, by company name."
-  sellers(filter: SellerFilter, first: Int, after: String): SellerConnection!
+  sellers(
+    "Conditions every seller must meet."
+    filter: SellerFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): SellerConnection!
   "One lead: its seller, ADMIN and ANALYST only."
-  lead(id: ID!): Lead
+  lead(
+    "The lead's id."
+    id: ID!
+  ): Lead
   "Leads, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection!
+  leads(
+    "Conditions every lead must meet."
+    filter: LeadFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): LeadConnection!
   "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  reports(filter: ReportFilter, first: Int, after: String): ListingReportConnection!
+  reports(
+    "Conditions every report must meet."
+    filter: ReportFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): ListingReportConnection!
   "One report: about a seller's own listing, or any for ADMIN and ANALYST; NOT_FOUND for anyone else. UNAUTHENTICATED when anonymous."
-  report(id: ID!): ListingReport
+  report(
+    "The report's id."
+    id: ID!
+  ): ListingReport
   """
   The lead-mail outbox, newest first, to find failed or stuck deliveries.
   Pages forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and
   ` + "`" + `before` + "`" + ` (1..100 each). Access: ADMIN.
   """
-  notifications(filter: NotificationFilter, first: Int, after: String, last: Int, before: String): LeadNotificationConnection @hasRole(roles: [ADMIN])
+  notifications(
+    "Conditions every notification must meet."
+    filter: NotificationFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+    "Items from the end of the page, paging backwards (1..100)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
+  ): LeadNotificationConnection @hasRole(roles: [ADMIN])
   "One import batch: its seller's, ADMIN's and ANALYST's."
-  importBatch(id: ID!): ImportBatch
+  importBatch(
+    "The batch's id."
+    id: ID!
+  ): ImportBatch
   "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  importBatches(sellerId: ID, first: Int, after: String): ImportBatchConnection!
-  "The append-only audit log, newest first."
-  auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection @hasRole(roles: [ADMIN])
+  importBatches(
+    "Only this seller's batches (a SELLER sees only its own anyway)."
+    sellerId: ID
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): ImportBatchConnection!
+  "The append-only audit log, newest first. Access: ADMIN."
+  auditEvents(
+    "Conditions every audit event must meet."
+    filter: AuditEventFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): AuditEventConnection @hasRole(roles: [ADMIN])
   """
   Public search terms with how often they were searched and how often they
   found nothing, most searched first. ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30
-  days; ` + "`" + `first` + "`" + ` defaults to 100 (at most 10,000).
+  days; ` + "`" + `first` + "`" + ` defaults to 100 (at most 10,000). Access: ADMIN, ANALYST.
   """
-  searchTerms(from: Time, to: Time, zeroResultsOnly: Boolean, first: Int): [SearchTermStat!] @hasRole(roles: [ANALYST])
+  searchTerms(
+    "Searches at or after this time."
+    from: Time
+    "Searches before this time."
+    to: Time
+    "Only terms that found nothing at least once."
+    zeroResultsOnly: Boolean
+    "How many terms to return (1..10,000, default 100)."
+    first: Int
+  ): [SearchTermStat!] @hasRole(roles: [ANALYST])
   """
   Views, clicks and leads from the daily rollups, one row per combination of
   the ` + "`" + `groupBy` + "`" + ` dimensions (none: one total row), from ` + "`" + `from` + "`" + ` (inclusive) to
   ` + "`" + `to` + "`" + ` (exclusive), both truncated to UTC days. ` + "`" + `first` + "`" + ` defaults to 100 (at
-  most 10,000).
+  most 10,000). Access: ADMIN, ANALYST.
   """
-  marketplaceMetrics(from: Time!, to: Time!, groupBy: [MetricDimension!]!, filter: MetricFilter, first: Int): [MetricRow!] @hasRole(roles: [ANALYST])
-  "Raw events within the retention window, newest first."
-  events(filter: EventFilter, first: Int, after: String): EventConnection @hasRole(roles: [ANALYST])
+  marketplaceMetrics(
+    "First UTC day counted."
+    from: Time!
+    "First UTC day not counted."
+    to: Time!
+    "The dimensions of each row; empty: one total row."
+    groupBy: [MetricDimension!]!
+    "Conditions on what is counted."
+    filter: MetricFilter
+    "How many rows to return (1..10,000, default 100)."
+    first: Int
+  ): [MetricRow!] @hasRole(roles: [ANALYST])
+  "Raw events within the retention window, newest first. Access: ADMIN, ANALYST."
+  events(
+    "Conditions every event must meet."
+    filter: EventFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): EventConnection @hasRole(roles: [ANALYST])
 }
 
+"Live streams over graphql-transport-ws on /graphql; the token goes in the connection_init payload."
 type Subscription {
   "New leads of a seller as they arrive: its own seller or ADMIN (graphql-transport-ws)."
-  leadReceived(sellerId: ID!): Lead!
+  leadReceived(
+    "The seller whose new leads to receive."
+    sellerId: ID!
+  ): Lead!
 }
 
+"The principal behind the request's token."
 type Viewer {
   "Null when anonymous."
   role: Role
@@ -2942,122 +3111,229 @@ type Viewer {
   seller: Seller
 }
 
+"Where a page sits in its whole list (Relay)."
 type PageInfo {
+  "Whether items follow this page."
   hasNextPage: Boolean!
+  "Whether items precede this page."
   hasPreviousPage: Boolean!
+  "The first item's cursor; null on an empty page."
   startCursor: String
+  "The last item's cursor; null on an empty page."
   endCursor: String
 }
 
+"A business that lists parts and receives leads."
 type Seller {
+  "The seller's identifier."
   id: ID!
+  "Unique, URL-safe name of the seller."
   slug: String!
+  "The name buyers see."
   companyName: String!
+  "The seller's own presentation."
   description: String
+  "The seller's website."
   website: String
+  "Whether the public sees the seller."
   status: SellerStatus!
+  "Whether an admin has verified the business."
   verified: Boolean!
   "Public channels buyers use to reach the seller."
   contacts: [SellerContact!]!
+  "Yards and shops where parts are, first one the default of new listings."
   locations: [SellerLocation!]!
   """
   The seller's listings the caller may see, newest first unless sorted;
   forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and ` + "`" + `before` + "`" + `.
   """
-  listings(filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection @owner
+  listings(
+    "Conditions every item must meet."
+    filter: ListingFilter
+    "The order."
+    sort: ListingSort
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+    "Items from the end of the page, paging backwards (1..100)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
+  ): ListingConnection!
+  "The seller's leads, newest first. Access: ADMIN, ANALYST, the owning seller."
+  leads(
+    "Conditions every item must meet."
+    filter: LeadFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): LeadConnection @owner
+  "What the admin noted when verifying the seller. Access: ADMIN."
   verificationNotes: String @hasRole(roles: [ADMIN])
+  "Admins' notes about the seller. Access: ADMIN."
   internalNotes: String @hasRole(roles: [ADMIN])
-  "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
-  performance(from: Time, to: Time): SellerPerformance @owner
-  "The private address lead mail goes to instead of the public EMAIL contacts; null when unset. Access: ADMIN and the owning seller; ANALYST reads it masked."
+  "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days. Access: ADMIN, ANALYST, the owning seller."
+  performance(
+    "From this time on (inclusive)."
+    from: Time
+    "Up to this time (exclusive)."
+    to: Time
+  ): SellerPerformance @owner
+  "The private address lead mail goes to instead of the public EMAIL contacts; null when unset. Access: ADMIN, the owning seller; ANALYST masked."
   notificationEmail: String @owner @pii(mask: EMAIL)
-  "Whether the seller stopped its lead mail (its leads still reach the inbox). Access: ADMIN, ANALYST and the owning seller."
+  "Whether the seller stopped its lead mail (its leads still reach the inbox). Access: ADMIN, ANALYST, the owning seller."
   notificationsMuted: Boolean @owner
+  "When the seller was created."
   createdAt: Time!
+  "When the seller last changed."
   updatedAt: Time!
 }
 
+"One channel buyers use to reach a seller."
 type SellerContact {
+  "What kind of channel it is."
   kind: ContactKind!
+  "The number or address."
   value: String!
+  "A name for it, such as \"Parts desk\"."
   label: String
 }
 
+"A place where a seller keeps parts."
 type SellerLocation {
+  "The seller location's identifier."
   id: ID!
+  "City."
   city: String!
+  "State, province or region."
   region: String
   "ISO 3166-1 alpha-2 country code."
   country: String!
+  "Postal code."
   postalCode: String
 }
 
+"A part offered by a seller."
 type Listing {
+  "The listing's identifier."
   id: ID!
+  "The seller offering the part."
   seller: Seller!
+  "Short title shown in lists."
   title: String!
+  "The seller's full description."
   description: String
+  "The maker's part number; searches match it ignoring case, spaces and dashes."
   partNumber: String
+  "The seller's own stock number, unique per seller; imports match listings by it. Access: ADMIN, ANALYST, the owning seller."
   sku: String @owner
+  "Maker of the part or of the machine it fits."
   brand: String
+  "Category, such as Engines or Hydraulics."
   category: String
+  "The state of the part."
   condition: ListingCondition!
+  "How many are available; null: not said."
   quantity: Int
   "Free text such as \"Call for price\"."
   priceLabel: String
+  "Price in the currency's smallest unit; null: ask the seller."
   priceCents: Int
   "ISO 4217 currency code."
   currency: String
+  "Where the listing is in its life."
   status: ListingStatus!
   "Where the part is; the seller's first location unless set."
   location: SellerLocation
   "At most 20, in display order."
   media: [Media!]!
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection @owner
-  "Views, clicks and leads; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
-  stats(from: Time, to: Time): ListingStats @owner
-  "Why an admin removed the listing."
+  "Leads about this listing, newest first. Access: ADMIN, ANALYST, the owning seller."
+  leads(
+    "Conditions every item must meet."
+    filter: LeadFilter
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): LeadConnection @owner
+  "Views, clicks and leads; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days. Access: ADMIN, ANALYST, the owning seller."
+  stats(
+    "From this time on (inclusive)."
+    from: Time
+    "Up to this time (exclusive)."
+    to: Time
+  ): ListingStats @owner
+  "Why an admin removed the listing. Access: ADMIN, ANALYST, the owning seller."
   removalReason: String @owner
+  "Admins' note about the listing. Access: ADMIN."
   moderationNote: String @hasRole(roles: [ADMIN])
+  "When the listing was created."
   createdAt: Time!
+  "When the listing last changed."
   updatedAt: Time!
 }
 
+"An image of a listing."
 type Media {
+  "The image's identifier."
   id: ID!
+  "Where to fetch the image."
   url: String!
+  "Text describing the image, for screen readers."
   altText: String
+  "Display order, from 0."
   position: Int!
+  "The image's media type, such as image/jpeg."
   contentType: String
 }
 
+"A buyer's inquiry to a seller, about a listing or in general."
 type Lead {
+  "The lead's identifier."
   id: ID!
   "Null for a lead sent to the seller in general."
   listing: Listing
+  "The seller asked."
   seller: Seller!
+  "The buyer's name. Access: ADMIN, the owning seller; ANALYST masked."
   buyerName: String @pii(mask: NAME)
+  "The buyer's email. Access: ADMIN, the owning seller; ANALYST masked."
   email: String @pii(mask: EMAIL)
+  "The buyer's phone number. Access: ADMIN, the owning seller; ANALYST masked."
   phone: String @pii(mask: PHONE)
+  "The buyer's company. Access: ADMIN, the owning seller; ANALYST masked."
   company: String @pii(mask: COMPANY)
+  "What the buyer wrote. Access: ADMIN, the owning seller; ANALYST masked."
   message: String @pii(mask: TEXT)
+  "Where the buyer says they are."
   buyerLocation: String
+  "When the buyer needs the part, in their words."
   timeline: String
+  "The page the inquiry was sent from."
   sourcePage: String
+  "Where the lead is in the seller's workflow."
   status: LeadStatus!
   "Delivery of the seller's email about this lead."
   notification: LeadNotification
   "Every change of status, oldest first."
   statusHistory: [LeadStatusChange!]!
+  "When the lead was created."
   createdAt: Time!
+  "When the lead last changed."
   updatedAt: Time!
 }
 
+"The email telling a seller about a lead."
 type LeadNotification {
+  "Whether it was delivered."
   status: NotificationStatus!
+  "Delivery attempts so far."
   attempts: Int!
+  "When delivery was last tried."
   lastAttemptAt: Time
+  "Why the last attempt failed. Access: ADMIN."
   lastError: String @hasRole(roles: [ADMIN])
   "When the notification was queued (with its lead)."
   createdAt: Time!
@@ -3073,8 +3349,11 @@ input NotificationFilter {
 
 "A page of lead notifications."
 type LeadNotificationConnection {
+  "The page's items with their cursors."
   edges: [LeadNotificationEdge!]!
+  "The page's items."
   nodes: [LeadNotification!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
   "How many notifications match the filter."
   totalCount: Int!
@@ -3082,85 +3361,144 @@ type LeadNotificationConnection {
 
 "One lead notification with its cursor."
 type LeadNotificationEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The notification."
   node: LeadNotification!
 }
 
+"One change of a lead's status."
 type LeadStatusChange {
+  "The status before."
   from: LeadStatus!
+  "The status after."
   to: LeadStatus!
   "The token subject of who changed it."
   actorId: String
+  "The role of who changed it."
   actorRole: Role
+  "When it changed."
   at: Time!
 }
 
+"One file of listings being imported for a seller."
 type ImportBatch {
+  "The import batch's identifier."
   id: ID!
+  "The seller the listings are imported for."
   sellerId: ID!
+  "What the import does with existing listings."
   mode: ImportMode!
+  "Where the import is."
   status: ImportStatus!
+  "The uploaded file's name."
   fileName: String
   "Data rows read so far."
   totalRows: Int!
+  "Listings created."
   createdCount: Int!
+  "Listings changed."
   updatedCount: Int!
+  "Rows identical to their listing."
   unchangedCount: Int!
+  "Rows refused (see errors)."
   failedCount: Int!
+  "When the worker started it."
   startedAt: Time
+  "When it ended."
   finishedAt: Time
+  "When the file was uploaded."
   createdAt: Time!
   "Rows refused, in file order."
-  errors(first: Int, after: String): ImportRowErrorConnection!
+  errors(
+    "Items from the start of the page (1..100, default 20)."
+    first: Int
+    "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
+    after: String
+  ): ImportRowErrorConnection!
 }
 
+"Why one row of an import was refused."
 type ImportRowError {
   "1-based row number of the data row (the header is row 0)."
   row: Int!
+  "The column at fault, when one is."
   column: String
+  "What is wrong."
   message: String!
 }
 
+"A page of import row errors (Relay connection)."
 type ImportRowErrorConnection {
+  "The page's items with their cursors."
   edges: [ImportRowErrorEdge!]!
+  "The page's items."
   nodes: [ImportRowError!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One import row error of a page, with its cursor."
 type ImportRowErrorEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: ImportRowError!
 }
 
+"A page of import batches (Relay connection)."
 type ImportBatchConnection {
+  "The page's items with their cursors."
   edges: [ImportBatchEdge!]!
+  "The page's items."
   nodes: [ImportBatch!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One import batch of a page, with its cursor."
 type ImportBatchEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: ImportBatch!
 }
 
+"Someone's report that a listing breaks the rules."
 type ListingReport {
+  "The report's identifier."
   id: ID!
+  "The listing reported."
   listing: Listing!
+  "Why it was reported."
   reason: ReportReason!
+  "The reporter's explanation."
   details: String
+  "Where the report is in moderation."
   status: ReportStatus!
+  "The reporter's email, when given. Access: ADMIN."
   reporterEmail: String @hasRole(roles: [ADMIN]) @pii(mask: EMAIL)
+  "The admin's note when resolving it."
   resolutionNote: String
+  "When the report was sent."
   createdAt: Time!
+  "When an admin resolved it."
   resolvedAt: Time
 }
 
+"Conditions on listings; all given must hold."
 input ListingFilter {
+  "Only this seller's listings."
   sellerId: ID
+  "Only this category (exact)."
   category: String
+  "Only this brand (exact)."
   brand: String
+  "Only this condition."
   condition: ListingCondition
   "Region of the listing's location, ignoring case."
   region: String
@@ -3168,8 +3506,11 @@ input ListingFilter {
   status: [ListingStatus!]
 }
 
+"Conditions on sellers; all given must hold."
 input SellerFilter {
+  "Only sellers in this status (the public sees ACTIVE ones only)."
   status: SellerStatus
+  "Only verified (true) or unverified (false) sellers."
   verified: Boolean
   "Region of any of the seller's locations, ignoring case."
   region: String
@@ -3177,12 +3518,15 @@ input SellerFilter {
   query: String
 }
 
+"Conditions on leads; all given must hold."
 input LeadFilter {
-  "The buyer's email, matched exactly (ignoring case): for those who read it in clear (a SELLER its own leads', ADMIN)."
+  "The buyer's email, matched exactly (ignoring case): for those who read it in clear (a SELLER its own leads', ADMIN). Access: ADMIN, SELLER."
   email: String @hasRole(roles: [SELLER])
   "Only leads in this status. Without it, every lead but SPAM ones: spam is shown only when asked for."
   status: LeadStatus
+  "Only leads about this listing."
   listingId: ID
+  "Only this seller's leads."
   sellerId: ID
   "Created at or after."
   from: Time
@@ -3190,16 +3534,25 @@ input LeadFilter {
   to: Time
 }
 
+"Conditions on reports; all given must hold."
 input ReportFilter {
+  "Only reports in this status."
   status: ReportStatus
+  "Only reports with this reason."
   reason: ReportReason
+  "Only reports about this seller's listings."
   sellerId: ID
+  "Only reports about this listing."
   listingId: ID
 }
 
+"A page of listings (Relay connection)."
 type ListingConnection {
+  "The page's items with their cursors."
   edges: [ListingEdge!]!
+  "The page's items."
   nodes: [Listing!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
   """
   Computed only when selected, except on a search, which counts its matches
@@ -3210,89 +3563,145 @@ type ListingConnection {
   totalCountIsExact: Boolean!
 }
 
+"One listing of a page, with its cursor."
 type ListingEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: Listing!
 }
 
+"A page of sellers (Relay connection)."
 type SellerConnection {
+  "The page's items with their cursors."
   edges: [SellerEdge!]!
+  "The page's items."
   nodes: [Seller!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One seller of a page, with its cursor."
 type SellerEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: Seller!
 }
 
+"A page of leads (Relay connection)."
 type LeadConnection {
+  "The page's items with their cursors."
   edges: [LeadEdge!]!
+  "The page's items."
   nodes: [Lead!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One lead of a page, with its cursor."
 type LeadEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: Lead!
 }
 
+"A page of reports (Relay connection)."
 type ListingReportConnection {
+  "The page's items with their cursors."
   edges: [ListingReportEdge!]!
+  "The page's items."
   nodes: [ListingReport!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One report of a page, with its cursor."
 type ListingReportEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: ListingReport!
 }
 
 "What buyers do on the site, as recorded by recordEvent and POST /events."
 enum EventType {
+  "A buyer opened a listing."
   LISTING_VIEW
+  "A buyer clicked a phone contact."
   CALL_CLICK
+  "A buyer clicked a text-message contact."
   TEXT_CLICK
+  "A buyer clicked an email contact."
   EMAIL_CLICK
 }
 
 "A dimension marketplaceMetrics groups by. Days and weeks are UTC; weeks start on Monday."
 enum MetricDimension {
+  "One row per UTC day."
   DAY
+  "One row per week (Monday to Sunday, UTC)."
   WEEK
+  "One row per calendar month (UTC)."
   MONTH
+  "One row per seller."
   SELLER
+  "One row per listing category."
   CATEGORY
+  "One row per region of the listing's location."
   REGION
+  "One row per event type."
   EVENT_TYPE
 }
 
+"What buyers did with one listing over a period."
 type ListingStats {
+  "Listing views."
   views: Int!
+  "Clicks on phone contacts."
   callClicks: Int!
+  "Clicks on text-message contacts."
   textClicks: Int!
+  "Clicks on email contacts."
   emailClicks: Int!
+  "Leads received."
   leads: Int!
 }
 
+"What buyers did with all of a seller's listings over a period."
 type SellerPerformance {
+  "Listing views."
   views: Int!
+  "Clicks on phone contacts."
   callClicks: Int!
+  "Clicks on text-message contacts."
   textClicks: Int!
+  "Clicks on email contacts."
   emailClicks: Int!
+  "Leads received."
   leads: Int!
+  "Reports about its listings."
   reports: Int!
   "leads / views; 0 without views."
   conversionRate: Float!
 }
 
+"How one public search term fared."
 type SearchTermStat {
+  "The term, with emails and phone numbers redacted."
   term: String!
+  "Times it was searched."
   count: Int!
+  "Times it found nothing."
   zeroResultCount: Int!
+  "When it was last searched."
   lastSeenAt: Time!
 }
 
@@ -3301,43 +3710,71 @@ One group of marketplaceMetrics. Only the dimensions grouped by are set;
 ` + "`" + `day` + "`" + ` is the first day of the DAY, WEEK or MONTH.
 """
 type MetricRow {
+  "First day of the period (grouped by DAY, WEEK or MONTH)."
   day: Time
+  "The seller (grouped by SELLER)."
   sellerId: ID
+  "The category (grouped by CATEGORY)."
   category: String
+  "The region (grouped by REGION)."
   region: String
+  "The event type (grouped by EVENT_TYPE)."
   eventType: EventType
+  "Listing views."
   views: Int!
+  "Clicks on phone contacts."
   callClicks: Int!
+  "Clicks on text-message contacts."
   textClicks: Int!
+  "Clicks on email contacts."
   emailClicks: Int!
+  "Leads received."
   leads: Int!
 }
 
+"Conditions on what marketplaceMetrics counts."
 input MetricFilter {
+  "Only this seller's listings."
   sellerId: ID
+  "Only this category."
   category: String
   "Region of the listing's location, ignoring case."
   region: String
+  "Only this event type."
   eventType: EventType
 }
 
 "A raw event. The client IP is kept only as a keyed hash."
 type Event {
+  "The event's identifier."
   id: ID!
+  "What the buyer did."
   type: EventType!
+  "The listing concerned."
   listingId: ID
+  "The seller concerned."
   sellerId: ID!
+  "The client's session id, as sent."
   sessionId: String
+  "The page it happened on."
   sourcePage: String
+  "The client's User-Agent."
   userAgent: String
+  "Keyed hash of the client IP; the IP itself is not kept."
   ipHash: String
+  "When it was recorded."
   createdAt: Time!
 }
 
+"Conditions on events; all given must hold."
 input EventFilter {
+  "Only this type."
   type: EventType
+  "Only about this listing."
   listingId: ID
+  "Only about this seller."
   sellerId: ID
+  "Only from this session."
   sessionId: String
   "Created at or after."
   from: Time
@@ -3345,40 +3782,59 @@ input EventFilter {
   to: Time
 }
 
+"A page of events (Relay connection)."
 type EventConnection {
+  "The page's items with their cursors."
   edges: [EventEdge!]!
+  "The page's items."
   nodes: [Event!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One event of a page, with its cursor."
 type EventEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: Event!
 }
 
 "One entry of the append-only audit log."
 type AuditEvent {
+  "The audit event's identifier."
   id: ID!
   "The token's subject; null for the system (retention, workers)."
   actorId: String
+  "The actor's role; null for the system."
   actorRole: Role
   "What was done, such as listing.update or privacy.erase."
   action: String!
+  "The kind of thing changed, such as listing or email."
   targetType: String!
+  "The id of the thing changed (an email's blind index in hex)."
   targetId: ID
   "Changed fields with before/after values, never personal data."
   changes: JSON
+  "The request's X-Request-Id."
   requestId: String
   "The client IP, truncated (/24 for IPv4, /48 for IPv6)."
   ip: String
+  "When it happened."
   createdAt: Time!
 }
 
+"Conditions on audit events; all given must hold."
 input AuditEventFilter {
+  "Only this actor's events."
   actorId: String
+  "Only this action."
   action: String
+  "Only this kind of target."
   targetType: String
+  "Only this target."
   targetId: ID
   "Created at or after."
   from: Time
@@ -3386,115 +3842,250 @@ input AuditEventFilter {
   to: Time
 }
 
+"A page of audit events (Relay connection)."
 type AuditEventConnection {
+  "The page's items with their cursors."
   edges: [AuditEventEdge!]!
+  "The page's items."
   nodes: [AuditEvent!]!
+  "Where the page is in the whole list."
   pageInfo: PageInfo!
+  "How many items the whole list has."
   totalCount: Int!
 }
 
+"One audit event of a page, with its cursor."
 type AuditEventEdge {
+  "Opaque position of the item, for after and before."
   cursor: String!
+  "The item."
   node: AuditEvent!
 }
 
 "Everything held about one email (GDPR Art. 15 and 20)."
 type PersonalDataExport {
+  "The email asked about."
   email: String!
+  "Every lead and report of the email, as JSON."
   document: JSON!
 }
 
 "Corrections to the personal data held under one email; fields left out are kept."
 input PersonalDataChanges {
+  "The new name."
   buyerName: String
+  "The new email."
   email: String
+  "The new phone number."
   phone: String
+  "The new company."
   company: String
 }
 
+"What correctPersonalData changed."
 type CorrectPersonalDataPayload {
+  "Leads corrected."
   updatedLeads: Int!
+  "Reports corrected."
   updatedReports: Int!
 }
 
+"What erasePersonalData anonymised."
 type ErasePersonalDataPayload {
+  "Leads anonymised."
   anonymizedLeads: Int!
+  "Reports anonymised."
   anonymizedReports: Int!
 }
 
+"One buyer action."
 input RecordEventInput {
+  "What the buyer did."
   type: EventType!
   "The listing concerned; its seller is implied."
   listingId: ID
   "The seller concerned when no listing is (e.g. a click on a seller page)."
   sellerId: ID
+  "The client's session id, for counting sessions."
   sessionId: String
+  "The page it happened on."
   sourcePage: String
 }
 
+"The answer to recordEvent."
 type RecordEventPayload {
   "True once the event is queued; it is stored within EVENT_FLUSH_INTERVAL."
   accepted: Boolean!
 }
 
+"Everything a caller can change. An ANALYST changes nothing."
 type Mutation {
-  createSeller(input: CreateSellerInput!): CreateSellerPayload! @hasRole(roles: [ADMIN])
-  setSellerStatus(id: ID!, status: SellerStatus!): SetSellerStatusPayload! @hasRole(roles: [ADMIN])
-  verifySeller(id: ID!, notes: String): VerifySellerPayload! @hasRole(roles: [ADMIN])
-  "Replaces the admins' internal notes on a seller (an empty string clears them); audited."
-  setSellerInternalNotes(id: ID!, notes: String!): SetSellerInternalNotesPayload! @hasRole(roles: [ADMIN])
-  "A seller changes its own profile; ADMIN any. Lists given replace the old ones."
-  updateSellerProfile(id: ID!, input: UpdateSellerProfileInput!): UpdateSellerProfilePayload! @hasRole(roles: [SELLER])
+  "Creates a seller in PENDING status. Access: ADMIN."
+  createSeller(
+    "The new seller."
+    input: CreateSellerInput!
+  ): CreateSellerPayload! @hasRole(roles: [ADMIN])
+  "Activates, suspends or sets back to PENDING a seller; a suspension hides its listings and closes its live subscriptions. Access: ADMIN."
+  setSellerStatus(
+    "The seller."
+    id: ID!
+    "The new status."
+    status: SellerStatus!
+  ): SetSellerStatusPayload! @hasRole(roles: [ADMIN])
+  "Marks a seller as verified. Access: ADMIN."
+  verifySeller(
+    "The seller."
+    id: ID!
+    "What was checked."
+    notes: String
+  ): VerifySellerPayload! @hasRole(roles: [ADMIN])
+  "Replaces the admins' internal notes on a seller (an empty string clears them); audited. Access: ADMIN."
+  setSellerInternalNotes(
+    "The seller."
+    id: ID!
+    "The new notes, at most 5,000 characters."
+    notes: String!
+  ): SetSellerInternalNotesPayload! @hasRole(roles: [ADMIN])
+  "A seller changes its own profile; ADMIN any. Lists given replace the old ones. Access: ADMIN, SELLER."
+  updateSellerProfile(
+    "The seller."
+    id: ID!
+    "The changes."
+    input: UpdateSellerProfileInput!
+  ): UpdateSellerProfilePayload! @hasRole(roles: [SELLER])
 
-  createListing(input: CreateListingInput!): CreateListingPayload! @hasRole(roles: [SELLER])
-  "Fields left out keep their value; an empty string clears an optional one."
-  updateListing(id: ID!, input: UpdateListingInput!): UpdateListingPayload! @hasRole(roles: [SELLER])
-  "DRAFT, ACTIVE, PAUSED or SOLD; only ADMIN sets or lifts REMOVED."
-  setListingStatus(id: ID!, status: ListingStatus!): SetListingStatusPayload! @hasRole(roles: [SELLER])
-  addListingMedia(input: AddListingMediaInput!): AddListingMediaPayload! @hasRole(roles: [SELLER])
-  removeListingMedia(id: ID!): RemoveListingMediaPayload! @hasRole(roles: [SELLER])
-  removeListing(id: ID!, reason: String!): RemoveListingPayload! @hasRole(roles: [ADMIN])
+  "Creates a listing for a seller (a SELLER: its own). Access: ADMIN, SELLER."
+  createListing(
+    "The new listing."
+    input: CreateListingInput!
+  ): CreateListingPayload! @hasRole(roles: [SELLER])
+  "Fields left out keep their value; an empty string clears an optional one. Access: ADMIN, SELLER."
+  updateListing(
+    "The listing."
+    id: ID!
+    "The changes."
+    input: UpdateListingInput!
+  ): UpdateListingPayload! @hasRole(roles: [SELLER])
+  "DRAFT, ACTIVE, PAUSED or SOLD; only ADMIN sets or lifts REMOVED. Access: ADMIN, SELLER."
+  setListingStatus(
+    "The listing."
+    id: ID!
+    "The new status."
+    status: ListingStatus!
+  ): SetListingStatusPayload! @hasRole(roles: [SELLER])
+  "Adds an image to a listing (at most 20), from an upload or a URL. Access: ADMIN, SELLER."
+  addListingMedia(
+    "The image."
+    input: AddListingMediaInput!
+  ): AddListingMediaPayload! @hasRole(roles: [SELLER])
+  "Removes an image from its listing. Access: ADMIN, SELLER."
+  removeListingMedia(
+    "The image."
+    id: ID!
+  ): RemoveListingMediaPayload! @hasRole(roles: [SELLER])
+  "Removes a listing from the marketplace (REMOVED), with the reason its seller sees. Access: ADMIN."
+  removeListing(
+    "The listing."
+    id: ID!
+    "Why; the seller sees it as removalReason."
+    reason: String!
+  ): RemoveListingPayload! @hasRole(roles: [ADMIN])
 
   "Anyone but an ANALYST may send a seller an inquiry. The lead is stored before the answer."
-  submitLead(input: SubmitLeadInput!): SubmitLeadPayload!
-  "Moves a lead in the inbox workflow; only ADMIN takes a lead out of SPAM."
-  updateLeadStatus(id: ID!, status: LeadStatus!): UpdateLeadStatusPayload! @hasRole(roles: [SELLER])
-  "Sends the seller's notification of a lead again."
-  resendNotification(leadId: ID!): ResendNotificationPayload! @hasRole(roles: [ADMIN])
+  submitLead(
+    "The inquiry."
+    input: SubmitLeadInput!
+  ): SubmitLeadPayload!
+  "Moves a lead in the inbox workflow; only ADMIN takes a lead out of SPAM. Access: ADMIN, SELLER."
+  updateLeadStatus(
+    "The lead."
+    id: ID!
+    "The new status."
+    status: LeadStatus!
+  ): UpdateLeadStatusPayload! @hasRole(roles: [SELLER])
+  "Sends the seller's notification of a lead again. Access: ADMIN."
+  resendNotification(
+    "The lead."
+    leadId: ID!
+  ): ResendNotificationPayload! @hasRole(roles: [ADMIN])
 
-  "A CSV or XLSX (first worksheet; told by content, not name) of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once."
-  importListings(sellerId: ID!, file: Upload!, mode: ImportMode): ImportListingsPayload! @hasRole(roles: [SELLER])
+  "A CSV or XLSX (first worksheet; told by content, not name) of listings (header row; columns sku,title,description,part_number,brand,category,condition,quantity,price_label,price_cents,currency,status in any order), processed in the background; the batch comes back at once. Access: ADMIN, SELLER."
+  importListings(
+    "The seller the listings are for (a SELLER: its own)."
+    sellerId: ID!
+    "The CSV or XLSX file."
+    file: Upload!
+    "UPSERT when left out."
+    mode: ImportMode
+  ): ImportListingsPayload! @hasRole(roles: [SELLER])
 
   "Anyone but an ANALYST may report a public listing."
-  reportListing(input: ReportListingInput!): ReportListingPayload!
-  resolveReport(id: ID!, action: ReportAction!, note: String): ResolveReportPayload! @hasRole(roles: [ADMIN])
+  reportListing(
+    "The report."
+    input: ReportListingInput!
+  ): ReportListingPayload!
+  "Closes a report, removing the listing or not. Access: ADMIN."
+  resolveReport(
+    "The report."
+    id: ID!
+    "What to do."
+    action: ReportAction!
+    "Why; kept on the report (and as the removal reason)."
+    note: String
+  ): ResolveReportPayload! @hasRole(roles: [ADMIN])
 
   "Anonymous (anyone but an ANALYST): a buyer viewed a listing or clicked a contact channel."
-  recordEvent(input: RecordEventInput!): RecordEventPayload!
+  recordEvent(
+    "The event."
+    input: RecordEventInput!
+  ): RecordEventPayload!
 
-  "Everything held about an email, as one JSON document (audited)."
-  exportPersonalData(email: String!): PersonalDataExport! @hasRole(roles: [ADMIN])
-  "Corrects the personal data held under an email (audited)."
-  correctPersonalData(email: String!, changes: PersonalDataChanges!): CorrectPersonalDataPayload! @hasRole(roles: [ADMIN])
-  "Anonymises every lead and report of an email (audited)."
-  erasePersonalData(email: String!): ErasePersonalDataPayload! @hasRole(roles: [ADMIN])
+  "Everything held about an email, as one JSON document (audited). Access: ADMIN."
+  exportPersonalData(
+    "The data subject's email."
+    email: String!
+  ): PersonalDataExport! @hasRole(roles: [ADMIN])
+  "Corrects the personal data held under an email (audited). Access: ADMIN."
+  correctPersonalData(
+    "The data subject's email."
+    email: String!
+    "The corrections."
+    changes: PersonalDataChanges!
+  ): CorrectPersonalDataPayload! @hasRole(roles: [ADMIN])
+  "Anonymises every lead and report of an email (audited). Access: ADMIN."
+  erasePersonalData(
+    "The data subject's email."
+    email: String!
+  ): ErasePersonalDataPayload! @hasRole(roles: [ADMIN])
 }
 
+"A new seller."
 input CreateSellerInput {
+  "The name buyers see."
   companyName: String!
   "Lower-case letters, digits and dashes; made from the company name when left out."
   slug: String
+  "The seller's presentation."
   description: String
+  "An http or https URL."
   website: String
+  "Channels buyers use to reach it."
   contacts: [SellerContactInput!]
+  "Where it keeps parts."
   locations: [SellerLocationInput!]
 }
 
+"Changes to a seller's profile; fields left out keep their value."
 input UpdateSellerProfileInput {
+  "The name buyers see."
   companyName: String
+  "The seller's presentation."
   description: String
+  "An http or https URL."
   website: String
+  "Replaces every contact."
   contacts: [SellerContactInput!]
+  "Replaces every location."
   locations: [SellerLocationInput!]
   "A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it."
   notificationEmail: String
@@ -3502,31 +4093,53 @@ input UpdateSellerProfileInput {
   notificationsMuted: Boolean
 }
 
+"One contact channel."
 input SellerContactInput {
+  "What kind of channel."
   kind: ContactKind!
+  "The number or address."
   value: String!
+  "A name for it."
   label: String
 }
 
+"One location."
 input SellerLocationInput {
+  "City."
   city: String!
+  "State, province or region."
   region: String
+  "ISO 3166-1 alpha-2 country code."
   country: String!
+  "Postal code."
   postalCode: String
 }
 
+"A new listing."
 input CreateListingInput {
+  "The seller offering it (a SELLER: its own)."
   sellerId: ID!
+  "Short title shown in lists."
   title: String!
+  "Full description."
   description: String
+  "The maker's part number."
   partNumber: String
+  "The seller's own stock number, unique per seller."
   sku: String
+  "Maker of the part or of the machine it fits."
   brand: String
+  "Category, such as Engines."
   category: String
+  "The state of the part."
   condition: ListingCondition!
+  "How many are available."
   quantity: Int
+  "Free text such as \"Call for price\"."
   priceLabel: String
+  "Price in the currency's smallest unit."
   priceCents: Int
+  "ISO 4217 currency code."
   currency: String
   "DRAFT when left out."
   status: ListingStatus
@@ -3534,123 +4147,191 @@ input CreateListingInput {
   locationId: ID
 }
 
+"Changes to a listing; fields left out keep their value, an empty string clears an optional one."
 input UpdateListingInput {
+  "Short title shown in lists."
   title: String
+  "Full description."
   description: String
+  "The maker's part number."
   partNumber: String
+  "The seller's own stock number, unique per seller."
   sku: String
+  "Maker of the part or of the machine it fits."
   brand: String
+  "Category, such as Engines."
   category: String
+  "The state of the part."
   condition: ListingCondition
+  "How many are available."
   quantity: Int
+  "Free text such as \"Call for price\"."
   priceLabel: String
+  "Price in the currency's smallest unit."
   priceCents: Int
+  "ISO 4217 currency code."
   currency: String
+  "One of the seller's locations."
   locationId: ID
 }
 
+"An image to add to a listing."
 input AddListingMediaInput {
+  "The listing."
   listingId: ID!
   "An http or https URL of an image; give this or file."
   url: String
   "A JPEG, PNG or WebP image; give this or url. Metadata (EXIF, GPS) is stripped."
   file: Upload
+  "Text describing the image."
   altText: String
   "Display position; after the last when left out."
   position: Int
 }
 
+"A buyer's inquiry; give listingId or sellerId."
 input SubmitLeadInput {
+  "The listing asked about; its seller is implied."
   listingId: ID
+  "The seller asked, for an inquiry about no listing."
   sellerId: ID
+  "The buyer's name."
   buyerName: String!
+  "The buyer's email; the seller answers there."
   email: String!
+  "The buyer's phone number."
   phone: String
+  "The buyer's company."
   company: String
+  "Where the buyer is."
   buyerLocation: String
+  "When the buyer needs the part."
   timeline: String
+  "The inquiry."
   message: String!
+  "The page the inquiry is sent from."
   sourcePage: String
+  "The CAPTCHA widget's answer; required."
   captchaToken: String
   "A honeypot: real people leave it empty."
   website: String
 }
 
+"A report about a listing."
 input ReportListingInput {
+  "The public listing reported."
   listingId: ID!
+  "Why."
   reason: ReportReason!
+  "More about why."
   details: String
+  "Where an admin may answer; optional."
   reporterEmail: String
+  "The CAPTCHA widget's answer; required."
   captchaToken: String
 }
 
+"The answer to createSeller."
 type CreateSellerPayload {
+  "The seller as it now is."
   seller: Seller
 }
 
+"The answer to setSellerStatus."
 type SetSellerStatusPayload {
+  "The seller as it now is."
   seller: Seller
 }
 
+"The answer to verifySeller."
 type VerifySellerPayload {
+  "The seller as it now is."
   seller: Seller
 }
 
 "The seller after setSellerInternalNotes."
 type SetSellerInternalNotesPayload {
+  "The seller, with its new notes."
   seller: Seller
 }
 
+"The answer to updateSellerProfile."
 type UpdateSellerProfilePayload {
+  "The seller as it now is."
   seller: Seller
 }
 
+"The answer to createListing."
 type CreateListingPayload {
+  "The listing as it now is."
   listing: Listing
 }
 
+"The answer to updateListing."
 type UpdateListingPayload {
+  "The listing as it now is."
   listing: Listing
 }
 
+"The answer to setListingStatus."
 type SetListingStatusPayload {
+  "The listing as it now is."
   listing: Listing
 }
 
+"The answer to addListingMedia."
 type AddListingMediaPayload {
+  "The listing as it now is."
   listing: Listing
+  "The image added."
   media: Media
 }
 
+"The answer to removeListingMedia."
 type RemoveListingMediaPayload {
+  "The listing as it now is."
   listing: Listing
 }
 
+"The answer to removeListing."
 type RemoveListingPayload {
+  "The listing as it now is."
   listing: Listing
 }
 
+"The answer to submitLead."
 type SubmitLeadPayload {
+  "The stored lead's id."
   leadId: ID!
 }
 
+"The answer to updateLeadStatus."
 type UpdateLeadStatusPayload {
+  "The lead as it now is."
   lead: Lead
 }
 
+"The answer to resendNotification."
 type ResendNotificationPayload {
+  "The lead as it now is."
   lead: Lead
 }
 
+"The answer to importListings."
 type ImportListingsPayload {
+  "The batch, QUEUED; watch it with importBatch."
   batch: ImportBatch!
 }
 
+"The answer to reportListing."
 type ReportListingPayload {
+  "The stored report's id."
   reportId: ID!
 }
 
+"The answer to resolveReport."
 type ResolveReportPayload {
+  "The report as it now is."
   report: ListingReport
 }
 `, BuiltIn: false},

@@ -13,148 +13,228 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
+// An image to add to a listing.
 type AddListingMediaInput struct {
+	// The listing.
 	ListingID string `json:"listingId"`
 	// An http or https URL of an image; give this or file.
 	URL *string `json:"url,omitempty"`
 	// A JPEG, PNG or WebP image; give this or url. Metadata (EXIF, GPS) is stripped.
-	File    *graphql.Upload `json:"file,omitempty"`
-	AltText *string         `json:"altText,omitempty"`
+	File *graphql.Upload `json:"file,omitempty"`
+	// Text describing the image.
+	AltText *string `json:"altText,omitempty"`
 	// Display position; after the last when left out.
 	Position *int `json:"position,omitempty"`
 }
 
+// The answer to addListingMedia.
 type AddListingMediaPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
-	Media   *store.Media   `json:"media,omitempty"`
+	// The image added.
+	Media *store.Media `json:"media,omitempty"`
 }
 
+// A page of audit events (Relay connection).
 type AuditEventConnection struct {
-	Edges      []*AuditEventEdge   `json:"edges"`
-	Nodes      []*store.AuditEvent `json:"nodes"`
-	PageInfo   *PageInfo           `json:"pageInfo"`
-	TotalCount int                 `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*AuditEventEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.AuditEvent `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.AuditQuery `json:"-"`
 }
 
+// One audit event of a page, with its cursor.
 type AuditEventEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *store.AuditEvent `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.AuditEvent `json:"node"`
 }
 
+// What correctPersonalData changed.
 type CorrectPersonalDataPayload struct {
-	UpdatedLeads   int `json:"updatedLeads"`
+	// Leads corrected.
+	UpdatedLeads int `json:"updatedLeads"`
+	// Reports corrected.
 	UpdatedReports int `json:"updatedReports"`
 }
 
+// A new listing.
 type CreateListingInput struct {
-	SellerID    string                 `json:"sellerId"`
-	Title       string                 `json:"title"`
-	Description *string                `json:"description,omitempty"`
-	PartNumber  *string                `json:"partNumber,omitempty"`
-	Sku         *string                `json:"sku,omitempty"`
-	Brand       *string                `json:"brand,omitempty"`
-	Category    *string                `json:"category,omitempty"`
-	Condition   store.ListingCondition `json:"condition"`
-	Quantity    *int                   `json:"quantity,omitempty"`
-	PriceLabel  *string                `json:"priceLabel,omitempty"`
-	PriceCents  *int                   `json:"priceCents,omitempty"`
-	Currency    *string                `json:"currency,omitempty"`
+	// The seller offering it (a SELLER: its own).
+	SellerID string `json:"sellerId"`
+	// Short title shown in lists.
+	Title string `json:"title"`
+	// Full description.
+	Description *string `json:"description,omitempty"`
+	// The maker's part number.
+	PartNumber *string `json:"partNumber,omitempty"`
+	// The seller's own stock number, unique per seller.
+	Sku *string `json:"sku,omitempty"`
+	// Maker of the part or of the machine it fits.
+	Brand *string `json:"brand,omitempty"`
+	// Category, such as Engines.
+	Category *string `json:"category,omitempty"`
+	// The state of the part.
+	Condition store.ListingCondition `json:"condition"`
+	// How many are available.
+	Quantity *int `json:"quantity,omitempty"`
+	// Free text such as "Call for price".
+	PriceLabel *string `json:"priceLabel,omitempty"`
+	// Price in the currency's smallest unit.
+	PriceCents *int `json:"priceCents,omitempty"`
+	// ISO 4217 currency code.
+	Currency *string `json:"currency,omitempty"`
 	// DRAFT when left out.
 	Status *store.ListingStatus `json:"status,omitempty"`
 	// One of the seller's locations; the first when left out.
 	LocationID *string `json:"locationId,omitempty"`
 }
 
+// The answer to createListing.
 type CreateListingPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// A new seller.
 type CreateSellerInput struct {
+	// The name buyers see.
 	CompanyName string `json:"companyName"`
 	// Lower-case letters, digits and dashes; made from the company name when left out.
-	Slug        *string                `json:"slug,omitempty"`
-	Description *string                `json:"description,omitempty"`
-	Website     *string                `json:"website,omitempty"`
-	Contacts    []*SellerContactInput  `json:"contacts,omitempty"`
-	Locations   []*SellerLocationInput `json:"locations,omitempty"`
+	Slug *string `json:"slug,omitempty"`
+	// The seller's presentation.
+	Description *string `json:"description,omitempty"`
+	// An http or https URL.
+	Website *string `json:"website,omitempty"`
+	// Channels buyers use to reach it.
+	Contacts []*SellerContactInput `json:"contacts,omitempty"`
+	// Where it keeps parts.
+	Locations []*SellerLocationInput `json:"locations,omitempty"`
 }
 
+// The answer to createSeller.
 type CreateSellerPayload struct {
+	// The seller as it now is.
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// What erasePersonalData anonymised.
 type ErasePersonalDataPayload struct {
-	AnonymizedLeads   int `json:"anonymizedLeads"`
+	// Leads anonymised.
+	AnonymizedLeads int `json:"anonymizedLeads"`
+	// Reports anonymised.
 	AnonymizedReports int `json:"anonymizedReports"`
 }
 
+// A page of events (Relay connection).
 type EventConnection struct {
-	Edges      []*EventEdge   `json:"edges"`
-	Nodes      []*store.Event `json:"nodes"`
-	PageInfo   *PageInfo      `json:"pageInfo"`
-	TotalCount int            `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*EventEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.Event `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.EventQuery `json:"-"`
 }
 
+// One event of a page, with its cursor.
 type EventEdge struct {
-	Cursor string       `json:"cursor"`
-	Node   *store.Event `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.Event `json:"node"`
 }
 
+// A page of import batches (Relay connection).
 type ImportBatchConnection struct {
-	Edges      []*ImportBatchEdge   `json:"edges"`
-	Nodes      []*store.ImportBatch `json:"nodes"`
-	PageInfo   *PageInfo            `json:"pageInfo"`
-	TotalCount int                  `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*ImportBatchEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.ImportBatch `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.ImportBatchQuery `json:"-"`
 }
 
+// One import batch of a page, with its cursor.
 type ImportBatchEdge struct {
-	Cursor string             `json:"cursor"`
-	Node   *store.ImportBatch `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.ImportBatch `json:"node"`
 }
 
+// The answer to importListings.
 type ImportListingsPayload struct {
+	// The batch, QUEUED; watch it with importBatch.
 	Batch *store.ImportBatch `json:"batch"`
 }
 
+// A page of import row errors (Relay connection).
 type ImportRowErrorConnection struct {
-	Edges      []*ImportRowErrorEdge   `json:"edges"`
-	Nodes      []*store.ImportRowError `json:"nodes"`
-	PageInfo   *PageInfo               `json:"pageInfo"`
-	TotalCount int                     `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*ImportRowErrorEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.ImportRowError `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the batch whose errors the page lists, for totalCount
 	BatchID string `json:"-"`
 }
 
+// One import row error of a page, with its cursor.
 type ImportRowErrorEdge struct {
-	Cursor string                `json:"cursor"`
-	Node   *store.ImportRowError `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.ImportRowError `json:"node"`
 }
 
+// A page of leads (Relay connection).
 type LeadConnection struct {
-	Edges      []*LeadEdge   `json:"edges"`
-	Nodes      []*store.Lead `json:"nodes"`
-	PageInfo   *PageInfo     `json:"pageInfo"`
-	TotalCount int           `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*LeadEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.Lead `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.LeadQuery `json:"-"`
 }
 
+// One lead of a page, with its cursor.
 type LeadEdge struct {
-	Cursor string      `json:"cursor"`
-	Node   *store.Lead `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.Lead `json:"node"`
 }
 
 // A page of lead notifications.
 type LeadNotificationConnection struct {
-	Edges    []*LeadNotificationEdge   `json:"edges"`
-	Nodes    []*store.LeadNotification `json:"nodes"`
-	PageInfo *PageInfo                 `json:"pageInfo"`
+	// The page's items with their cursors.
+	Edges []*LeadNotificationEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.LeadNotification `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
 	// How many notifications match the filter.
 	TotalCount int `json:"totalCount"`
 	// the filter the page answers, for totalCount
@@ -163,14 +243,20 @@ type LeadNotificationConnection struct {
 
 // One lead notification with its cursor.
 type LeadNotificationEdge struct {
-	Cursor string                  `json:"cursor"`
-	Node   *store.LeadNotification `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The notification.
+	Node *store.LeadNotification `json:"node"`
 }
 
+// A page of listings (Relay connection).
 type ListingConnection struct {
-	Edges    []*ListingEdge   `json:"edges"`
-	Nodes    []*store.Listing `json:"nodes"`
-	PageInfo *PageInfo        `json:"pageInfo"`
+	// The page's items with their cursors.
+	Edges []*ListingEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.Listing `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
 	// Computed only when selected, except on a search, which counts its matches
 	// exactly up to 10,000 and estimates beyond (see `totalCountIsExact`).
 	TotalCount int `json:"totalCount"`
@@ -182,201 +268,311 @@ type ListingConnection struct {
 	Total *int `json:"-"`
 }
 
+// One listing of a page, with its cursor.
 type ListingEdge struct {
-	Cursor string         `json:"cursor"`
-	Node   *store.Listing `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.Listing `json:"node"`
 }
 
+// A page of reports (Relay connection).
 type ListingReportConnection struct {
-	Edges      []*ListingReportEdge   `json:"edges"`
-	Nodes      []*store.ListingReport `json:"nodes"`
-	PageInfo   *PageInfo              `json:"pageInfo"`
-	TotalCount int                    `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*ListingReportEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.ListingReport `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.ReportQuery `json:"-"`
 }
 
+// One report of a page, with its cursor.
 type ListingReportEdge struct {
-	Cursor string               `json:"cursor"`
-	Node   *store.ListingReport `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.ListingReport `json:"node"`
 }
 
+// Everything a caller can change. An ANALYST changes nothing.
 type Mutation struct {
 }
 
+// Where a page sits in its whole list (Relay).
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// Whether items follow this page.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether items precede this page.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The first item's cursor; null on an empty page.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The last item's cursor; null on an empty page.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
 // Corrections to the personal data held under one email; fields left out are kept.
 type PersonalDataChanges struct {
+	// The new name.
 	BuyerName *string `json:"buyerName,omitempty"`
-	Email     *string `json:"email,omitempty"`
-	Phone     *string `json:"phone,omitempty"`
-	Company   *string `json:"company,omitempty"`
+	// The new email.
+	Email *string `json:"email,omitempty"`
+	// The new phone number.
+	Phone *string `json:"phone,omitempty"`
+	// The new company.
+	Company *string `json:"company,omitempty"`
 }
 
 // Everything held about one email (GDPR Art. 15 and 20).
 type PersonalDataExport struct {
-	Email    string     `json:"email"`
+	// The email asked about.
+	Email string `json:"email"`
+	// Every lead and report of the email, as JSON.
 	Document store.JSON `json:"document"`
 }
 
+// Everything a caller can read.
 type Query struct {
 }
 
+// One buyer action.
 type RecordEventInput struct {
+	// What the buyer did.
 	Type store.EventType `json:"type"`
 	// The listing concerned; its seller is implied.
 	ListingID *string `json:"listingId,omitempty"`
 	// The seller concerned when no listing is (e.g. a click on a seller page).
-	SellerID   *string `json:"sellerId,omitempty"`
-	SessionID  *string `json:"sessionId,omitempty"`
+	SellerID *string `json:"sellerId,omitempty"`
+	// The client's session id, for counting sessions.
+	SessionID *string `json:"sessionId,omitempty"`
+	// The page it happened on.
 	SourcePage *string `json:"sourcePage,omitempty"`
 }
 
+// The answer to recordEvent.
 type RecordEventPayload struct {
 	// True once the event is queued; it is stored within EVENT_FLUSH_INTERVAL.
 	Accepted bool `json:"accepted"`
 }
 
+// The answer to removeListingMedia.
 type RemoveListingMediaPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// The answer to removeListing.
 type RemoveListingPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// A report about a listing.
 type ReportListingInput struct {
-	ListingID     string             `json:"listingId"`
-	Reason        store.ReportReason `json:"reason"`
-	Details       *string            `json:"details,omitempty"`
-	ReporterEmail *string            `json:"reporterEmail,omitempty"`
-	CaptchaToken  *string            `json:"captchaToken,omitempty"`
+	// The public listing reported.
+	ListingID string `json:"listingId"`
+	// Why.
+	Reason store.ReportReason `json:"reason"`
+	// More about why.
+	Details *string `json:"details,omitempty"`
+	// Where an admin may answer; optional.
+	ReporterEmail *string `json:"reporterEmail,omitempty"`
+	// The CAPTCHA widget's answer; required.
+	CaptchaToken *string `json:"captchaToken,omitempty"`
 }
 
+// The answer to reportListing.
 type ReportListingPayload struct {
+	// The stored report's id.
 	ReportID string `json:"reportId"`
 }
 
+// The answer to resendNotification.
 type ResendNotificationPayload struct {
+	// The lead as it now is.
 	Lead *store.Lead `json:"lead,omitempty"`
 }
 
+// The answer to resolveReport.
 type ResolveReportPayload struct {
+	// The report as it now is.
 	Report *store.ListingReport `json:"report,omitempty"`
 }
 
+// A page of sellers (Relay connection).
 type SellerConnection struct {
-	Edges      []*SellerEdge   `json:"edges"`
-	Nodes      []*store.Seller `json:"nodes"`
-	PageInfo   *PageInfo       `json:"pageInfo"`
-	TotalCount int             `json:"totalCount"`
+	// The page's items with their cursors.
+	Edges []*SellerEdge `json:"edges"`
+	// The page's items.
+	Nodes []*store.Seller `json:"nodes"`
+	// Where the page is in the whole list.
+	PageInfo *PageInfo `json:"pageInfo"`
+	// How many items the whole list has.
+	TotalCount int `json:"totalCount"`
 	// the question the page answers, for totalCount
 	Query store.SellerQuery `json:"-"`
 }
 
+// One contact channel.
 type SellerContactInput struct {
-	Kind  store.ContactKind `json:"kind"`
-	Value string            `json:"value"`
-	Label *string           `json:"label,omitempty"`
+	// What kind of channel.
+	Kind store.ContactKind `json:"kind"`
+	// The number or address.
+	Value string `json:"value"`
+	// A name for it.
+	Label *string `json:"label,omitempty"`
 }
 
+// One seller of a page, with its cursor.
 type SellerEdge struct {
-	Cursor string        `json:"cursor"`
-	Node   *store.Seller `json:"node"`
+	// Opaque position of the item, for after and before.
+	Cursor string `json:"cursor"`
+	// The item.
+	Node *store.Seller `json:"node"`
 }
 
+// One location.
 type SellerLocationInput struct {
-	City       string  `json:"city"`
-	Region     *string `json:"region,omitempty"`
-	Country    string  `json:"country"`
+	// City.
+	City string `json:"city"`
+	// State, province or region.
+	Region *string `json:"region,omitempty"`
+	// ISO 3166-1 alpha-2 country code.
+	Country string `json:"country"`
+	// Postal code.
 	PostalCode *string `json:"postalCode,omitempty"`
 }
 
+// The answer to setListingStatus.
 type SetListingStatusPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
 // The seller after setSellerInternalNotes.
 type SetSellerInternalNotesPayload struct {
+	// The seller, with its new notes.
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// The answer to setSellerStatus.
 type SetSellerStatusPayload struct {
+	// The seller as it now is.
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// A buyer's inquiry; give listingId or sellerId.
 type SubmitLeadInput struct {
-	ListingID     *string `json:"listingId,omitempty"`
-	SellerID      *string `json:"sellerId,omitempty"`
-	BuyerName     string  `json:"buyerName"`
-	Email         string  `json:"email"`
-	Phone         *string `json:"phone,omitempty"`
-	Company       *string `json:"company,omitempty"`
+	// The listing asked about; its seller is implied.
+	ListingID *string `json:"listingId,omitempty"`
+	// The seller asked, for an inquiry about no listing.
+	SellerID *string `json:"sellerId,omitempty"`
+	// The buyer's name.
+	BuyerName string `json:"buyerName"`
+	// The buyer's email; the seller answers there.
+	Email string `json:"email"`
+	// The buyer's phone number.
+	Phone *string `json:"phone,omitempty"`
+	// The buyer's company.
+	Company *string `json:"company,omitempty"`
+	// Where the buyer is.
 	BuyerLocation *string `json:"buyerLocation,omitempty"`
-	Timeline      *string `json:"timeline,omitempty"`
-	Message       string  `json:"message"`
-	SourcePage    *string `json:"sourcePage,omitempty"`
-	CaptchaToken  *string `json:"captchaToken,omitempty"`
+	// When the buyer needs the part.
+	Timeline *string `json:"timeline,omitempty"`
+	// The inquiry.
+	Message string `json:"message"`
+	// The page the inquiry is sent from.
+	SourcePage *string `json:"sourcePage,omitempty"`
+	// The CAPTCHA widget's answer; required.
+	CaptchaToken *string `json:"captchaToken,omitempty"`
 	// A honeypot: real people leave it empty.
 	Website *string `json:"website,omitempty"`
 }
 
+// The answer to submitLead.
 type SubmitLeadPayload struct {
+	// The stored lead's id.
 	LeadID string `json:"leadId"`
 }
 
+// Live streams over graphql-transport-ws on /graphql; the token goes in the connection_init payload.
 type Subscription struct {
 }
 
+// The answer to updateLeadStatus.
 type UpdateLeadStatusPayload struct {
+	// The lead as it now is.
 	Lead *store.Lead `json:"lead,omitempty"`
 }
 
+// Changes to a listing; fields left out keep their value, an empty string clears an optional one.
 type UpdateListingInput struct {
-	Title       *string                 `json:"title,omitempty"`
-	Description *string                 `json:"description,omitempty"`
-	PartNumber  *string                 `json:"partNumber,omitempty"`
-	Sku         *string                 `json:"sku,omitempty"`
-	Brand       *string                 `json:"brand,omitempty"`
-	Category    *string                 `json:"category,omitempty"`
-	Condition   *store.ListingCondition `json:"condition,omitempty"`
-	Quantity    *int                    `json:"quantity,omitempty"`
-	PriceLabel  *string                 `json:"priceLabel,omitempty"`
-	PriceCents  *int                    `json:"priceCents,omitempty"`
-	Currency    *string                 `json:"currency,omitempty"`
-	LocationID  *string                 `json:"locationId,omitempty"`
+	// Short title shown in lists.
+	Title *string `json:"title,omitempty"`
+	// Full description.
+	Description *string `json:"description,omitempty"`
+	// The maker's part number.
+	PartNumber *string `json:"partNumber,omitempty"`
+	// The seller's own stock number, unique per seller.
+	Sku *string `json:"sku,omitempty"`
+	// Maker of the part or of the machine it fits.
+	Brand *string `json:"brand,omitempty"`
+	// Category, such as Engines.
+	Category *string `json:"category,omitempty"`
+	// The state of the part.
+	Condition *store.ListingCondition `json:"condition,omitempty"`
+	// How many are available.
+	Quantity *int `json:"quantity,omitempty"`
+	// Free text such as "Call for price".
+	PriceLabel *string `json:"priceLabel,omitempty"`
+	// Price in the currency's smallest unit.
+	PriceCents *int `json:"priceCents,omitempty"`
+	// ISO 4217 currency code.
+	Currency *string `json:"currency,omitempty"`
+	// One of the seller's locations.
+	LocationID *string `json:"locationId,omitempty"`
 }
 
+// The answer to updateListing.
 type UpdateListingPayload struct {
+	// The listing as it now is.
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// Changes to a seller's profile; fields left out keep their value.
 type UpdateSellerProfileInput struct {
-	CompanyName *string                `json:"companyName,omitempty"`
-	Description *string                `json:"description,omitempty"`
-	Website     *string                `json:"website,omitempty"`
-	Contacts    []*SellerContactInput  `json:"contacts,omitempty"`
-	Locations   []*SellerLocationInput `json:"locations,omitempty"`
+	// The name buyers see.
+	CompanyName *string `json:"companyName,omitempty"`
+	// The seller's presentation.
+	Description *string `json:"description,omitempty"`
+	// An http or https URL.
+	Website *string `json:"website,omitempty"`
+	// Replaces every contact.
+	Contacts []*SellerContactInput `json:"contacts,omitempty"`
+	// Replaces every location.
+	Locations []*SellerLocationInput `json:"locations,omitempty"`
 	// A private address for lead mail, used instead of the public EMAIL contacts; an empty string clears it.
 	NotificationEmail *string `json:"notificationEmail,omitempty"`
 	// true stops the seller's lead mail, false resumes it.
 	NotificationsMuted *bool `json:"notificationsMuted,omitempty"`
 }
 
+// The answer to updateSellerProfile.
 type UpdateSellerProfilePayload struct {
+	// The seller as it now is.
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// The answer to verifySeller.
 type VerifySellerPayload struct {
+	// The seller as it now is.
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// The principal behind the request's token.
 type Viewer struct {
 	// Null when anonymous.
 	Role *access.Role `json:"role,omitempty"`
@@ -386,6 +582,7 @@ type Viewer struct {
 	Seller *store.Seller `json:"seller,omitempty"`
 }
 
+// How an admin resolves a report.
 type ReportAction string
 
 const (

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/url"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 
@@ -220,92 +219,103 @@ type Config struct {
 // Production reports whether ENV is production.
 func (c Config) Production() bool { return c.Env == "production" }
 
-// Load reads the configuration from getenv (os.Getenv in the binary) and
-// checks it. Errors name the offending variable.
+// Load reads the configuration from getenv (os.Getenv in the binary),
+// every variable through its entry in Vars, and checks it. It reports every
+// problem at once: the error joins one error per offending variable, each
+// naming it (and never quoting a secret).
 func Load(getenv func(string) string) (Config, error) {
-	env := or(getenv("ENV"), "development")
-	dev := env == "development"
+	r := &reader{getenv: getenv, production: getenv("ENV") == "production"}
+	env := r.str("ENV")
 	c := Config{
-		Env:             env,
-		DatabaseURL:     getenv("DATABASE_URL"),
-		JWTSecret:       getenv("JWT_SECRET"),
-		JWTIssuer:       getenv("JWT_ISSUER"),
-		JWTAudience:     getenv("JWT_AUDIENCE"),
-		CORSOrigins:     list(or(getenv("CORS_ALLOWED_ORIGINS"), "http://localhost:3000")),
-		CaptchaProvider: or(getenv("CAPTCHA_PROVIDER"), "test"),
-		CaptchaSecret:   getenv("CAPTCHA_SECRET"),
-		MaxBodyBytes:    1 << 20,
-		ShutdownGrace:   20 * time.Second,
+		Env:                env,
+		DatabaseURL:        r.str("DATABASE_URL"),
+		JWTSecret:          r.str("JWT_SECRET"),
+		JWTIssuer:          r.str("JWT_ISSUER"),
+		JWTAudience:        r.str("JWT_AUDIENCE"),
+		CORSOrigins:        r.list("CORS_ALLOWED_ORIGINS"),
+		CaptchaProvider:    r.str("CAPTCHA_PROVIDER"),
+		CaptchaSecret:      r.str("CAPTCHA_SECRET"),
+		MaxBodyBytes:       1 << 20,
+		ShutdownGrace:      20 * time.Second,
+		Port:               r.int("PORT"),
+		DBMaxConns:         r.int("DATABASE_MAX_CONNS"),
+		LoaderWait:         r.dur("LOADER_WAIT"),
+		EventFlush:         r.dur("EVENT_FLUSH_INTERVAL"),
+		EventBufferMax:     r.int("EVENT_BUFFER_MAX"),
+		SearchCacheTTL:     r.dur("SEARCH_CACHE_TTL"),
+		SearchConcurrency:  r.int("SEARCH_CONCURRENCY"),
+		ResponseCacheTTL:   r.dur("RESPONSE_CACHE_TTL"),
+		CacheListStaleness: r.dur("CACHE_LIST_STALENESS"),
+		GraphiQL:           r.flag("GRAPHIQL"),
+		Introspection:      r.flag("INTROSPECTION"),
+		SMTPURL:            r.str("SMTP_URL"),
+		MailFrom:           r.str("MAIL_FROM"),
+		NotifyPollInterval: r.dur("NOTIFY_POLL_INTERVAL"),
+		NotifyRetryBase:    r.dur("NOTIFY_RETRY_BASE"),
+		NotifyRetryMax:     r.dur("NOTIFY_RETRY_MAX"),
+		NotifyMaxAttempts:  r.int("NOTIFY_MAX_ATTEMPTS"),
+		UploadMaxBytes:     int64(r.int("UPLOAD_MAX_BYTES")),
+		Storage:            r.str("STORAGE"),
+		MediaDir:           r.str("MEDIA_DIR"),
+		PublicBaseURL:      strings.TrimRight(r.str("PUBLIC_BASE_URL"), "/"),
+		MediaMaxBytes:      int64(r.int("MEDIA_MAX_BYTES")),
+		S3Endpoint:         r.str("S3_ENDPOINT"),
+		S3Bucket:           r.str("S3_BUCKET"),
+		S3Region:           r.str("S3_REGION"),
+		S3AccessKeyID:      r.str("S3_ACCESS_KEY_ID"),
+		S3SecretAccessKey:  r.str("S3_SECRET_ACCESS_KEY"),
+		S3PublicBaseURL:    r.str("S3_PUBLIC_BASE_URL"),
+		CaptchaVerifyURL:   r.str("CAPTCHA_VERIFY_URL"),
+		CaptchaHostname:    r.str("CAPTCHA_HOSTNAME"),
+		CaptchaAction:      r.str("CAPTCHA_ACTION"),
+		CaptchaTimeout:     r.dur("CAPTCHA_TIMEOUT"),
+		CaptchaMinScore:    r.float("CAPTCHA_MIN_SCORE"),
+		TrustedProxies:     r.list("TRUSTED_PROXIES"),
+
+		RateLimitLeadsPerIPPerHour:     r.int("RATE_LIMIT_LEADS_PER_IP_PER_HOUR"),
+		RateLimitReportsPerIPPerHour:   r.int("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR"),
+		RateLimitLeadsPerEmailPerDay:   r.int("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY"),
+		RateLimitReportsPerEmailPerDay: r.int("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY"),
+		RateLimitPointsPerMinute:       r.int("RATE_LIMIT_POINTS_PER_MINUTE"),
+		RateLimitEventsPerIPPerMinute:  r.int("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE"),
+		RateLimitSync:                  r.dur("RATE_LIMIT_SYNC_INTERVAL"),
+
+		LimitDepth:       r.int("LIMIT_DEPTH"),
+		LimitCost:        r.int("LIMIT_COST"),
+		LimitCostAnalyst: r.int("LIMIT_COST_ANALYST"),
+		LimitAliases:     r.int("LIMIT_ALIASES"),
+		LimitTokens:      r.int("LIMIT_TOKENS"),
+
+		EncryptionKeys:     r.str("ENCRYPTION_KEYS"),
+		BlindIndexKey:      r.str("BLIND_INDEX_KEY"),
+		LeadRetentionDays:  r.int("LEAD_RETENTION_DAYS"),
+		EventRetentionDays: r.int("EVENT_RETENTION_DAYS"),
+
+		MetricsAddr:             r.str("METRICS_ADDR"),
+		DatabaseReadURL:         r.str("DATABASE_READ_URL"),
+		StatementTimeout:        r.dur("STATEMENT_TIMEOUT"),
+		StatementTimeoutAnalyst: r.dur("STATEMENT_TIMEOUT_ANALYST"),
+		RequestTimeout:          r.dur("REQUEST_TIMEOUT"),
+		UploadTimeout:           r.dur("UPLOAD_TIMEOUT"),
+		MaxInFlight:             r.int("MAX_IN_FLIGHT"),
+		ReadHeaderTimeout:       r.dur("READ_HEADER_TIMEOUT"),
+		ReplicaMaxLag:           r.dur("REPLICA_MAX_LAG"),
 	}
-	var errs []error
-	num := func(name string, def int) int {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			errs = append(errs, fmt.Errorf("%s must be a positive integer", name))
-		}
-		return n
+	c.MigrateDatabaseURL = or(r.str("MIGRATE_DATABASE_URL"), c.DatabaseURL)
+	c.JWTLeeway, c.JWTRolesClaim = r.dur("JWT_LEEWAY"), r.str("JWT_ROLES_CLAIM")
+	c.OIDCIssuerURL, c.JWKSURL = r.str("OIDC_ISSUER_URL"), r.str("JWKS_URL")
+	roleMap := r.list("JWT_ROLE_MAP")
+	if c.SearchConcurrency == 0 {
+		c.SearchConcurrency = runtime.GOMAXPROCS(0)
 	}
-	dur := func(name string, def time.Duration) time.Duration {
-		v := getenv(name)
-		if v == "" {
-			return def
-		}
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 0 {
-			errs = append(errs, fmt.Errorf("%s must be a duration such as 1s", name))
-		}
-		return d
-	}
-	flag := func(name string, def bool) bool {
-		switch getenv(name) {
-		case "":
-			return def
-		case "on", "true", "1":
-			return true
-		case "off", "false", "0":
-			return false
-		}
-		errs = append(errs, fmt.Errorf("%s must be on or off", name))
-		return def
-	}
-	c.Port = num("PORT", 8080)
-	c.DBMaxConns = num("DATABASE_MAX_CONNS", 20)
-	c.LoaderWait = dur("LOADER_WAIT", time.Millisecond)
-	c.EventFlush = dur("EVENT_FLUSH_INTERVAL", time.Second)
-	c.EventBufferMax = num("EVENT_BUFFER_MAX", 100_000)
-	c.SearchCacheTTL = dur("SEARCH_CACHE_TTL", 5*time.Minute)
-	c.SearchConcurrency = num("SEARCH_CONCURRENCY", runtime.GOMAXPROCS(0))
-	c.ResponseCacheTTL = dur("RESPONSE_CACHE_TTL", time.Minute)
-	c.CacheListStaleness = dur("CACHE_LIST_STALENESS", tagcache.DefaultListEvery)
+	errs := r.errs
 	if c.CacheListStaleness <= 0 || c.CacheListStaleness > tagcache.DefaultListEvery {
 		errs = append(errs, errors.New("CACHE_LIST_STALENESS must be positive and at most 30s"))
 	}
-	c.GraphiQL = flag("GRAPHIQL", dev)
-	c.JWTLeeway = dur("JWT_LEEWAY", 30*time.Second)
-	errs = append(errs, c.loadIdentity(getenv)...)
-	c.SMTPURL, c.MailFrom = getenv("SMTP_URL"), getenv("MAIL_FROM")
+	errs = append(errs, c.loadIdentity(roleMap)...)
 	if c.SMTPURL != "" && c.MailFrom == "" {
-		if c.Production() {
-			errs = append(errs, errors.New("MAIL_FROM is required when SMTP_URL is set in production"))
-		}
-		c.MailFrom = "PartsMarket <no-reply@localhost>"
+		errs = append(errs, errors.New("MAIL_FROM is required when SMTP_URL is set in production"))
 	}
-	c.NotifyPollInterval = dur("NOTIFY_POLL_INTERVAL", 5*time.Second)
-	c.NotifyRetryBase = dur("NOTIFY_RETRY_BASE", 30*time.Second)
-	c.NotifyRetryMax = dur("NOTIFY_RETRY_MAX", time.Hour)
-	c.NotifyMaxAttempts = num("NOTIFY_MAX_ATTEMPTS", 10)
-	c.UploadMaxBytes = int64(num("UPLOAD_MAX_BYTES", 50<<20))
-	c.Storage = or(getenv("STORAGE"), "local")
-	c.MediaDir = or(getenv("MEDIA_DIR"), ".data/media")
-	c.PublicBaseURL = strings.TrimRight(or(getenv("PUBLIC_BASE_URL"), "http://localhost:8080"), "/")
-	c.MediaMaxBytes = int64(num("MEDIA_MAX_BYTES", 10<<20))
-	c.S3Endpoint, c.S3Bucket, c.S3Region = getenv("S3_ENDPOINT"), getenv("S3_BUCKET"), getenv("S3_REGION")
-	c.S3AccessKeyID, c.S3SecretAccessKey = getenv("S3_ACCESS_KEY_ID"), getenv("S3_SECRET_ACCESS_KEY")
-	c.S3PublicBaseURL = getenv("S3_PUBLIC_BASE_URL")
 	if u, err := url.Parse(c.PublicBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, errors.New("PUBLIC_BASE_URL must be an http or https URL"))
 	}
@@ -321,78 +331,31 @@ func Load(getenv func(string) string) (Config, error) {
 	default:
 		errs = append(errs, errors.New("STORAGE must be local or s3"))
 	}
-	c.Introspection = flag("INTROSPECTION", dev)
-	c.CaptchaVerifyURL = getenv("CAPTCHA_VERIFY_URL")
-	c.CaptchaHostname, c.CaptchaAction = getenv("CAPTCHA_HOSTNAME"), getenv("CAPTCHA_ACTION")
-	c.CaptchaTimeout = dur("CAPTCHA_TIMEOUT", 5*time.Second)
-	c.CaptchaMinScore = 0.5
-	if v := getenv("CAPTCHA_MIN_SCORE"); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f > 1 {
-			errs = append(errs, errors.New("CAPTCHA_MIN_SCORE must be a number from 0 to 1"))
-		}
-		c.CaptchaMinScore = f
+	if c.CaptchaMinScore < 0 || c.CaptchaMinScore > 1 {
+		errs = append(errs, errors.New("CAPTCHA_MIN_SCORE must be a number from 0 to 1"))
 	}
 	if c.CaptchaProvider != "test" && c.CaptchaSecret == "" {
 		errs = append(errs, fmt.Errorf("CAPTCHA_SECRET is required with CAPTCHA_PROVIDER %s", c.CaptchaProvider))
-	}
-	c.TrustedProxies = list(getenv("TRUSTED_PROXIES"))
-	c.RateLimitLeadsPerIPPerHour = num("RATE_LIMIT_LEADS_PER_IP_PER_HOUR", 20)
-	c.RateLimitReportsPerIPPerHour = num("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", 10)
-	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
-	c.RateLimitReportsPerEmailPerDay = num("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
-	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
-	c.RateLimitEventsPerIPPerMinute = num("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE", 600)
-	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
-	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
-	c.LimitCostAnalyst, c.LimitAliases = num("LIMIT_COST_ANALYST", 50000), num("LIMIT_ALIASES", 30)
-	c.LimitTokens = num("LIMIT_TOKENS", 5000)
-	c.EncryptionKeys, c.BlindIndexKey = getenv("ENCRYPTION_KEYS"), getenv("BLIND_INDEX_KEY")
-	if c.EncryptionKeys == "" && env != "production" {
-		c.EncryptionKeys = pii.DevEncryptionKeys
-	}
-	if c.BlindIndexKey == "" && env != "production" {
-		c.BlindIndexKey = pii.DevBlindIndexKey
 	}
 	if k, err := pii.Parse(c.EncryptionKeys, c.BlindIndexKey); err != nil {
 		errs = append(errs, err)
 	} else {
 		c.Keyring = k
 	}
-	c.LeadRetentionDays = num("LEAD_RETENTION_DAYS", 730)
-	c.EventRetentionDays = num("EVENT_RETENTION_DAYS", 400)
-	c.MetricsAddr = or(getenv("METRICS_ADDR"), "127.0.0.1:9090")
-	c.DatabaseReadURL = getenv("DATABASE_READ_URL")
-	c.StatementTimeout = dur("STATEMENT_TIMEOUT", 5*time.Second)
-	c.StatementTimeoutAnalyst = dur("STATEMENT_TIMEOUT_ANALYST", 30*time.Second)
-	c.RequestTimeout = dur("REQUEST_TIMEOUT", 10*time.Second)
-	c.UploadTimeout = dur("UPLOAD_TIMEOUT", 2*time.Minute)
-	c.MaxInFlight = num("MAX_IN_FLIGHT", 256)
-	c.ReadHeaderTimeout = dur("READ_HEADER_TIMEOUT", 5*time.Second)
-	c.ReplicaMaxLag = dur("REPLICA_MAX_LAG", 30*time.Second)
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"REQUEST_TIMEOUT", c.RequestTimeout}, {"UPLOAD_TIMEOUT", c.UploadTimeout}, {"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}} {
+	}{{"REQUEST_TIMEOUT", c.RequestTimeout}, {"UPLOAD_TIMEOUT", c.UploadTimeout},
+		{"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}, {"RATE_LIMIT_SYNC_INTERVAL", c.RateLimitSync}} {
 		if d.d == 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
 		}
 	}
-	if c.RateLimitSync == 0 {
-		errs = append(errs, errors.New("RATE_LIMIT_SYNC_INTERVAL must be positive"))
-	}
 	if env != "development" && env != "production" {
 		errs = append(errs, errors.New("ENV must be development or production"))
 	}
-	if c.DatabaseURL == "" && !c.Production() {
-		c.DatabaseURL = DevDatabaseURL
-	}
 	if c.DatabaseURL == "" {
 		errs = append(errs, errors.New("DATABASE_URL is required in production"))
-	}
-	c.MigrateDatabaseURL = or(getenv("MIGRATE_DATABASE_URL"), c.DatabaseURL)
-	if c.JWTSecret == "" && !c.Production() {
-		c.JWTSecret = DevJWTSecret
 	}
 	if c.Production() {
 		if len(c.JWTSecret) < 32 || c.JWTSecret == DevJWTSecret {
@@ -415,7 +378,7 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 		for _, v := range []struct{ name, url string }{{"DATABASE_URL", c.DatabaseURL},
 			{"MIGRATE_DATABASE_URL", c.MigrateDatabaseURL}, {"DATABASE_READ_URL", c.DatabaseReadURL}} {
-			if err := requireTLS(v.name, v.url, getenv("PGSSLMODE")); err != nil {
+			if err := requireTLS(v.name, v.url, r.str("PGSSLMODE")); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -429,10 +392,8 @@ const maxLeeway = 5 * time.Minute
 // loadIdentity reads the identity provider's settings (OIDC_ISSUER_URL,
 // JWKS_URL, JWT_ROLES_CLAIM, JWT_ROLE_MAP) into c and returns what is wrong
 // with them; JWT_LEEWAY, JWT_ISSUER and JWT_AUDIENCE are read already.
-func (c *Config) loadIdentity(getenv func(string) string) []error {
+func (c *Config) loadIdentity(roleMap []string) []error {
 	var errs []error
-	c.OIDCIssuerURL, c.JWKSURL = getenv("OIDC_ISSUER_URL"), getenv("JWKS_URL")
-	c.JWTRolesClaim = or(getenv("JWT_ROLES_CLAIM"), "roles")
 	if c.JWTLeeway > maxLeeway {
 		errs = append(errs, errors.New("JWT_LEEWAY must be at most 5m"))
 	}
@@ -449,7 +410,7 @@ func (c *Config) loadIdentity(getenv func(string) string) []error {
 		}
 	}
 	c.JWTRoleMap = map[string]string{}
-	for _, pair := range list(getenv("JWT_ROLE_MAP")) {
+	for _, pair := range roleMap {
 		name, role, ok := strings.Cut(pair, ":")
 		name, role = strings.TrimSpace(name), strings.ToUpper(strings.TrimSpace(role))
 		if !ok || name == "" || (role != "ADMIN" && role != "ANALYST") {
@@ -569,14 +530,4 @@ func or(v, def string) string {
 		return def
 	}
 	return v
-}
-
-func list(v string) []string {
-	var out []string
-	for _, s := range strings.Split(v, ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	return out
 }

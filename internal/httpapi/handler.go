@@ -1,7 +1,7 @@
 // Package httpapi serves the gateway over HTTP: /graphql (POST and GET, per
-// GraphQL over HTTP), GraphiQL, /healthz and /readyz, behind CORS, request
-// logging and bearer authentication. It takes the executable schema ready
-// made, so it knows nothing of resolvers.
+// GraphQL over HTTP), GraphiQL, the SDL at /schema.graphql, /healthz and
+// /readyz, behind CORS, request logging and bearer authentication. It takes
+// the executable schema ready made, so it knows nothing of resolvers.
 package httpapi
 
 import (
@@ -34,7 +34,8 @@ import (
 type Options struct {
 	// GraphiQL serves the GraphiQL IDE at /.
 	GraphiQL bool
-	// Introspection allows __schema and __type queries.
+	// Introspection allows __schema and __type queries and serves the
+	// schema's SDL at GET /schema.graphql.
 	Introspection bool
 	// Suggestions lets validation errors suggest names of the schema ("Did
 	// you mean …?"): fields, arguments, input fields, enum values and types.
@@ -174,6 +175,9 @@ func New(o Options, d Deps) http.Handler {
 	}
 	if d.Events != nil {
 		mux.Handle("POST /events", eventsHandler(d.Events, d.Log))
+	}
+	if o.Introspection {
+		mux.Handle("GET /schema.graphql", schemaSDL(d.Schema.Schema()))
 	}
 	if o.GraphiQL {
 		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))
