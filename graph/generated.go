@@ -3910,6 +3910,8 @@ input RecordEventInput {
   sessionId: String
   "The page it happened on."
   sourcePage: String
+  "The buyer's consent to being followed across events (null: given). When false, or when the request carries Sec-GPC: 1 or DNT: 1, the event is counted but stored without session id, user agent or IP hash."
+  consent: Boolean
 }
 
 "The answer to recordEvent."
@@ -16838,7 +16840,7 @@ func (ec *executionContext) unmarshalInputRecordEventInput(ctx context.Context, 
 		asMap[k] = v
 	}
 
-	fieldsInOrder := [...]string{"type", "listingId", "sellerId", "sessionId", "sourcePage"}
+	fieldsInOrder := [...]string{"type", "listingId", "sellerId", "sessionId", "sourcePage", "consent"}
 	for _, k := range fieldsInOrder {
 		v, ok := asMap[k]
 		if !ok {
@@ -16880,6 +16882,13 @@ func (ec *executionContext) unmarshalInputRecordEventInput(ctx context.Context, 
 				return it, err
 			}
 			it.SourcePage = data
+		case "consent":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("consent"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Consent = data
 		}
 	}
 	return it, nil

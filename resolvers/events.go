@@ -28,10 +28,11 @@ type EventRecorder interface {
 func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEventInput) (*model.RecordEventPayload, error) {
 	req := events.Request{ClientIP: abuse.ClientIP(ctx), At: time.Now()}
 	if graphql.HasOperationContext(ctx) {
-		req.UserAgent = graphql.GetOperationContext(ctx).Headers.Get("User-Agent")
+		h := graphql.GetOperationContext(ctx).Headers
+		req.UserAgent, req.OptedOut = h.Get("User-Agent"), events.OptedOut(h)
 	}
 	err := r.Events.Record(ctx, "input.", []events.Input{{Type: input.Type, ListingID: input.ListingID,
-		SellerID: input.SellerID, SessionID: input.SessionID, SourcePage: input.SourcePage}}, req)
+		SellerID: input.SellerID, SessionID: input.SessionID, SourcePage: input.SourcePage, Consent: input.Consent}}, req)
 	var limited *events.LimitedError
 	if errors.As(err, &limited) {
 		httpapi.MarkRateLimited(ctx, limited.RetryAfter)

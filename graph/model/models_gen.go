@@ -350,6 +350,8 @@ type RecordEventInput struct {
 	SessionID *string `json:"sessionId,omitempty"`
 	// The page it happened on.
 	SourcePage *string `json:"sourcePage,omitempty"`
+	// The buyer's consent to being followed across events (null: given). When false, or when the request carries Sec-GPC: 1 or DNT: 1, the event is counted but stored without session id, user agent or IP hash.
+	Consent *bool `json:"consent,omitempty"`
 }
 
 // The answer to recordEvent.

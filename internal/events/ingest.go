@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -26,6 +27,10 @@ type Input struct {
 	SellerID   *string         `json:"sellerId"`
 	SessionID  *string         `json:"sessionId"`
 	SourcePage *string         `json:"sourcePage"`
+	// Consent false (null: given) keeps the event out of anything that could
+	// follow a person: it is counted, but stored without session id, user
+	// agent or IP hash.
+	Consent *bool `json:"consent"`
 }
 
 // Request is what the gateway knows of the request that carried events.
@@ -34,6 +39,15 @@ type Request struct {
 	// ClientIP is hashed with the ingestor's key; it is never stored.
 	ClientIP string
 	At       time.Time
+	// OptedOut is set when the browser asked not to be tracked (Sec-GPC: 1
+	// or DNT: 1): every event of the request is stored as without consent.
+	OptedOut bool
+}
+
+// OptedOut reports whether h carries a Global Privacy Control or Do Not
+// Track signal (Sec-GPC: 1, DNT: 1).
+func OptedOut(h http.Header) bool {
+	return strings.TrimSpace(h.Get("Sec-GPC")) == "1" || strings.TrimSpace(h.Get("DNT")) == "1"
 }
 
 // Lookup reads what the public sees (the store).
@@ -142,6 +156,9 @@ func (in *Ingestor) Record(ctx context.Context, prefix string, evs []Input, req 
 		}
 		rec.SessionID = errs.Optional(p+"sessionId", ev.SessionID, maxSessionID)
 		rec.SourcePage = errs.Optional(p+"sourcePage", ev.SourcePage, maxSourcePage)
+		if req.OptedOut || (ev.Consent != nil && !*ev.Consent) {
+			rec.SessionID, rec.UserAgent, rec.IPHash = nil, nil, nil
+		}
 		listingID, sellerID := trimmedID(ev.ListingID), trimmedID(ev.SellerID)
 		switch {
 		case listingID != nil:

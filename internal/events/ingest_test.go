@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"errors"
+	"net/http"
 	"testing"
 	"time"
 
@@ -77,5 +78,54 @@ func TestRecordChargesTheClientsBudget(t *testing.T) {
 	}
 	if got := len(buf.pending); got != 3+1+5+5 {
 		t.Errorf("%d events queued, want 14", got)
+	}
+}
+
+// TestRecordWithoutConsent: an event with consent false, or any event of a
+// request carrying Sec-GPC: 1 or DNT: 1, is queued (it counts) but without
+// session id, user agent or IP hash; consent null or true keeps them.
+func TestRecordWithoutConsent(t *testing.T) {
+	no, yes := false, true
+	session := "s-123"
+	id := "00000000-0000-0000-0000-000000000001"
+	for _, tt := range []struct {
+		name    string
+		consent *bool
+		header  map[string]string
+		private bool
+	}{
+		{"consent not given", nil, nil, false},
+		{"consent true", &yes, nil, false},
+		{"consent false", &no, nil, true},
+		{"Sec-GPC: 1", nil, map[string]string{"Sec-GPC": "1"}, true},
+		{"DNT: 1", &yes, map[string]string{"DNT": "1"}, true},
+		{"DNT: 0", nil, map[string]string{"DNT": "0"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w := &fakeWriter{}
+			buf := New(Options{Write: w.write, Interval: time.Hour})
+			in := NewIngestor(IngestOptions{Buffer: buf, Lookup: &fakeLookup{}, HashKey: []byte("k")})
+			h := http.Header{}
+			for k, v := range tt.header {
+				h.Set(k, v)
+			}
+			req := Request{UserAgent: "Mozilla/5.0", ClientIP: "203.0.113.7", At: time.Now(), OptedOut: OptedOut(h)}
+			ev := Input{Type: store.EventListingView, ListingID: &id, SessionID: &session, Consent: tt.consent}
+			if err := in.Record(context.Background(), "", []Input{ev}, req); err != nil {
+				t.Fatal(err)
+			}
+			if err := buf.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(w.batches) != 1 || len(w.batches[0]) != 1 {
+				t.Fatalf("stored %v, want the one event", w.batches)
+			}
+			r := w.batches[0][0]
+			stripped := r.SessionID == nil && r.UserAgent == nil && r.IPHash == nil
+			kept := r.SessionID != nil && r.UserAgent != nil && r.IPHash != nil
+			if (tt.private && !stripped) || (!tt.private && !kept) || r.ListingID == nil || *r.ListingID != id {
+				t.Errorf("stored %+v; private %t", r, tt.private)
+			}
+		})
 	}
 }

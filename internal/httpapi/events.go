@@ -73,7 +73,8 @@ func eventsHandler(rec EventRecorder, log *slog.Logger) http.Handler {
 			writeEventError(w, r, http.StatusBadRequest, store.EINVALID, "", "at most 100 events per request")
 			return
 		}
-		err = rec.Record(r.Context(), "", evs, events.Request{UserAgent: r.UserAgent(), ClientIP: abuse.ClientIP(r.Context()), At: time.Now()})
+		err = rec.Record(r.Context(), "", evs, events.Request{UserAgent: r.UserAgent(), ClientIP: abuse.ClientIP(r.Context()), At: time.Now(),
+			OptedOut: events.OptedOut(r.Header)})
 		var fe store.FieldErrors
 		var limited *events.LimitedError
 		switch {
