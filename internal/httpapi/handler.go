@@ -16,13 +16,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/graphiql"
 	"github.com/partsmarket/gateway/internal/inputcheck"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
@@ -109,8 +109,7 @@ func New(o Options, d Deps) http.Handler {
 	ws := newWebsockets(d.Auth, d.Store, o.LoaderWait, d.Log, d.SellerWatch)
 	gql.AddTransport(ws.transport())
 	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(jsonTransport{})
 	gql.AddTransport(uploadTransport{maxJSON: o.MaxBodyBytes})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
@@ -176,7 +175,9 @@ func New(o Options, d Deps) http.Handler {
 		mux.Handle("POST /events", eventsHandler(d.Events, d.Log))
 	}
 	if o.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))
+		ide := graphiql.Handler("Marketplace gateway", "/graphql")
+		mux.Handle("GET /{$}", ide)
+		mux.Handle("GET "+graphiql.AssetPrefix, ide)
 	}
 
 	c := cors.New(cors.Options{
