@@ -176,4 +176,3 @@ func chromiumPath(t *testing.T) string {
 	}
 	return strings.TrimSpace(string(out))
 }
-
