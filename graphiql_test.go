@@ -141,8 +141,9 @@ func TestGraphiQLInBrowser(t *testing.T) {
 }
 
 // TestGraphiQLHeaders checks what the browser test cannot see: the page is
-// served with the Content-Security-Policy, and the example query and the
-// Authorization template are on it.
+// served with the Content-Security-Policy, the example query and the
+// Authorization template are on it, its files are gzipped, and there is no
+// page with GRAPHIQL=off.
 func TestGraphiQLHeaders(t *testing.T) {
 	api := newTestAPI(t, map[string]string{"GRAPHIQL": "on"})
 	req := httpNewRequest(t, "GET", api.URL+"/", nil)
@@ -157,6 +158,14 @@ func TestGraphiQLHeaders(t *testing.T) {
 		if !strings.Contains(r.Raw, want) {
 			t.Errorf("page: want it to contain %q", want)
 		}
+	}
+	// Its files are gzipped for clients that accept it (the Go client
+	// asks for gzip and decodes it unless the request names an encoding).
+	req = httpNewRequest(t, "GET", api.URL+graphiql.AssetPrefix+"graphiql.min.js", nil)
+	req.Header.Set("Accept-Encoding", "gzip")
+	if r := api.send(req); r.Status != 200 || r.Header.Get("Content-Encoding") != "gzip" || len(r.Raw) > 400<<10 {
+		t.Errorf("graphiql.min.js: got %d, Content-Encoding %q, %d bytes; want 200 gzipped under 400 KiB",
+			r.Status, r.Header.Get("Content-Encoding"), len(r.Raw))
 	}
 	off := newTestAPI(t, map[string]string{"GRAPHIQL": "off"})
 	if r := off.send(httpNewRequest(t, "GET", off.URL+"/", nil)); r.Status != 404 {

@@ -15,7 +15,8 @@
 # Settings (environment): SCALE (0.02), CONCURRENCY (32), DURATION (10s),
 # WARMUP (2s below scale 0.5; 60s from there: at scale 1 the public caches
 # take about 40 s to fill, and the goals are about the steady state), OPS
-# (all five), BENCH_DB (gateway_bench), REUSE (0).
+# (all five), BENCH_DB (gateway_bench), REUSE (0), LOAD_ARGS (more flags for
+# bench/load, such as -gzip=false).
 # Output: the load generator's report on stdout; the gateway's log and the
 # workload file in .data/bench/.
 set -euo pipefail
@@ -102,4 +103,4 @@ trap stop_gateway EXIT
 
 bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
 	-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
-	-warmup "$WARMUP" -ops "$OPS" -wait 60s
+	-warmup "$WARMUP" -ops "$OPS" -wait 60s ${LOAD_ARGS:-}

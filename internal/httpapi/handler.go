@@ -187,8 +187,8 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout,
-		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux))))))
+	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout, withCompression(
+		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux)))))))
 }
 
 // suggestingRules are gqlparser's validation rules that suggest schema names
