@@ -299,8 +299,8 @@ func TestAbuseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.CaptchaTimeout != 5*time.Second || cfg.CaptchaMinScore != 0.5 || cfg.RateLimitLeadsPerIPPerHour != 20 ||
-		cfg.RateLimitReportsPerIPPerHour != 10 || cfg.RateLimitLeadsPerEmailPerDay != 10 {
+	if cfg.CaptchaTimeout != 5*time.Second || cfg.CaptchaMinScore != 0.5 || cfg.RateLimitLeadsPerIPPerHour != config.DevAbuseLimit ||
+		cfg.RateLimitReportsPerIPPerHour != config.DevAbuseLimit || cfg.RateLimitLeadsPerEmailPerDay != config.DevAbuseLimit {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	cfg.DatabaseURL = testdb.New(t)

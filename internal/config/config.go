@@ -34,19 +34,23 @@ type Config struct {
 	// that owns the schema. DATABASE_URL's role serves and owns nothing;
 	// migrate up grants it what serving needs when the two differ.
 	MigrateDatabaseURL string
-	Port               int
-	JWTSecret          string
-	JWTIssuer          string
-	JWTAudience        string
-	CORSOrigins        []string
-	CaptchaProvider    string
-	CaptchaSecret      string
-	GraphiQL           bool
-	Introspection      bool
-	MaxBodyBytes       int64
-	LoaderWait         time.Duration
-	ShutdownGrace      time.Duration
-	DBMaxConns         int
+	// Host is the address the API listens on (HOST): by default every
+	// interface, but 127.0.0.1 while the development JWT secret is in use,
+	// so that the tokens anyone can mint with it reach no one else.
+	Host            string
+	Port            int
+	JWTSecret       string
+	JWTIssuer       string
+	JWTAudience     string
+	CORSOrigins     []string
+	CaptchaProvider string
+	CaptchaSecret   string
+	GraphiQL        bool
+	Introspection   bool
+	MaxBodyBytes    int64
+	LoaderWait      time.Duration
+	ShutdownGrace   time.Duration
+	DBMaxConns      int
 	// SMTPURL is where lead notifications are sent (SMTP_URL,
 	// smtp://user:pass@host:port or smtps://…); empty: the outbox worker
 	// does not run and notifications stay PENDING.
@@ -99,12 +103,15 @@ type Config struct {
 	// RateLimitLeadsPerIPPerHour, RateLimitReportsPerIPPerHour and
 	// RateLimitLeadsPerEmailPerDay bound submitLead and reportListing
 	// (RATE_LIMIT_LEADS_PER_IP_PER_HOUR 20, RATE_LIMIT_REPORTS_PER_IP_PER_HOUR
-	// 10, RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY 10).
+	// 10, RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY 10 in production;
+	// DevAbuseLimit each in development, where one developer trying a form
+	// is every request from one IP).
 	RateLimitLeadsPerIPPerHour   int
 	RateLimitReportsPerIPPerHour int
 	RateLimitLeadsPerEmailPerDay int
 	// RateLimitReportsPerEmailPerDay bounds reportListing per reporter
-	// email (RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY, default 10).
+	// email (RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY, default 10 in
+	// production, DevAbuseLimit in development).
 	RateLimitReportsPerEmailPerDay int
 	// RateLimitPointsPerMinute is each principal's query-cost budget
 	// (RATE_LIMIT_POINTS_PER_MINUTE, default 20000), restored continuously
@@ -199,8 +206,19 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 }
 
+// DevAbuseLimit is the development default of the limits on submitLead and
+// reportListing per IP and per email: generous enough that trying the forms
+// never hits them, while a test that sets a small limit still can.
+const DevAbuseLimit = 1000
+
+// DevHost is HOST's default while the development JWT secret is in use.
+const DevHost = "127.0.0.1"
+
 // Production reports whether ENV is production.
 func (c Config) Production() bool { return c.Env == "production" }
+
+// ListenAddr is the API's listen address: HOST and PORT.
+func (c Config) ListenAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // Load reads the configuration from getenv (os.Getenv in the binary) and
 // checks it. Errors name the offending variable.
@@ -317,10 +335,16 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, fmt.Errorf("CAPTCHA_SECRET is required with CAPTCHA_PROVIDER %s", c.CaptchaProvider))
 	}
 	c.TrustedProxies = list(getenv("TRUSTED_PROXIES"))
-	c.RateLimitLeadsPerIPPerHour = num("RATE_LIMIT_LEADS_PER_IP_PER_HOUR", 20)
-	c.RateLimitReportsPerIPPerHour = num("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", 10)
-	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
-	c.RateLimitReportsPerEmailPerDay = num("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
+	abuseLimit := func(name string, production int) int {
+		if dev {
+			return num(name, DevAbuseLimit)
+		}
+		return num(name, production)
+	}
+	c.RateLimitLeadsPerIPPerHour = abuseLimit("RATE_LIMIT_LEADS_PER_IP_PER_HOUR", 20)
+	c.RateLimitReportsPerIPPerHour = abuseLimit("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", 10)
+	c.RateLimitLeadsPerEmailPerDay = abuseLimit("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
+	c.RateLimitReportsPerEmailPerDay = abuseLimit("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
 	c.RateLimitEventsPerIPPerMinute = num("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE", 600)
 	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
@@ -373,6 +397,13 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MigrateDatabaseURL = or(getenv("MIGRATE_DATABASE_URL"), c.DatabaseURL)
 	if c.JWTSecret == "" && !c.Production() {
 		c.JWTSecret = DevJWTSecret
+	}
+	c.Host = getenv("HOST")
+	if c.Host == "" && c.JWTSecret == DevJWTSecret {
+		c.Host = DevHost
+	}
+	if strings.ContainsAny(c.Host, "/[] \t") || (strings.Contains(c.Host, ":") && net.ParseIP(c.Host) == nil) {
+		errs = append(errs, errors.New("HOST must be an IP address or a host name, without a port"))
 	}
 	if c.Production() {
 		if len(c.JWTSecret) < 32 || c.JWTSecret == DevJWTSecret {
