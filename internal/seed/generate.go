@@ -31,6 +31,8 @@ type dataset struct {
 	media    []*media
 	leads    []*lead
 	reports  []*report
+	events   []*event
+	searches []*search
 }
 
 // generate builds the demo marketplace as it looks at now. Each stage draws
@@ -44,6 +46,8 @@ func generate(now time.Time) *dataset {
 	d.media = makeMedia(newRand(4), d.listings)
 	d.leads = makeLeads(newRand(5), now, d.sellers, d.listings)
 	d.reports = makeReports(newRand(6), now, d.listings)
+	d.events = makeEvents(newRand(7), now, d.sellers, d.listings)
+	d.searches = makeSearches(newRand(8), now, d.listings)
 	return d
 }
 
