@@ -73,7 +73,23 @@ func (jsonTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	execute(w, r, exec, params, func(rc *graphql.OperationContext) bool {
+		if r.Method != http.MethodGet || rc.Operation.Operation == ast.Query {
+			return false
+		}
+		// withRequestShape refuses these before; a persisted query's
+		// document is only known here.
+		w.Header().Set("Allow", http.MethodPost)
+		writeError(w, r, http.StatusMethodNotAllowed, codeBadRequest, "mutations are sent with POST")
+		return true
+	})
+}
 
+// execute runs the operation of params and writes its response, or its
+// request errors (see writeRequestErrors). refused, when not nil, may answer
+// instead once the operation is known: it returns true when it did.
+func execute(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor, params *graphql.RawParams,
+	refused func(*graphql.OperationContext) bool) {
 	mediaType := responseMediaType(r)
 	w.Header().Set("Content-Type", mediaType)
 	rc, errs := exec.CreateOperationContext(r.Context(), params)
@@ -81,11 +97,7 @@ func (jsonTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		writeRequestErrors(w, mediaType, exec.DispatchError(graphql.WithOperationContext(r.Context(), rc), errs), errs)
 		return
 	}
-	if r.Method == http.MethodGet && rc.Operation.Operation != ast.Query {
-		// withRequestShape refuses these before; a persisted query's
-		// document is only known here.
-		w.Header().Set("Allow", http.MethodPost)
-		writeError(w, r, http.StatusMethodNotAllowed, codeBadRequest, "mutations are sent with POST")
+	if refused != nil && refused(rc) {
 		return
 	}
 	responses, ctx := exec.DispatchOperation(r.Context(), rc)

@@ -77,15 +77,7 @@ func (t uploadTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	mediaType := responseMediaType(r)
-	w.Header().Set("Content-Type", mediaType)
-	rc, errs := exec.CreateOperationContext(r.Context(), params)
-	if errs != nil {
-		writeRequestErrors(w, mediaType, exec.DispatchError(graphql.WithOperationContext(r.Context(), rc), errs), errs)
-		return
-	}
-	responses, ctx := exec.DispatchOperation(r.Context(), rc)
-	writeJSON(w, responses(ctx))
+	execute(w, r, exec, params, nil)
 }
 
 // read reads a multipart request. On failure it returns the HTTP status,

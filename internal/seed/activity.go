@@ -50,12 +50,7 @@ var missingTerms = []string{"hydraulic hose 3/8 jic", "zf 4wg200 clutch pack", "
 // contact click, and some events on sellers' pages.
 func makeEvents(r *rand.Rand, now time.Time, sellers []*seller, listings []*listing) []*event {
 	from := now.Add(-days(activityDays))
-	var public []*listing
-	for _, l := range listings {
-		if l.public() {
-			public = append(public, l)
-		}
-	}
+	public := filter(listings, (*listing).public)
 	var out []*event
 	for i, l := range public {
 		// Exponential-ish popularity: most listings get a few views, some
@@ -71,12 +66,7 @@ func makeEvents(r *rand.Rand, now time.Time, sellers []*seller, listings []*list
 			}
 		}
 	}
-	var open []*seller
-	for _, s := range sellers {
-		if s.public() {
-			open = append(open, s)
-		}
-	}
+	open := filter(sellers, (*seller).public)
 	for i := 0; i < sellerPageEvents; i++ {
 		s := pick(r, open)
 		typ := "LISTING_VIEW"
@@ -94,12 +84,7 @@ func makeEvents(r *rand.Rand, now time.Time, sellers []*seller, listings []*list
 // listings whose title holds the term, and a share of terms nobody lists.
 func makeSearches(r *rand.Rand, now time.Time, listings []*listing) []*search {
 	from := now.Add(-days(activityDays))
-	var public []*listing
-	for _, l := range listings {
-		if l.public() {
-			public = append(public, l)
-		}
-	}
+	public := filter(listings, (*listing).public)
 	results := map[string]int{}
 	found := func(term string) int {
 		n, ok := results[term]

@@ -64,6 +64,17 @@ func id(format string, args ...any) string {
 // sellerID returns the id of the i-th seeded seller.
 func sellerID(i int) string { return id("seller/%d", i) }
 
+// filter returns the elements of xs that keep holds for, in order.
+func filter[T any](xs []T, keep func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
 // pick returns a random element of xs.
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }
 
