@@ -163,7 +163,9 @@ func TestAbuseRateLimitsPerIP(t *testing.T) {
 	api := newTestAPI(t, map[string]string{
 		"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SECRET": "siteverify-secret", "CAPTCHA_VERIFY_URL": fake.URL,
 		"RATE_LIMIT_POINTS_PER_MINUTE": "10000000",
-	}) // default limits: 20 leads and 10 reports per IP per hour
+		// production's default limits (development's are generous)
+		"RATE_LIMIT_LEADS_PER_IP_PER_HOUR": "20", "RATE_LIMIT_REPORTS_PER_IP_PER_HOUR": "10",
+	})
 	f := api.newFixture()
 	token := 0
 	next := func() string { token++; return "tok-" + strconv.Itoa(token) }
