@@ -89,9 +89,8 @@ func (d *dialOnServing) String() string {
 }
 
 // TestServingLoggedWhenBound runs serve in development: "serving" is
-// logged once the listener is bound, on HOST (127.0.0.1 while the
-// development JWT secret is in use), and a connection to the address it
-// names succeeds at that very moment.
+// logged once the listener is bound, on HOST (127.0.0.1 in development),
+// and a connection to the address it names succeeds at that very moment.
 func TestServingLoggedWhenBound(t *testing.T) {
 	dbURL := testdb.ServingURL(t, testdb.New(t))
 	port := httpFreePort(t)
@@ -116,7 +115,7 @@ func TestServingLoggedWhenBound(t *testing.T) {
 		t.Fatalf("no \"serving\" line\n%s", logs.String())
 	}
 	if want := `"addr":"127.0.0.1:` + strconv.Itoa(port) + `"`; !strings.Contains(logs.String(), want) {
-		t.Errorf("serving: want %s (loopback while the development secret is in use)\n%s", want, logs.String())
+		t.Errorf("serving: want %s (loopback in development)\n%s", want, logs.String())
 	}
 	cancel()
 	if err := <-served; err != nil {

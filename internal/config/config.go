@@ -34,9 +34,10 @@ type Config struct {
 	// that owns the schema. DATABASE_URL's role serves and owns nothing;
 	// migrate up grants it what serving needs when the two differ.
 	MigrateDatabaseURL string
-	// Host is the address the API listens on (HOST): by default every
-	// interface, but 127.0.0.1 while the development JWT secret is in use,
-	// so that the tokens anyone can mint with it reach no one else.
+	// Host is the address the API listens on (HOST): by default 127.0.0.1
+	// in development, where the development JWT secret lets anyone mint
+	// tokens, so that they reach no one else; every interface in
+	// production.
 	Host            string
 	Port            int
 	JWTSecret       string
@@ -211,7 +212,7 @@ type Config struct {
 // never hits them, while a test that sets a small limit still can.
 const DevAbuseLimit = 1000
 
-// DevHost is HOST's default while the development JWT secret is in use.
+// DevHost is HOST's default in development.
 const DevHost = "127.0.0.1"
 
 // Production reports whether ENV is production.
@@ -399,7 +400,7 @@ func Load(getenv func(string) string) (Config, error) {
 		c.JWTSecret = DevJWTSecret
 	}
 	c.Host = getenv("HOST")
-	if c.Host == "" && c.JWTSecret == DevJWTSecret {
+	if c.Host == "" && !c.Production() {
 		c.Host = DevHost
 	}
 	if strings.ContainsAny(c.Host, "/[] \t") || (strings.Contains(c.Host, ":") && net.ParseIP(c.Host) == nil) {

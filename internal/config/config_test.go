@@ -67,8 +67,8 @@ func TestAbuseLimitDefaults(t *testing.T) {
 	}
 }
 
-// TestHost: the API listens on loopback while the development JWT secret
-// is in use, on every interface otherwise, and where HOST says when set.
+// TestHost: the API listens on loopback in development, on every interface
+// in production, and where HOST says when set.
 func TestHost(t *testing.T) {
 	for _, c := range []struct {
 		name      string
@@ -77,7 +77,7 @@ func TestHost(t *testing.T) {
 	}{
 		{"development", nil, nil, "127.0.0.1:8080"},
 		{"development with the development secret set", nil, map[string]string{"JWT_SECRET": DevJWTSecret}, "127.0.0.1:8080"},
-		{"development with its own secret", nil, map[string]string{"JWT_SECRET": strings.Repeat("x", 40)}, ":8080"},
+		{"development with its own secret", nil, map[string]string{"JWT_SECRET": strings.Repeat("x", 40)}, "127.0.0.1:8080"},
 		{"development, HOST set", nil, map[string]string{"HOST": "0.0.0.0", "PORT": "9000"}, "0.0.0.0:9000"},
 		{"production", productionEnv(), nil, ":8080"},
 		{"production, HOST set", productionEnv(), map[string]string{"HOST": "10.0.0.5"}, "10.0.0.5:8080"},
