@@ -163,7 +163,9 @@ func TestAbuseRateLimitsPerIP(t *testing.T) {
 	api := newTestAPI(t, map[string]string{
 		"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SECRET": "siteverify-secret", "CAPTCHA_VERIFY_URL": fake.URL,
 		"RATE_LIMIT_POINTS_PER_MINUTE": "10000000",
-	}) // default limits: 20 leads and 10 reports per IP per hour
+		// production's default limits (development's are generous)
+		"RATE_LIMIT_LEADS_PER_IP_PER_HOUR": "20", "RATE_LIMIT_REPORTS_PER_IP_PER_HOUR": "10",
+	})
 	f := api.newFixture()
 	token := 0
 	next := func() string { token++; return "tok-" + strconv.Itoa(token) }
@@ -299,8 +301,8 @@ func TestAbuseConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.CaptchaTimeout != 5*time.Second || cfg.CaptchaMinScore != 0.5 || cfg.RateLimitLeadsPerIPPerHour != 20 ||
-		cfg.RateLimitReportsPerIPPerHour != 10 || cfg.RateLimitLeadsPerEmailPerDay != 10 {
+	if cfg.CaptchaTimeout != 5*time.Second || cfg.CaptchaMinScore != 0.5 || cfg.RateLimitLeadsPerIPPerHour != config.DevAbuseLimit ||
+		cfg.RateLimitReportsPerIPPerHour != config.DevAbuseLimit || cfg.RateLimitLeadsPerEmailPerDay != config.DevAbuseLimit {
 		t.Errorf("defaults: %+v", cfg)
 	}
 	cfg.DatabaseURL = testdb.New(t)

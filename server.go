@@ -9,7 +9,8 @@
 //	gateway keys rotate                  re-encrypt personal data under the first key
 //	gateway retention run                anonymise old leads and reports, delete old events
 //
-// Configuration is environment variables only (docs/configuration.md).
+// Configuration is environment variables only (docs/configuration.md);
+// `gateway --help` lists the commands.
 package main
 
 //go:generate go tool gqlgen generate
@@ -26,7 +27,6 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -63,15 +63,42 @@ func main() {
 	}
 }
 
+// usage is what `gateway --help` prints.
+const usage = `gateway: the marketplace's GraphQL gateway.
+
+Usage:
+  gateway [serve]                      serve HTTP on HOST:PORT (the default)
+  gateway migrate up|down|status       change or show the database schema
+  gateway seed                         load the demo data (idempotent)
+  gateway token --role R [--seller-id ID] [--subject S] [--ttl 1h]
+                                       print a signed token (gateway token --help)
+  gateway keys rotate                  re-encrypt personal data under the first key
+  gateway retention run                anonymise old leads and reports, delete old events
+  gateway help                         print this help
+
+Configuration is environment variables only (ENV, DATABASE_URL, HOST, PORT,
+JWT_SECRET, ...); ENV=production refuses development secrets.
+`
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help" || arg == "help"
+}
+
 // run carries out one subcommand.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, log *slog.Logger) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
 	cmd := "serve"
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
+	}
+	// Help needs no configuration: it works before any is set.
+	if isHelp(cmd) || (cmd != "token" && len(args) > 0 && isHelp(args[0])) {
+		_, err := io.WriteString(stdout, usage)
+		return err
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
 	}
 	switch cmd {
 	case "serve":
@@ -370,7 +397,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		return err
 	}
 	srv := &http.Server{
-		Addr:    ":" + strconv.Itoa(cfg.Port),
+		Addr:    cfg.ListenAddr(),
 		Handler: a.handler,
 		// A client that trickles its headers is cut off; one that
 		// trickles its body or reads slowly is cut off by its request's
@@ -382,19 +409,32 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 	}
-	failed := make(chan error, 1)
-	go func() { failed <- srv.ListenAndServe() }()
-	log.Info("serving", "addr", srv.Addr, "env", cfg.Env, "graphiql", cfg.GraphiQL)
-	// The metrics listener is best effort: when METRICS_ADDR cannot be
-	// bound the API is served all the same, and the failure is logged.
+	ln, err := net.Listen("tcp", srv.Addr)
+	if err != nil {
+		a.close(ctx)
+		return fmt.Errorf("listen on HOST:PORT %s: %w", srv.Addr, err)
+	}
+	// The metrics listener: in production a METRICS_ADDR that cannot be
+	// bound stops the start (an instance nobody can watch must not take
+	// traffic); in development the API is served without /metrics.
 	metricsSrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	if ml, err := net.Listen("tcp", cfg.MetricsAddr); err != nil {
+		if cfg.Production() {
+			ln.Close()
+			a.close(ctx)
+			return fmt.Errorf("METRICS_ADDR %s cannot be bound: %w", cfg.MetricsAddr, err)
+		}
 		log.Error("metrics listener failed; serving without /metrics", "addr", cfg.MetricsAddr, "error", err.Error())
 	} else {
 		go func() { _ = metricsSrv.Serve(ml) }()
 		defer metricsSrv.Close()
 		log.Info("serving metrics", "addr", ml.Addr().String())
 	}
+	failed := make(chan error, 1)
+	go func() { failed <- srv.Serve(ln) }()
+	// Logged once the listener is bound: from here on connections are
+	// accepted.
+	log.Info("serving", "addr", ln.Addr().String(), "env", cfg.Env, "graphiql", cfg.GraphiQL)
 	select {
 	case err = <-failed:
 	case <-ctx.Done():

@@ -52,12 +52,21 @@ func hs256Config(cfg config.Config) access.TokenConfig {
 // --demo the labelled tokens of the demo admin, analyst and seller owner.
 func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: gateway token --role admin|seller|analyst|user [--seller-id ID] [--subject S] [--ttl 1h]")
+		fmt.Fprintln(fs.Output(), "       gateway token --demo")
+		fmt.Fprintln(fs.Output(), "Prints a token signed with JWT_SECRET (and JWT_ISSUER, JWT_AUDIENCE when set).")
+		fs.PrintDefaults()
+	}
 	role := fs.String("role", "", "admin, seller, analyst or user")
 	sellerID := fs.String("seller-id", "", "the seller a seller token acts for")
 	subject := fs.String("subject", "", "the token's subject (sub claim); a new random one when left out")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
 	demo := fs.Bool("demo", false, "print tokens of the demo admin, analyst and seller owner (after gateway seed)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // usage printed
+	} else if err != nil {
 		return err
 	}
 	if *ttl <= 0 {

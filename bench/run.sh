@@ -15,7 +15,10 @@
 # Settings (environment): SCALE (0.02), CONCURRENCY (32), DURATION (10s),
 # WARMUP (2s below scale 0.5; 60s from there: at scale 1 the public caches
 # take about 40 s to fill, and the goals are about the steady state), OPS
-# (all five), BENCH_DB (gateway_bench), REUSE (0).
+# (all five), BENCH_DB (gateway_bench), REUSE (0), LOAD_ARGS (more flags for
+# bench/load), GZIP_ROUNDS (0; N: instead of one run, N pairs of runs
+# against the same gateway, by clients that accept gzip and by clients that
+# do not, to measure what compression costs).
 # Output: the load generator's report on stdout; the gateway's log and the
 # workload file in .data/bench/.
 set -euo pipefail
@@ -31,6 +34,7 @@ fi
 OPS=${OPS:-search,detail,inbox,metrics,submit}
 BENCH_DB=${BENCH_DB:-gateway_bench}
 REUSE=${REUSE:-0}
+GZIP_ROUNDS=${GZIP_ROUNDS:-0}
 OUT="$ROOT/.data/bench"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -100,6 +104,20 @@ stop_gateway() {
 }
 trap stop_gateway EXIT
 
-bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
-	-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
-	-warmup "$WARMUP" -ops "$OPS" -wait 60s
+load() {
+	bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
+		-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
+		-warmup "$WARMUP" -ops "$OPS" -wait 60s ${LOAD_ARGS:-} "$@"
+}
+if [ "$GZIP_ROUNDS" -gt 0 ]; then
+	# What gzip costs: the same gateway (caches as warm for both) answers
+	# alternating runs of clients that accept gzip and clients that do not.
+	for round in $(seq 1 "$GZIP_ROUNDS"); do
+		for gzip in true false; do
+			echo "=== round $round: clients accept gzip: $gzip"
+			load -probe 0 -gzip="$gzip"
+		done
+	done
+else
+	load
+fi

@@ -80,7 +80,7 @@ func TestRunOpCounts(t *testing.T) {
 	s := settings{url: srv.URL, metricsURL: srv.URL + "/metrics", concurrency: 8, duration: 300 * time.Millisecond,
 		maxMessages: 5}
 	var seq atomic.Int64
-	res, err := runOp(context.Background(), newClient(8), s, testOp(), &seq)
+	res, err := runOp(context.Background(), newClient(8, true), s, testOp(), &seq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestRunOpWarmupNotCounted(t *testing.T) {
 	s := settings{url: srv.URL, metricsURL: srv.URL + "/metrics", concurrency: 4, warmup: 100 * time.Millisecond,
 		duration: time.Hour, requests: 37, maxMessages: 5}
 	var seq atomic.Int64
-	res, err := runOp(context.Background(), newClient(4), s, testOp(), &seq)
+	res, err := runOp(context.Background(), newClient(4, true), s, testOp(), &seq)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,6 +64,7 @@ func main() {
 	flag.StringVar(&o.pgDatabase, "pg-database", "", "the gateway's database, whose backends' CPU time is read (with -pg-url)")
 	flag.Float64Var(&o.writes, "writes", 0, "listing writes per second while the operations run (updateListing price changes as an admin, over the workload's listings)")
 	flag.IntVar(&o.detailIDs, "detail-ids", 0, "open only the workload's first N listings in detail (0: all)")
+	flag.BoolVar(&o.gzip, "gzip", true, "accept gzipped responses, as browsers do (false: ask for them uncompressed)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -81,6 +82,7 @@ type options struct {
 	duration, warmup, wait                 time.Duration
 	writes                                 float64
 	detailIDs                              int
+	gzip                                   bool
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
@@ -106,7 +108,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		}
 		ops = append(ops, q.operations()[i])
 	}
-	client := newClient(o.concurrency)
+	client := newClient(o.concurrency, o.gzip)
 	if err := waitReady(ctx, client, strings.TrimRight(o.url, "/"), o.wait); err != nil {
 		return err
 	}
@@ -194,10 +196,12 @@ func printResult(out io.Writer, r *opResult) {
 	}
 }
 
-// newClient returns an HTTP client that keeps a connection per client.
-func newClient(concurrency int) *http.Client {
+// newClient returns an HTTP client that keeps a connection per client and
+// asks for gzipped responses (and decodes them) when gzip is true.
+func newClient(concurrency int, gzip bool) *http.Client {
 	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, IdleConnTimeout: time.Minute}}
+		MaxIdleConns: concurrency * 2, MaxIdleConnsPerHost: concurrency * 2, IdleConnTimeout: time.Minute,
+		DisableCompression: !gzip}}
 }
 
 // waitReady polls base/readyz until it answers 200, for at most d (0: no

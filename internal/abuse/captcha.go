@@ -67,10 +67,17 @@ func NewCaptcha(o CaptchaOptions) (Captcha, error) {
 // except "fail", as often as it is sent.
 type TestCaptcha struct{}
 
-// Verify returns CAPTCHA_FAILED for an empty token or "fail".
+// TestCaptchaFailedMessage is the test provider's CAPTCHA_FAILED message:
+// it says what the provider accepts, so that a developer need not read the
+// code to get past it.
+const TestCaptchaFailedMessage = `captcha verification failed: the development provider (CAPTCHA_PROVIDER=test) ` +
+	`accepts any non-empty captchaToken except "fail", such as "ok"`
+
+// Verify returns CAPTCHA_FAILED (TestCaptchaFailedMessage) for an empty
+// token or "fail".
 func (TestCaptcha) Verify(_ context.Context, token, _ string) error {
 	if token == "" || token == "fail" {
-		return store.Errorf(store.ECAPTCHA, "captcha verification failed")
+		return store.Errorf(store.ECAPTCHA, "%s", TestCaptchaFailedMessage)
 	}
 	return nil
 }

@@ -189,5 +189,11 @@ func TestTestCaptcha(t *testing.T) {
 			t.Errorf("test provider refused a reused token: %v", err)
 		}
 	}
-	wantCaptchaFailed(t, c.Verify(context.Background(), "fail", ""), "fail")
+	for _, token := range []string{"fail", ""} {
+		err := c.Verify(context.Background(), token, "")
+		wantCaptchaFailed(t, err, token)
+		if se, ok := err.(*store.Error); !ok || se.Message != TestCaptchaFailedMessage {
+			t.Errorf("token %q: got %v, want the message that says what the test provider accepts", token, err)
+		}
+	}
 }

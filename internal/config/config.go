@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,12 @@ type Config struct {
 	// that owns the schema. DATABASE_URL's role serves and owns nothing;
 	// migrate up grants it what serving needs when the two differ.
 	MigrateDatabaseURL string
-	Port               int
+	// Host is the address the API listens on (HOST): by default 127.0.0.1
+	// in development, where the development JWT secret lets anyone mint
+	// tokens, so that they reach no one else; every interface in
+	// production.
+	Host string
+	Port int
 	JWTSecret          string
 	// JWTIssuer is the `iss` required of HS256 tokens (JWT_ISSUER), and of
 	// the provider's tokens when the provider is given by JWKS_URL.
@@ -216,8 +222,19 @@ type Config struct {
 	ReadHeaderTimeout time.Duration
 }
 
+// DevAbuseLimit is the development default of the limits on submitLead and
+// reportListing per IP and per email: generous enough that trying the forms
+// never hits them, while a test that sets a small limit still can.
+const DevAbuseLimit = 1000
+
+// DevHost is HOST's default in development.
+const DevHost = "127.0.0.1"
+
 // Production reports whether ENV is production.
 func (c Config) Production() bool { return c.Env == "production" }
+
+// ListenAddr is the API's listen address: HOST and PORT.
+func (c Config) ListenAddr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
 // Load reads the configuration from getenv (os.Getenv in the binary),
 // every variable through its entry in Vars, and checks it. It reports every
@@ -302,6 +319,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ReplicaMaxLag:           r.dur("REPLICA_MAX_LAG"),
 	}
 	c.MigrateDatabaseURL = or(r.str("MIGRATE_DATABASE_URL"), c.DatabaseURL)
+	c.Host = r.str("HOST")
 	c.JWTLeeway, c.JWTRolesClaim = r.dur("JWT_LEEWAY"), r.str("JWT_ROLES_CLAIM")
 	c.OIDCIssuerURL, c.JWKSURL = r.str("OIDC_ISSUER_URL"), r.str("JWKS_URL")
 	roleMap := r.list("JWT_ROLE_MAP")
@@ -313,6 +331,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("CACHE_LIST_STALENESS must be positive and at most 30s"))
 	}
 	errs = append(errs, c.loadIdentity(roleMap)...)
+	if strings.ContainsAny(c.Host, "/[] \t") || (strings.Contains(c.Host, ":") && net.ParseIP(c.Host) == nil) {
+		errs = append(errs, errors.New("HOST must be an IP address or a host name, without a port"))
+	}
 	if c.SMTPURL != "" && c.MailFrom == "" {
 		errs = append(errs, errors.New("MAIL_FROM is required when SMTP_URL is set in production"))
 	}

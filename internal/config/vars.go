@@ -72,10 +72,14 @@ const (
 	groupRuntime  = "Go runtime (read by `gateway serve`)"
 )
 
+// devAbuseLimit is DevAbuseLimit as a default's text.
+const devAbuseLimit = "1000"
+
 // Vars is every environment variable the gateway reads, grouped for the
 // documentation. Adding a variable is one entry here and its use in Load.
 var Vars = []Var{
 	{Name: "ENV", Group: groupServer, Kind: String, Default: "development", Doc: "`development` or `production`; production refuses development secrets and defaults."},
+	{Name: "HOST", Group: groupServer, Kind: String, DevDefault: DevHost, DefaultDoc: "`127.0.0.1` in development, every interface in production", Doc: "The address the public HTTP port listens on (an IP address or host name, no port)."},
 	{Name: "PORT", Group: groupServer, Kind: Int, Default: "8080", Doc: "The public HTTP port: GraphQL, websockets, `/events`, `/media/`, health checks."},
 	{Name: "METRICS_ADDR", Group: groupServer, Kind: String, Default: "127.0.0.1:9090", Production: "keep it on an internal address", Doc: "Listener of Prometheus `/metrics` and the Go profiler, never on the public port."},
 	{Name: "PUBLIC_BASE_URL", Group: groupServer, Kind: String, Default: "http://localhost:8080", Doc: "The gateway's public address (http or https); local media URLs start with it."},
@@ -140,10 +144,10 @@ var Vars = []Var{
 	{Name: "CAPTCHA_ACTION", Group: groupAbuse, Kind: String, Doc: "Action a Turnstile or reCAPTCHA answer must carry; unset: not checked."},
 	{Name: "CAPTCHA_MIN_SCORE", Group: groupAbuse, Kind: Float, Default: "0.5", Doc: "Lowest reCAPTCHA v3 score accepted, from 0 to 1."},
 	{Name: "CAPTCHA_TIMEOUT", Group: groupAbuse, Kind: Duration, Default: "5s", Doc: "One siteverify call at most; a timeout is CAPTCHA_FAILED."},
-	{Name: "RATE_LIMIT_LEADS_PER_IP_PER_HOUR", Group: groupAbuse, Kind: Int, Default: "20", Doc: "submitLead attempts per client IP (IPv6: /64) and clock hour."},
-	{Name: "RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", Group: groupAbuse, Kind: Int, Default: "10", Doc: "reportListing attempts per client IP and clock hour."},
-	{Name: "RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", Group: groupAbuse, Kind: Int, Default: "10", Doc: "submitLead attempts per buyer email and UTC day."},
-	{Name: "RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", Group: groupAbuse, Kind: Int, Default: "10", Doc: "reportListing attempts per reporter email and UTC day."},
+	{Name: "RATE_LIMIT_LEADS_PER_IP_PER_HOUR", Group: groupAbuse, Kind: Int, Default: "20", DevDefault: devAbuseLimit, Doc: "submitLead attempts per client IP (IPv6: /64) and clock hour."},
+	{Name: "RATE_LIMIT_REPORTS_PER_IP_PER_HOUR", Group: groupAbuse, Kind: Int, Default: "10", DevDefault: devAbuseLimit, Doc: "reportListing attempts per client IP and clock hour."},
+	{Name: "RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", Group: groupAbuse, Kind: Int, Default: "10", DevDefault: devAbuseLimit, Doc: "submitLead attempts per buyer email and UTC day."},
+	{Name: "RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", Group: groupAbuse, Kind: Int, Default: "10", DevDefault: devAbuseLimit, Doc: "reportListing attempts per reporter email and UTC day."},
 
 	{Name: "ENCRYPTION_KEYS", Group: groupPrivacy, Kind: String, DevDefault: pii.DevEncryptionKeys, Secret: true, Production: "required, without the development key", Doc: "`id:base64key,…` of 32-byte AES-256 keys; the first encrypts, all decrypt."},
 	{Name: "BLIND_INDEX_KEY", Group: groupPrivacy, Kind: String, DevDefault: pii.DevBlindIndexKey, Secret: true, Production: "required, not the development key", Doc: "Base64 32-byte HMAC key of email lookups; it does not rotate."},

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -51,10 +50,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			if out.Extensions["code"] == nil {
 				out.Extensions = map[string]any{"code": codeBadRequest}
 			}
-			switch {
-			case strings.HasPrefix(out.Message, "json request body could not be decoded"):
-				out.Message = "request body is not a GraphQL request"
-			case len(out.Path) == 2 && out.Path[0] == ast.PathName("variable"):
+			if len(out.Path) == 2 && out.Path[0] == ast.PathName("variable") {
 				out.Message = fmt.Sprintf("invalid value for variable $%v", out.Path[1])
 			}
 		default:

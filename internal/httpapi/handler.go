@@ -16,13 +16,13 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/rs/cors"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/graphiql"
 	"github.com/partsmarket/gateway/internal/inputcheck"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
@@ -110,8 +110,7 @@ func New(o Options, d Deps) http.Handler {
 	ws := newWebsockets(d.Auth, d.Store, o.LoaderWait, d.Log, d.SellerWatch)
 	gql.AddTransport(ws.transport())
 	gql.AddTransport(transport.Options{})
-	gql.AddTransport(transport.GET{})
-	gql.AddTransport(transport.POST{})
+	gql.AddTransport(jsonTransport{})
 	gql.AddTransport(uploadTransport{maxJSON: o.MaxBodyBytes})
 	gql.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	gql.SetErrorPresenter(presentError(d.Log))
@@ -180,7 +179,9 @@ func New(o Options, d Deps) http.Handler {
 		mux.Handle("GET /schema.graphql", schemaSDL(d.Schema.Schema()))
 	}
 	if o.GraphiQL {
-		mux.Handle("GET /{$}", playground.Handler("Marketplace gateway", "/graphql"))
+		ide := graphiql.Handler("Marketplace gateway", "/graphql")
+		mux.Handle("GET /{$}", ide)
+		mux.Handle("GET "+graphiql.AssetPrefix, ide)
 	}
 
 	c := cors.New(cors.Options{
@@ -190,8 +191,8 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout,
-		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux))))))
+	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout, withCompression(
+		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux)))))))
 }
 
 // suggestingRules are gqlparser's validation rules that suggest schema names

@@ -257,25 +257,11 @@ func isMutation(query, operationName string) bool {
 // writeError writes a GraphQL-shaped error response with an HTTP status.
 func writeError(w http.ResponseWriter, r *http.Request, status int, code, message string) {
 	setCode(r.Context(), code)
-	ct := "application/json"
-	if accepts(r, "application/graphql-response+json") {
-		ct = "application/graphql-response+json"
-	}
-	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Type", responseMediaType(r))
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []map[string]any{{"message": message, "extensions": map[string]any{"code": code}}},
 	})
-}
-
-// accepts reports whether the request's Accept header names mediaType.
-func accepts(r *http.Request, mediaType string) bool {
-	for _, part := range bytes.Split([]byte(r.Header.Get("Accept")), []byte(",")) {
-		if mt, _, err := mime.ParseMediaType(string(bytes.TrimSpace(part))); err == nil && mt == mediaType {
-			return true
-		}
-	}
-	return false
 }
 
 // deadlineGrace is how much longer than its request's deadline a

@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/99designs/gqlgen/graphql/errcode"
 )
 
 // uploadMaxMemory is how much of a multipart upload is held in memory;
@@ -78,26 +77,7 @@ func (t uploadTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql
 	params.Headers = r.Header
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
-	responseType := "application/json"
-	if accepts(r, "application/graphql-response+json") {
-		responseType = "application/graphql-response+json"
-	}
-	w.Header().Set("Content-Type", responseType)
-	rc, errs := exec.CreateOperationContext(r.Context(), params)
-	if errs != nil {
-		resp := exec.DispatchError(graphql.WithOperationContext(r.Context(), rc), errs)
-		switch {
-		case errcode.GetErrorKind(errs) != errcode.KindProtocol:
-		case responseType == "application/json":
-			w.WriteHeader(http.StatusUnprocessableEntity) // as gqlgen's transports answer
-		default:
-			w.WriteHeader(http.StatusBadRequest)
-		}
-		_ = json.NewEncoder(w).Encode(resp)
-		return
-	}
-	responses, ctx := exec.DispatchOperation(r.Context(), rc)
-	_ = json.NewEncoder(w).Encode(responses(ctx))
+	execute(w, r, exec, params, nil)
 }
 
 // read reads a multipart request. On failure it returns the HTTP status,

@@ -36,8 +36,9 @@ import (
 )
 
 // CodeQueryTooComplex is the extensions.code of an operation over a limit:
-// HTTP 400 with application/graphql-response+json (422 with plain JSON, as
-// gqlgen answers protocol errors).
+// HTTP 400 with application/graphql-response+json (200 with plain JSON,
+// whose clients read request errors from the body, as GraphQL over HTTP
+// asks).
 const CodeQueryTooComplex = "QUERY_TOO_COMPLEX"
 
 // CodeBadRequest is the extensions.code of a malformed request; the APQ

@@ -37,10 +37,19 @@ func (d *dataset) insert(ctx context.Context, tx *sqlx.Tx, keys *pii.Keyring) (S
 		d.mediaTable(),
 		leads,
 		reports,
+		d.eventTable(),
+		d.searchTable(),
 	}
 	for _, t := range tables {
 		if err := copyIn(ctx, tx, t); err != nil {
 			return Stats{}, err
+		}
+	}
+	// The events' counts, then the leads' and reports' that their triggers
+	// queued: the metrics show all of them at once.
+	for _, q := range []string{addEventRollups, `SELECT fold_pending_rollups()`} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return Stats{}, fmt.Errorf("seed: rollups: %w", err)
 		}
 	}
 	return Stats{
@@ -51,7 +60,44 @@ func (d *dataset) insert(ctx context.Context, tx *sqlx.Tx, keys *pii.Keyring) (S
 		Media:           len(tables[4].rows),
 		Leads:           len(tables[5].rows),
 		ListingReports:  len(tables[6].rows),
+		Events:          len(tables[7].rows),
+		Searches:        len(tables[8].rows),
 	}, nil
+}
+
+// addEventRollups adds the seeded events' counts to the rollups, through
+// add_rollups as the gateway's event flush does, with each listing's
+// dimensions (listing_rollup_keys). The seeded leads and reports reach the
+// rollups through their tables' triggers and fold_pending_rollups.
+const addEventRollups = `SELECT add_rollups(array_agg(day), array_agg(listing_id), array_agg(seller_id),
+	array_agg(category), array_agg(region), array_agg(views), array_agg(calls), array_agg(texts), array_agg(emails),
+	array_agg(0::bigint), array_agg(0::bigint))
+FROM (
+	SELECT (e.created_at AT TIME ZONE 'UTC')::date AS day, e.listing_id, e.seller_id, k.category, k.region,
+		count(*) FILTER (WHERE e.type = 'LISTING_VIEW') AS views, count(*) FILTER (WHERE e.type = 'CALL_CLICK') AS calls,
+		count(*) FILTER (WHERE e.type = 'TEXT_CLICK') AS texts, count(*) FILTER (WHERE e.type = 'EMAIL_CLICK') AS emails
+	FROM events e LEFT JOIN listing_rollup_keys k ON k.listing_id = e.listing_id
+	GROUP BY 1, 2, 3, 4, 5
+) AS x`
+
+func (d *dataset) eventTable() table {
+	t := table{name: "events", columns: []string{"type", "listing_id", "seller_id", "session_id", "source_page", "created_at"}}
+	for _, e := range d.events {
+		var listingID *string
+		if e.listing != nil {
+			listingID = &e.listing.id
+		}
+		t.rows = append(t.rows, []any{e.typ, listingID, e.seller.id, e.session, e.page, e.at})
+	}
+	return t
+}
+
+func (d *dataset) searchTable() table {
+	t := table{name: "search_queries", columns: []string{"term", "result_count", "session_id", "created_at"}}
+	for _, s := range d.searches {
+		t.rows = append(t.rows, []any{s.term, s.results, s.session, s.at})
+	}
+	return t
 }
 
 // copyIn bulk-loads t with COPY FROM STDIN inside tx.

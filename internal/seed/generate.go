@@ -31,6 +31,8 @@ type dataset struct {
 	media    []*media
 	leads    []*lead
 	reports  []*report
+	events   []*event
+	searches []*search
 }
 
 // generate builds the demo marketplace as it looks at now. Each stage draws
@@ -44,6 +46,8 @@ func generate(now time.Time) *dataset {
 	d.media = makeMedia(newRand(4), d.listings)
 	d.leads = makeLeads(newRand(5), now, d.sellers, d.listings)
 	d.reports = makeReports(newRand(6), now, d.listings)
+	d.events = makeEvents(newRand(7), now, d.sellers, d.listings)
+	d.searches = makeSearches(newRand(8), now, d.listings)
 	return d
 }
 
@@ -63,6 +67,17 @@ func DemoSellerID() string { return sellerID(0) }
 
 // sellerID returns the id of the i-th seeded seller.
 func sellerID(i int) string { return id("seller/%d", i) }
+
+// filter returns the elements of xs that keep holds for, in order.
+func filter[T any](xs []T, keep func(T) bool) []T {
+	var out []T
+	for _, x := range xs {
+		if keep(x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
 
 // pick returns a random element of xs.
 func pick[T any](r *rand.Rand, xs []T) T { return xs[r.IntN(len(xs))] }

@@ -101,18 +101,8 @@ type lead struct {
 // makeLeads returns leads on public listings and a few general inquiries to
 // ACTIVE sellers.
 func makeLeads(r *rand.Rand, now time.Time, sellers []*seller, listings []*listing) []*lead {
-	var public []*listing
-	for _, l := range listings {
-		if l.public() {
-			public = append(public, l)
-		}
-	}
-	var active []*seller
-	for _, s := range sellers {
-		if s.public() {
-			active = append(active, s)
-		}
-	}
+	public := filter(listings, (*listing).public)
+	active := filter(sellers, (*seller).public)
 	var leads []*lead
 	for range listingLeads {
 		l := pick(r, public)

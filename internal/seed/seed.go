@@ -1,6 +1,8 @@
 // Package seed loads a small, realistic demo marketplace (sellers, their
-// contacts and locations, listings with photos, leads and listing reports)
-// so that a development database has something worth querying.
+// contacts and locations, listings with photos, leads, listing reports, and
+// a month of buyers' events and searches with their rollups) so that a
+// development database has something worth querying, analysts' metrics
+// included.
 //
 // The data is deterministic: ids are name-based UUIDs and every random choice
 // comes from a fixed seed, so two runs produce the same rows. Timestamps are
@@ -35,18 +37,23 @@ type Stats struct {
 	Leads int
 	// ListingReports is the number of rows inserted into listing_reports.
 	ListingReports int
+	// Events is the number of rows inserted into events (their counts are
+	// added to the daily rollups too).
+	Events int
+	// Searches is the number of rows inserted into search_queries.
+	Searches int
 }
 
 // Total returns the number of rows inserted into all tables together.
 func (s Stats) Total() int {
 	return s.Sellers + s.SellerContacts + s.SellerLocations + s.Listings +
-		s.Media + s.Leads + s.ListingReports
+		s.Media + s.Leads + s.ListingReports + s.Events + s.Searches
 }
 
 // String describes the counts on one line, e.g. for the `gateway seed` command.
 func (s Stats) String() string {
-	return fmt.Sprintf("sellers=%d seller_contacts=%d seller_locations=%d listings=%d media=%d leads=%d listing_reports=%d",
-		s.Sellers, s.SellerContacts, s.SellerLocations, s.Listings, s.Media, s.Leads, s.ListingReports)
+	return fmt.Sprintf("sellers=%d seller_contacts=%d seller_locations=%d listings=%d media=%d leads=%d listing_reports=%d events=%d search_queries=%d",
+		s.Sellers, s.SellerContacts, s.SellerLocations, s.Listings, s.Media, s.Leads, s.ListingReports, s.Events, s.Searches)
 }
 
 // advisoryLockKey serialises concurrent seed runs (pg_advisory_xact_lock).

@@ -31,6 +31,8 @@ func counts(t *testing.T, db *sqlx.DB) Stats {
 		{"media", &s.Media},
 		{"leads", &s.Leads},
 		{"listing_reports", &s.ListingReports},
+		{"events", &s.Events},
+		{"search_queries", &s.Searches},
 	} {
 		if err := db.Get(c.n, "SELECT count(*) FROM "+c.table); err != nil {
 			t.Fatalf("count %s: %v", c.table, err)
@@ -77,6 +79,8 @@ func TestRun(t *testing.T) {
 		{"media", stats.Media, stats.Listings, 3 * stats.Listings},
 		{"leads", stats.Leads, 250, 350},
 		{"listing_reports", stats.ListingReports, 30, 50},
+		{"events", stats.Events, 10000, 30000},
+		{"search_queries", stats.Searches, searchCount, searchCount},
 	}
 	for _, r := range ranges {
 		if r.n < r.lo || r.n > r.hi {
@@ -101,6 +105,43 @@ func TestRun(t *testing.T) {
 	t.Run("statuses", func(t *testing.T) { checkStatuses(t, db) })
 	t.Run("contact data", func(t *testing.T) { checkContactData(t, db) })
 	t.Run("search", func(t *testing.T) { checkSearch(t, db) })
+	t.Run("activity", func(t *testing.T) { checkActivity(t, db, stats) })
+}
+
+// checkActivity checks the seeded events and searches: all within the last
+// activityDays, on public listings and sellers, every event counted in the
+// daily rollups, and zero-result searches among the searches.
+func checkActivity(t *testing.T, db *sqlx.DB, stats Stats) {
+	if n := count(t, db, `SELECT count(*) FROM events WHERE created_at < now() - interval '31 days' OR created_at > now()`); n != 0 {
+		t.Errorf("%d events outside the last %d days", n, activityDays)
+	}
+	if n := count(t, db, `SELECT count(*) FROM events e JOIN sellers s ON s.id = e.seller_id
+		LEFT JOIN listings l ON l.id = e.listing_id
+		WHERE s.status <> 'ACTIVE' OR (e.listing_id IS NOT NULL AND (l.status <> 'ACTIVE' OR l.seller_id <> e.seller_id))`); n != 0 {
+		t.Errorf("%d events on listings or sellers the public does not see", n)
+	}
+	var rolled struct{ Events, Leads int }
+	if err := db.Get(&rolled, `SELECT coalesce(sum(views + call_clicks + text_clicks + email_clicks), 0) AS events,
+			coalesce(sum(leads), 0) AS leads FROM daily_seller_totals`); err != nil {
+		t.Fatal(err)
+	}
+	if rolled.Events != stats.Events || rolled.Leads != stats.Leads {
+		t.Errorf("daily_seller_totals count %d events and %d leads, want the %d and %d seeded", rolled.Events, rolled.Leads, stats.Events, stats.Leads)
+	}
+	if n := count(t, db, `SELECT count(DISTINCT type) FROM events`); n != 4 {
+		t.Errorf("%d event types, want all 4", n)
+	}
+	zero := count(t, db, `SELECT count(*) FROM search_queries WHERE result_count = 0`)
+	if zero == 0 || zero > stats.Searches/2 {
+		t.Errorf("%d of %d searches found nothing, want some but not most", zero, stats.Searches)
+	}
+	// The counts are the titles that hold the term: a listed part number
+	// finds its listings.
+	if n := count(t, db, `SELECT count(*) FROM (SELECT DISTINCT term, result_count FROM search_queries) q
+		WHERE q.result_count <> (SELECT count(*) FROM listings l JOIN sellers s ON s.id = l.seller_id
+			WHERE l.status = 'ACTIVE' AND s.status = 'ACTIVE' AND strpos(lower(l.title), q.term) > 0)`); n != 0 {
+		t.Errorf("%d searches with a result count that is not their matching titles", n)
+	}
 }
 
 func checkIntegrity(t *testing.T, db *sqlx.DB) {
