@@ -134,7 +134,7 @@ type ComplexityRoot struct {
 	ImportBatch struct {
 		CreatedAt      func(childComplexity int) int
 		CreatedCount   func(childComplexity int) int
-		Errors         func(childComplexity int, first *int, after *string) int
+		Errors         func(childComplexity int, first *int, after *string, last *int, before *string) int
 		FailedCount    func(childComplexity int) int
 		FileName       func(childComplexity int) int
 		FinishedAt     func(childComplexity int) int
@@ -236,7 +236,7 @@ type ComplexityRoot struct {
 		Currency       func(childComplexity int) int
 		Description    func(childComplexity int) int
 		ID             func(childComplexity int) int
-		Leads          func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads          func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Location       func(childComplexity int) int
 		Media          func(childComplexity int) int
 		ModerationNote func(childComplexity int) int
@@ -355,21 +355,31 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditEvents        func(childComplexity int, filter *store.AuditEventFilter, first *int, after *string) int
-		Events             func(childComplexity int, filter *store.EventFilter, first *int, after *string) int
+		AuditEvents        func(childComplexity int, filter *store.AuditEventFilter, first *int, after *string, last *int, before *string) int
+		Events             func(childComplexity int, filter *store.EventFilter, first *int, after *string, last *int, before *string) int
 		ImportBatch        func(childComplexity int, id string) int
-		ImportBatches      func(childComplexity int, sellerID *string, first *int, after *string) int
+		ImportBatches      func(childComplexity int, sellerID *string, first *int, after *string, last *int, before *string) int
 		Lead               func(childComplexity int, id string) int
-		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Listing            func(childComplexity int, id string) int
 		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		MarketplaceMetrics func(childComplexity int, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) int
-		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
+		Node               func(childComplexity int, id string) int
+		Nodes              func(childComplexity int, ids []string) int
+		RateLimit          func(childComplexity int) int
+		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string, last *int, before *string) int
 		SearchTerms        func(childComplexity int, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) int
 		Seller             func(childComplexity int, id string) int
 		SellerBySlug       func(childComplexity int, slug string) int
-		Sellers            func(childComplexity int, filter *store.SellerFilter, first *int, after *string) int
+		Sellers            func(childComplexity int, filter *store.SellerFilter, first *int, after *string, last *int, before *string) int
 		Viewer             func(childComplexity int) int
+	}
+
+	RateLimit struct {
+		CurrentlyAvailable func(childComplexity int) int
+		MaxQueryCost       func(childComplexity int) int
+		MaximumAvailable   func(childComplexity int) int
+		RestoreRate        func(childComplexity int) int
 	}
 
 	RecordEventPayload struct {
@@ -410,7 +420,7 @@ type ComplexityRoot struct {
 		Description       func(childComplexity int) int
 		ID                func(childComplexity int) int
 		InternalNotes     func(childComplexity int) int
-		Leads             func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads             func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Listings          func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		Locations         func(childComplexity int) int
 		Performance       func(childComplexity int, from *time.Time, to *time.Time) int
@@ -511,7 +521,7 @@ type EventConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.EventConnection) (int, error)
 }
 type ImportBatchResolver interface {
-	Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string) (*model.ImportRowErrorConnection, error)
+	Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string, last *int, before *string) (*model.ImportRowErrorConnection, error)
 }
 type ImportBatchConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ImportBatchConnection) (int, error)
@@ -537,7 +547,7 @@ type ListingResolver interface {
 
 	Location(ctx context.Context, obj *store.Listing) (*store.SellerLocation, error)
 	Media(ctx context.Context, obj *store.Listing) ([]*store.Media, error)
-	Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
+	Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
 	Stats(ctx context.Context, obj *store.Listing, from *time.Time, to *time.Time) (*store.ListingStats, error)
 }
 type ListingConnectionResolver interface {
@@ -573,26 +583,29 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
+	Node(ctx context.Context, id string) (store.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]store.Node, error)
+	RateLimit(ctx context.Context) (*model.RateLimit, error)
 	Listing(ctx context.Context, id string) (*store.Listing, error)
 	Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
 	Seller(ctx context.Context, id string) (*store.Seller, error)
 	SellerBySlug(ctx context.Context, slug string) (*store.Seller, error)
-	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string) (*model.SellerConnection, error)
+	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string, last *int, before *string) (*model.SellerConnection, error)
 	Lead(ctx context.Context, id string) (*store.Lead, error)
-	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
-	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error)
+	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
+	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string, last *int, before *string) (*model.ListingReportConnection, error)
 	ImportBatch(ctx context.Context, id string) (*store.ImportBatch, error)
-	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string) (*model.ImportBatchConnection, error)
-	AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string) (*model.AuditEventConnection, error)
+	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string, last *int, before *string) (*model.ImportBatchConnection, error)
+	AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string, last *int, before *string) (*model.AuditEventConnection, error)
 	SearchTerms(ctx context.Context, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) ([]*store.SearchTermStat, error)
 	MarketplaceMetrics(ctx context.Context, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) ([]*store.MetricRow, error)
-	Events(ctx context.Context, filter *store.EventFilter, first *int, after *string) (*model.EventConnection, error)
+	Events(ctx context.Context, filter *store.EventFilter, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 }
 type SellerResolver interface {
 	Contacts(ctx context.Context, obj *store.Seller) ([]*store.SellerContact, error)
 	Locations(ctx context.Context, obj *store.Seller) ([]*store.SellerLocation, error)
 	Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
-	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
+	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
 
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
 }
@@ -891,7 +904,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.ImportBatch.Errors(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.ImportBatch.Errors(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "ImportBatch.failedCount":
 		if e.ComplexityRoot.ImportBatch.FailedCount == nil {
 			break
@@ -1304,7 +1317,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Listing.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Listing.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Listing.location":
 		if e.ComplexityRoot.Listing.Location == nil {
 			break
@@ -1924,7 +1937,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*store.AuditEventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*store.AuditEventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -1935,7 +1948,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*store.EventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*store.EventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.importBatch":
 		if e.ComplexityRoot.Query.ImportBatch == nil {
 			break
@@ -1957,7 +1970,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ImportBatches(childComplexity, args["sellerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.ImportBatches(childComplexity, args["sellerId"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.lead":
 		if e.ComplexityRoot.Query.Lead == nil {
@@ -1980,7 +1993,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.listing":
 		if e.ComplexityRoot.Query.Listing == nil {
 			break
@@ -2014,6 +2027,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MarketplaceMetrics(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]store.MetricDimension), args["filter"].(*store.MetricFilter), args["first"].(*int)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
+	case "Query.rateLimit":
+		if e.ComplexityRoot.Query.RateLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RateLimit(childComplexity), true
 	case "Query.reports":
 		if e.ComplexityRoot.Query.Reports == nil {
 			break
@@ -2024,7 +2065,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Reports(childComplexity, args["filter"].(*store.ReportFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Reports(childComplexity, args["filter"].(*store.ReportFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.searchTerms":
 		if e.ComplexityRoot.Query.SearchTerms == nil {
 			break
@@ -2068,13 +2109,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RateLimit.currentlyAvailable":
+		if e.ComplexityRoot.RateLimit.CurrentlyAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.CurrentlyAvailable(childComplexity), true
+	case "RateLimit.maxQueryCost":
+		if e.ComplexityRoot.RateLimit.MaxQueryCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.MaxQueryCost(childComplexity), true
+	case "RateLimit.maximumAvailable":
+		if e.ComplexityRoot.RateLimit.MaximumAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.MaximumAvailable(childComplexity), true
+	case "RateLimit.restoreRate":
+		if e.ComplexityRoot.RateLimit.RestoreRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.RestoreRate(childComplexity), true
 
 	case "RecordEventPayload.accepted":
 		if e.ComplexityRoot.RecordEventPayload.Accepted == nil {
@@ -2189,7 +2255,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Seller.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Seller.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Seller.listings":
 		if e.ComplexityRoot.Seller.Listings == nil {
 			break
@@ -2734,6 +2800,21 @@ enum ReportAction {
 type Query {
   "Who is calling."
   viewer: Viewer!
+  """
+  Any object by its id, read under the same access rules as the field that
+  returns its type. Null with NOT_FOUND when no object has that id or the
+  caller may not see it: the two cannot be told apart. BAD_USER_INPUT when
+  ` + "`" + `id` + "`" + ` is not a UUID.
+  """
+  node("The object's id, a UUID." id: ID!): Node
+  """
+  Objects by id, in the order of ` + "`" + `ids` + "`" + `, each answered like ` + "`" + `node` + "`" + `: null (and
+  a NOT_FOUND error on its index) for an id the caller cannot see.
+  BAD_USER_INPUT when an id is not a UUID.
+  """
+  nodes("At most 100 ids, UUIDs." ids: [ID!]!): [Node]!
+  "The caller's query-cost budget now, the same figures as ` + "`" + `extensions.cost` + "`" + `; reading it costs like any field."
+  rateLimit: RateLimit!
   "One listing, if the caller may see it; NOT_FOUND otherwise."
   listing(id: ID!): Listing
   """
@@ -2749,19 +2830,39 @@ type Query {
   seller(id: ID!): Seller
   sellerBySlug(slug: String!): Seller
   "Sellers the caller may see, by company name."
-  sellers(filter: SellerFilter, first: Int, after: String): SellerConnection!
+  sellers(filter: SellerFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): SellerConnection!
   "One lead: its seller, ADMIN and ANALYST only."
   lead(id: ID!): Lead
   "Leads, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection!
+  leads(filter: LeadFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): LeadConnection!
   "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  reports(filter: ReportFilter, first: Int, after: String): ListingReportConnection!
+  reports(filter: ReportFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): ListingReportConnection!
   "One import batch: its seller's, ADMIN's and ANALYST's."
   importBatch(id: ID!): ImportBatch
   "Import batches, newest first: a seller's own, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
-  importBatches(sellerId: ID, first: Int, after: String): ImportBatchConnection!
+  importBatches(sellerId: ID, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): ImportBatchConnection!
   "The append-only audit log, newest first."
-  auditEvents(filter: AuditEventFilter, first: Int, after: String): AuditEventConnection @hasRole(roles: [ADMIN])
+  auditEvents(filter: AuditEventFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): AuditEventConnection @hasRole(roles: [ADMIN])
   """
   Public search terms with how often they were searched and how often they
   found nothing, most searched first. ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30
@@ -2776,7 +2877,37 @@ type Query {
   """
   marketplaceMetrics(from: Time!, to: Time!, groupBy: [MetricDimension!]!, filter: MetricFilter, first: Int): [MetricRow!] @hasRole(roles: [ANALYST])
   "Raw events within the retention window, newest first."
-  events(filter: EventFilter, first: Int, after: String): EventConnection @hasRole(roles: [ANALYST])
+  events(filter: EventFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): EventConnection @hasRole(roles: [ANALYST])
+}
+
+"""
+An object that has an id of its own and can be fetched again with
+` + "`" + `node(id:)` + "`" + `, as Relay expects. Ids are UUIDs, unique across every type.
+"""
+interface Node {
+  "The object's id, a UUID."
+  id: ID!
+}
+
+"""
+A caller's query-cost budget: a bucket of ` + "`" + `maximumAvailable` + "`" + ` points refilled
+at ` + "`" + `restoreRate` + "`" + ` points a second, from which every operation's cost is
+taken. Signed-in callers have a budget each (ANALYST a larger one);
+anonymous callers one per client IP.
+"""
+type RateLimit {
+  "The most one operation may cost for this caller (QUERY_TOO_COMPLEX above it)."
+  maxQueryCost: Int!
+  "The bucket's size in points: never below ` + "`" + `maxQueryCost` + "`" + `."
+  maximumAvailable: Float!
+  "The points left in the bucket now."
+  currentlyAvailable: Int!
+  "The points restored a second."
+  restoreRate: Float!
 }
 
 type Subscription {
@@ -2800,7 +2931,7 @@ type PageInfo {
   endCursor: String
 }
 
-type Seller {
+type Seller implements Node {
   id: ID!
   slug: String!
   companyName: String!
@@ -2816,7 +2947,11 @@ type Seller {
   forwards with ` + "`" + `first` + "`" + ` and ` + "`" + `after` + "`" + `, or backwards with ` + "`" + `last` + "`" + ` and ` + "`" + `before` + "`" + `.
   """
   listings(filter: ListingFilter, sort: ListingSort, first: Int, after: String, last: Int, before: String): ListingConnection!
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection @owner
+  leads(filter: LeadFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): LeadConnection @owner
   verificationNotes: String @hasRole(roles: [ADMIN])
   internalNotes: String @hasRole(roles: [ADMIN])
   "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
@@ -2840,7 +2975,7 @@ type SellerLocation {
   postalCode: String
 }
 
-type Listing {
+type Listing implements Node {
   id: ID!
   seller: Seller!
   title: String!
@@ -2861,7 +2996,11 @@ type Listing {
   location: SellerLocation
   "At most 20, in display order."
   media: [Media!]!
-  leads(filter: LeadFilter, first: Int, after: String): LeadConnection @owner
+  leads(filter: LeadFilter, first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): LeadConnection @owner
   "Views, clicks and leads; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
   stats(from: Time, to: Time): ListingStats @owner
   "Why an admin removed the listing."
@@ -2871,7 +3010,7 @@ type Listing {
   updatedAt: Time!
 }
 
-type Media {
+type Media implements Node {
   id: ID!
   url: String!
   altText: String
@@ -2879,7 +3018,7 @@ type Media {
   contentType: String
 }
 
-type Lead {
+type Lead implements Node {
   id: ID!
   "Null for a lead sent to the seller in general."
   listing: Listing
@@ -2917,7 +3056,7 @@ type LeadStatusChange {
   at: Time!
 }
 
-type ImportBatch {
+type ImportBatch implements Node {
   id: ID!
   sellerId: ID!
   mode: ImportMode!
@@ -2933,7 +3072,11 @@ type ImportBatch {
   finishedAt: Time
   createdAt: Time!
   "Rows refused, in file order."
-  errors(first: Int, after: String): ImportRowErrorConnection!
+  errors(first: Int, after: String,
+    "The last rows of the list, or those just before ` + "`" + `before` + "`" + `: 1..100, never with ` + "`" + `first` + "`" + `."
+    last: Int,
+    "A cursor: only rows before it, for paging backwards."
+    before: String): ImportRowErrorConnection!
 }
 
 type ImportRowError {
@@ -2967,7 +3110,7 @@ type ImportBatchEdge {
   node: ImportBatch!
 }
 
-type ListingReport {
+type ListingReport implements Node {
   id: ID!
   listing: Listing!
   reason: ReportReason!
@@ -3177,7 +3320,7 @@ type EventEdge {
 }
 
 "One entry of the append-only audit log."
-type AuditEvent {
+type AuditEvent implements Node {
   id: ID!
   "The token's subject; null for the system (retention, workers)."
   actorId: String
@@ -4013,6 +4156,20 @@ func (ec *executionContext) childFields_PersonalDataExport(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type PersonalDataExport", field.Name)
 }
 
+func (ec *executionContext) childFields_RateLimit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "maxQueryCost":
+		return ec.fieldContext_RateLimit_maxQueryCost(ctx, field)
+	case "maximumAvailable":
+		return ec.fieldContext_RateLimit_maximumAvailable(ctx, field)
+	case "currentlyAvailable":
+		return ec.fieldContext_RateLimit_currentlyAvailable(ctx, field)
+	case "restoreRate":
+		return ec.fieldContext_RateLimit_restoreRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimit", field.Name)
+}
+
 func (ec *executionContext) childFields_RecordEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accepted":
@@ -4416,6 +4573,22 @@ func (ec *executionContext) field_ImportBatch_errors_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -4446,6 +4619,22 @@ func (ec *executionContext) field_Listing_leads_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -4888,6 +5077,22 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -4918,6 +5123,22 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -4962,6 +5183,22 @@ func (ec *executionContext) field_Query_importBatches_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5006,6 +5243,22 @@ func (ec *executionContext) field_Query_leads_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5131,6 +5384,34 @@ func (ec *executionContext) field_Query_marketplaceMetrics_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_reports_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5158,6 +5439,22 @@ func (ec *executionContext) field_Query_reports_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5254,6 +5551,22 @@ func (ec *executionContext) field_Query_sellers_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5284,6 +5597,22 @@ func (ec *executionContext) field_Seller_leads_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -6751,7 +7080,7 @@ func (ec *executionContext) _ImportBatch_errors(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.ImportBatch().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.ImportBatch().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportRowErrorConnection) graphql.Marshaler {
@@ -8545,7 +8874,7 @@ func (ec *executionContext) _Listing_leads(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Listing().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Listing().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11205,6 +11534,126 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rateLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rateLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RateLimit(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+			return ec.marshalNRateLimit2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRateLimit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rateLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_listing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -11391,7 +11840,7 @@ func (ec *executionContext) _Query_sellers(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SellerConnection) graphql.Marshaler {
@@ -11479,7 +11928,7 @@ func (ec *executionContext) _Query_leads(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadConnection) graphql.Marshaler {
@@ -11523,7 +11972,7 @@ func (ec *executionContext) _Query_reports(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Reports(ctx, fc.Args["filter"].(*store.ReportFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Reports(ctx, fc.Args["filter"].(*store.ReportFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingReportConnection) graphql.Marshaler {
@@ -11611,7 +12060,7 @@ func (ec *executionContext) _Query_importBatches(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ImportBatches(ctx, fc.Args["sellerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().ImportBatches(ctx, fc.Args["sellerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportBatchConnection) graphql.Marshaler {
@@ -11655,7 +12104,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["filter"].(*store.AuditEventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["filter"].(*store.AuditEventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11841,7 +12290,7 @@ func (ec *executionContext) _Query_events(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Events(ctx, fc.Args["filter"].(*store.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Events(ctx, fc.Args["filter"].(*store.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11967,6 +12416,98 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RateLimit_maxQueryCost(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_maxQueryCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxQueryCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_maxQueryCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_maximumAvailable(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_maximumAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaximumAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_maximumAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_currentlyAvailable(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_currentlyAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentlyAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_currentlyAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_restoreRate(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_restoreRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RestoreRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_restoreRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _RecordEventPayload_accepted(ctx context.Context, field graphql.CollectedField, obj *model.RecordEventPayload) (ret graphql.Marshaler) {
@@ -12514,7 +13055,7 @@ func (ec *executionContext) _Seller_leads(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Seller().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Seller().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -15871,6 +16412,68 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj store.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case store.Seller:
+		return ec._Seller(ctx, sel, &obj)
+	case *store.Seller:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Seller(ctx, sel, obj)
+	case store.Media:
+		return ec._Media(ctx, sel, &obj)
+	case *store.Media:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Media(ctx, sel, obj)
+	case store.ListingReport:
+		return ec._ListingReport(ctx, sel, &obj)
+	case *store.ListingReport:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ListingReport(ctx, sel, obj)
+	case store.Listing:
+		return ec._Listing(ctx, sel, &obj)
+	case *store.Listing:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Listing(ctx, sel, obj)
+	case store.Lead:
+		return ec._Lead(ctx, sel, &obj)
+	case *store.Lead:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Lead(ctx, sel, obj)
+	case store.ImportBatch:
+		return ec._ImportBatch(ctx, sel, &obj)
+	case *store.ImportBatch:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ImportBatch(ctx, sel, obj)
+	case store.AuditEvent:
+		return ec._AuditEvent(ctx, sel, &obj)
+	case *store.AuditEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AuditEvent(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -15918,7 +16521,7 @@ func (ec *executionContext) _AddListingMediaPayload(ctx context.Context, sel ast
 	return out
 }
 
-var auditEventImplementors = []string{"AuditEvent"}
+var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *store.AuditEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
@@ -16532,7 +17135,7 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var importBatchImplementors = []string{"ImportBatch"}
+var importBatchImplementors = []string{"ImportBatch", "Node"}
 
 func (ec *executionContext) _ImportBatch(ctx context.Context, sel ast.SelectionSet, obj *store.ImportBatch) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, importBatchImplementors)
@@ -17012,7 +17615,7 @@ func (ec *executionContext) _ImportRowErrorEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
-var leadImplementors = []string{"Lead"}
+var leadImplementors = []string{"Lead", "Node"}
 
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *store.Lead) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImplementors)
@@ -17530,7 +18133,7 @@ func (ec *executionContext) _LeadStatusChange(ctx context.Context, sel ast.Selec
 	return out
 }
 
-var listingImplementors = []string{"Listing"}
+var listingImplementors = []string{"Listing", "Node"}
 
 func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, obj *store.Listing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingImplementors)
@@ -17972,7 +18575,7 @@ func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var listingReportImplementors = []string{"ListingReport"}
+var listingReportImplementors = []string{"ListingReport", "Node"}
 
 func (ec *executionContext) _ListingReport(ctx context.Context, sel ast.SelectionSet, obj *store.ListingReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingReportImplementors)
@@ -18270,7 +18873,7 @@ func (ec *executionContext) _ListingStats(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var mediaImplementors = []string{"Media"}
+var mediaImplementors = []string{"Media", "Node"}
 
 func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *store.Media) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mediaImplementors)
@@ -18730,6 +19333,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "node":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_node(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "nodes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_nodes(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "rateLimit":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_rateLimit(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "listing":
 			field := field
 
@@ -19073,6 +19742,59 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var rateLimitImplementors = []string{"RateLimit"}
+
+func (ec *executionContext) _RateLimit(ctx context.Context, sel ast.SelectionSet, obj *model.RateLimit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimit")
+		case "maxQueryCost":
+			out.Values[i] = ec._RateLimit_maxQueryCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maximumAvailable":
+			out.Values[i] = ec._RateLimit_maximumAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentlyAvailable":
+			out.Values[i] = ec._RateLimit_currentlyAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreRate":
+			out.Values[i] = ec._RateLimit_restoreRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var recordEventPayloadImplementors = []string{"RecordEventPayload"}
 
 func (ec *executionContext) _RecordEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordEventPayload) graphql.Marshaler {
@@ -19354,7 +20076,7 @@ func (ec *executionContext) _SearchTermStat(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var sellerImplementors = []string{"Seller"}
+var sellerImplementors = []string{"Seller", "Node"}
 
 func (ec *executionContext) _Seller(ctx context.Context, sel ast.SelectionSet, obj *store.Seller) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sellerImplementors)
@@ -20945,6 +21667,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNImportBatch2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ImportBatch) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -21491,6 +22242,16 @@ func (ec *executionContext) marshalNMetricRow2ᚖgithubᚗcomᚋpartsmarketᚋga
 	return ec._MetricRow(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx context.Context, sel ast.SelectionSet, v []store.Node) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNNotificationStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, v any) (store.NotificationStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := store.NotificationStatus(tmp)
@@ -21548,6 +22309,16 @@ func (ec *executionContext) marshalNPiiMask2githubᚗcomᚋpartsmarketᚋgateway
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNRateLimit2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRateLimit(ctx context.Context, sel ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RateLimit(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordEventInput2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRecordEventInput(ctx context.Context, v any) (model.RecordEventInput, error) {
@@ -22504,6 +23275,13 @@ func (ec *executionContext) marshalOMetricRow2ᚕᚖgithubᚗcomᚋpartsmarket�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx context.Context, sel ast.SelectionSet, v store.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOReportFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐReportFilter(ctx context.Context, v any) (*store.ReportFilter, error) {

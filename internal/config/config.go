@@ -109,8 +109,13 @@ type Config struct {
 	// RateLimitPointsPerMinute is each principal's query-cost budget
 	// (RATE_LIMIT_POINTS_PER_MINUTE, default 20000), restored continuously
 	// at a sixtieth of it per second; anonymous callers have one per client
-	// IP.
+	// IP. It may not be below LimitCost: a query within the cost limit must
+	// fit an unspent budget.
 	RateLimitPointsPerMinute int
+	// RateLimitPointsPerMinuteAnalyst is each ANALYST's budget
+	// (RATE_LIMIT_POINTS_PER_MINUTE_ANALYST, default 100000); it may not be
+	// below LimitCostAnalyst.
+	RateLimitPointsPerMinuteAnalyst int
 	// RateLimitEventsPerIPPerMinute is each client IP's budget of events,
 	// through POST /events and recordEvent alike
 	// (RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE, default 600), restored
@@ -322,6 +327,7 @@ func Load(getenv func(string) string) (Config, error) {
 	c.RateLimitLeadsPerEmailPerDay = num("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitReportsPerEmailPerDay = num("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY", 10)
 	c.RateLimitPointsPerMinute = num("RATE_LIMIT_POINTS_PER_MINUTE", 20000)
+	c.RateLimitPointsPerMinuteAnalyst = num("RATE_LIMIT_POINTS_PER_MINUTE_ANALYST", 100000)
 	c.RateLimitEventsPerIPPerMinute = num("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE", 600)
 	c.RateLimitSync = dur("RATE_LIMIT_SYNC_INTERVAL", time.Second)
 	c.LimitDepth, c.LimitCost = num("LIMIT_DEPTH", 12), num("LIMIT_COST", 10000)
@@ -356,6 +362,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}{{"REQUEST_TIMEOUT", c.RequestTimeout}, {"UPLOAD_TIMEOUT", c.UploadTimeout}, {"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}} {
 		if d.d == 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
+	for _, b := range []struct {
+		budget, limit string
+		points, cost  int
+	}{{"RATE_LIMIT_POINTS_PER_MINUTE", "LIMIT_COST", c.RateLimitPointsPerMinute, c.LimitCost},
+		{"RATE_LIMIT_POINTS_PER_MINUTE_ANALYST", "LIMIT_COST_ANALYST", c.RateLimitPointsPerMinuteAnalyst, c.LimitCostAnalyst}} {
+		if b.points < b.cost {
+			errs = append(errs, fmt.Errorf("%s (%d) must be at least %s (%d): a query within the cost limit must fit the budget",
+				b.budget, b.points, b.limit, b.cost))
 		}
 	}
 	if c.RateLimitSync == 0 {

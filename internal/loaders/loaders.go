@@ -37,6 +37,10 @@ type Loaders struct {
 	// SellerPerformance loads a seller's rolled-up counts by StatsKey; zero
 	// counts without rows. Access is the caller's check (@owner).
 	SellerPerformance *Loader[*store.SellerPerformance]
+	// Node loads any row by id alone (Relay's node field), under the same
+	// access rules as the typed reads; NOT_FOUND for an id that does not
+	// exist or that the caller may not see.
+	Node *Loader[store.Node]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -62,9 +66,11 @@ func (l *Loader[V]) Prefetch(ctx context.Context, keys []string) {
 	}
 }
 
-// New returns the loaders of one request whose caller sees scope.
-func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
+// New returns the loaders of one request whose caller sees scope; auditLog
+// is set for a caller who may read the audit log (an admin).
+func New(st *store.Store, scope store.Scope, auditLog bool, wait time.Duration) *Loaders {
 	return &Loaders{
+		Node: newLoader(wait, nodeBatch(st, scope, nodeReaders(st, scope, auditLog))),
 		Seller: newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
 			return st.SellersByID(ctx, scope, ids)
 		}, func(s *store.Seller) string { return s.ID })),
