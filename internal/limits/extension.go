@@ -170,13 +170,30 @@ func operationOf(ctx context.Context) *operation {
 func (e Extension) InterceptField(ctx context.Context, next graphql.Resolver) (any, error) {
 	res, err := next(ctx)
 	fc := graphql.GetFieldContext(ctx)
-	if fc == nil || fc.Field.Field == nil || len(fc.Field.Selections) == 0 {
+	if fc == nil || fc.Field.Field == nil || len(fc.Field.Selections) == 0 || underPlainList(fc) {
 		return res, err
 	}
 	if o := operationOf(ctx); o != nil {
 		o.unused.Add(int64(o.unusedBy(fc.Field.Field, res)))
 	}
 	return res, err
+}
+
+// underPlainList reports whether fc is inside an element of a list that is
+// not a connection's nodes or edges. The requested cost counts such a list's
+// children once, not once per element, so its elements give nothing back.
+func underPlainList(fc *graphql.FieldContext) bool {
+	for c := fc; c != nil; c = c.Parent {
+		if c.Index == nil {
+			continue
+		}
+		list := c.Parent
+		if list == nil || list.Field.Field == nil || list.Parent == nil || list.Parent.Field.Field == nil ||
+			!isConnection(list.Parent.Field.Field) || (list.Field.Name != "nodes" && list.Field.Name != "edges") {
+			return true
+		}
+	}
+	return false
 }
 
 // unusedBy returns the points of field f's requested cost that its result
