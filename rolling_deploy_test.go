@@ -36,41 +36,75 @@ func previousRelease(t *testing.T) string {
 	return ""
 }
 
-// buildRelease builds the gateway of commit into dir from the repository's
-// history (git archive), and returns the binary and the migration files of
-// that commit. The test fails, never skips, without the history: CI runs on
-// a clone that has it.
-func buildRelease(t *testing.T, ctx context.Context, commit, dir string) (bin string, files []string) {
+// releaseBinary returns the gateway built from commit, building it from the
+// repository's history (git archive) the first time and keeping it in the
+// user's cache directory, keyed by the commit, for the next runs. It also
+// returns the names of that commit's migration files. The test fails, never
+// skips, without the history: CI runs on a clone that has it.
+func releaseBinary(t *testing.T, ctx context.Context, commit string) (bin string, files []string) {
 	t.Helper()
-	src := filepath.Join(dir, "src")
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	archive := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
-	var tarball, stderr bytes.Buffer
-	archive.Stdout, archive.Stderr = &tarball, &stderr
-	if err := archive.Run(); err != nil {
-		t.Fatalf("git archive %s: %v: %s\nThis test builds the previous release from the repository's history: "+
+	ls := exec.CommandContext(ctx, "git", "ls-tree", "--name-only", commit, "migrations/")
+	var out, stderr bytes.Buffer
+	ls.Stdout, ls.Stderr = &out, &stderr
+	if err := ls.Run(); err != nil {
+		t.Fatalf("git ls-tree %s: %v: %s\nThis test builds the previous release from the repository's history: "+
 			"run it in a git clone that holds commit %s (a shallow clone needs `git fetch --unshallow`).",
 			commit, err, strings.TrimSpace(stderr.String()), commit)
 	}
-	untar := exec.CommandContext(ctx, "tar", "-x", "-C", src)
+	for _, f := range strings.Fields(out.String()) {
+		if strings.HasSuffix(f, ".sql") {
+			files = append(files, filepath.Base(f))
+		}
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	bin = filepath.Join(cache, "partsmarket-gateway", "releases", commit, "gateway")
+	if _, err := os.Stat(bin); err == nil {
+		return bin, files
+	}
+	dir := t.TempDir()
+	archive := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	var tarball bytes.Buffer
+	stderr.Reset()
+	archive.Stdout, archive.Stderr = &tarball, &stderr
+	if err := archive.Run(); err != nil {
+		t.Fatalf("git archive %s: %v: %s", commit, err, strings.TrimSpace(stderr.String()))
+	}
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
 	untar.Stdin = &tarball
 	if out, err := untar.CombinedOutput(); err != nil {
 		t.Fatalf("tar: %v: %s", err, out)
 	}
-	bin = filepath.Join(dir, "gateway-previous")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	build.Dir = src
+	built := filepath.Join(dir, "gateway")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", built, ".")
+	build.Dir = dir
 	build.Env = append(os.Environ(), "GOWORK=off", "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building commit %s: %v\n%s", commit, err, out)
 	}
-	files, err := filepath.Glob(filepath.Join(src, "migrations", "*.sql"))
-	if err != nil {
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Renamed into place whole, so a concurrent run never starts half a file.
+	tmp := bin + "." + strconv.Itoa(os.Getpid())
+	if err := copyFile(built, tmp); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, bin); err != nil {
 		t.Fatal(err)
 	}
 	return bin, files
+}
+
+// copyFile copies an executable file.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o755)
 }
 
 // TestRollingDeployPreviousRelease: the previous release's binary, served
@@ -78,10 +112,11 @@ func buildRelease(t *testing.T, ctx context.Context, commit, dir string) (bin st
 // and answers queries: migrations only expand what the previous release
 // reads, and a migration newer than a binary does not make it unready.
 func TestRollingDeployPreviousRelease(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	// The first run builds the previous release: minutes on a busy machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	commit := previousRelease(t)
-	bin, oldFiles := buildRelease(t, ctx, commit, t.TempDir())
+	bin, oldFiles := releaseBinary(t, ctx, commit)
 
 	// The schema is newer than the old binary: this tree has migrations
 	// that commit does not (else the test would prove nothing).
@@ -91,7 +126,7 @@ func TestRollingDeployPreviousRelease(t *testing.T) {
 	}
 	known := map[string]bool{}
 	for _, f := range oldFiles {
-		known[filepath.Base(f)] = true
+		known[f] = true
 	}
 	var newer []string
 	for _, f := range newFiles {
