@@ -64,6 +64,9 @@ func pageThrough(t *testing.T, api *testAPI, c pagedConnection, backwards bool) 
 func TestEveryConnectionPagesBackwards(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
+	for _, title := range []string{"Track roller", "Idler wheel", "Final drive"} {
+		api.mustListing(f.SellerA.ID, title, store.ListingActive)
+	}
 	api.mustSeller("Charlie Cranes", store.SellerActive)
 	api.mustSeller("Delta Diesel", store.SellerActive)
 	ctx := context.Background()

@@ -59,11 +59,8 @@ func (s *Store) NodeKinds(ctx context.Context, scope Scope, ids []string) (map[s
 
 // LeadsByID returns the leads of ids that scope may see, in no order.
 func (s *Store) LeadsByID(ctx context.Context, scope Scope, ids []string) ([]*Lead, error) {
-	var q query
-	q.and("d.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
-	ownedBy(&q, "d.seller_id", scope)
-	var rows []*sealedLead
-	if err := s.db.selectScoped(ctx, scope, &rows, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...); err != nil {
+	rows, err := scopedByID[*sealedLead](ctx, s, scope, ids, "d.id", "d.seller_id", `SELECT `+leadColumns+` FROM leads d`)
+	if err != nil {
 		return nil, err
 	}
 	return openAll(rows, func(r *sealedLead) (*Lead, error) { return r.open(s.keys) })
@@ -72,11 +69,8 @@ func (s *Store) LeadsByID(ctx context.Context, scope Scope, ids []string) ([]*Le
 // ReportsByID returns the reports of ids that scope may see (a seller
 // those about its own listings), in no order.
 func (s *Store) ReportsByID(ctx context.Context, scope Scope, ids []string) ([]*ListingReport, error) {
-	var q query
-	q.and("r.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
-	ownedBy(&q, "l.seller_id", scope)
-	var rows []*sealedReport
-	if err := s.db.selectScoped(ctx, scope, &rows, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...); err != nil {
+	rows, err := scopedByID[*sealedReport](ctx, s, scope, ids, "r.id", "l.seller_id", `SELECT `+reportColumns+reportFrom)
+	if err != nil {
 		return nil, err
 	}
 	return openAll(rows, func(r *sealedReport) (*ListingReport, error) { return r.open(s.keys) })
@@ -85,12 +79,19 @@ func (s *Store) ReportsByID(ctx context.Context, scope Scope, ids []string) ([]*
 // ImportBatchesByID returns the import batches of ids that scope may see
 // (a seller its own, admins and analysts all), in no order.
 func (s *Store) ImportBatchesByID(ctx context.Context, scope Scope, ids []string) ([]*ImportBatch, error) {
+	return scopedByID[*ImportBatch](ctx, s, scope, ids, "b.id", "b.seller_id", `SELECT `+importBatchColumns+` FROM import_batches b`)
+}
+
+// scopedByID reads the rows of a private table whose idColumn is one of ids
+// and whose seller (sellerColumn) scope may see, with selectFrom (a SELECT
+// and its FROM clause), in a transaction that states scope.
+func scopedByID[R any](ctx context.Context, s *Store, scope Scope, ids []string, idColumn, sellerColumn, selectFrom string) ([]R, error) {
 	var q query
-	q.and("b.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
-	ownedBy(&q, "b.seller_id", scope)
-	var out []*ImportBatch
-	err := s.db.selectScoped(ctx, scope, &out, `SELECT `+importBatchColumns+` FROM import_batches b`+q.sql(), q.args...)
-	return out, err
+	q.and(idColumn + " = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
+	ownedBy(&q, sellerColumn, scope)
+	var rows []R
+	err := s.db.selectScoped(ctx, scope, &rows, selectFrom+q.sql(), q.args...)
+	return rows, err
 }
 
 // MediaByID returns the media of ids whose listing scope may see, in no

@@ -9,8 +9,8 @@ import (
 )
 
 // nodeReader reads the rows of one kind by id, under the caller's access
-// rules; ids it leaves out are NOT_FOUND.
-type nodeReader func(ctx context.Context, ids []string) ([]store.Node, error)
+// rules, keyed by id; ids it leaves out are NOT_FOUND.
+type nodeReader func(ctx context.Context, ids []string) (map[string]store.Node, error)
 
 // nodeBatch makes the batch function of the Node loader: one statement
 // finds the kind of every key, then one read per kind present loads the
@@ -41,8 +41,8 @@ func nodeBatch(st *store.Store, scope store.Scope, readers map[store.NodeKind]no
 				failed[kind] = err
 				continue
 			}
-			for _, r := range rows {
-				found[nodeID(r)] = r
+			for id, r := range rows {
+				found[id] = r
 			}
 		}
 		for i, k := range keys {
@@ -65,54 +65,37 @@ func nodeReaders(st *store.Store, scope store.Scope, auditLog bool) map[store.No
 	r := map[store.NodeKind]nodeReader{
 		store.KindSeller: asNodes(func(ctx context.Context, ids []string) ([]*store.Seller, error) {
 			return st.SellersByID(ctx, scope, ids)
-		}),
+		}, func(v *store.Seller) string { return v.ID }),
 		store.KindListing: asNodes(func(ctx context.Context, ids []string) ([]*store.Listing, error) {
 			return st.ListingsByID(ctx, scope, ids)
-		}),
-		store.KindLead: asNodes(func(ctx context.Context, ids []string) ([]*store.Lead, error) { return st.LeadsByID(ctx, scope, ids) }),
+		}, func(v *store.Listing) string { return v.ID }),
+		store.KindLead: asNodes(func(ctx context.Context, ids []string) ([]*store.Lead, error) {
+			return st.LeadsByID(ctx, scope, ids)
+		}, func(v *store.Lead) string { return v.ID }),
 		store.KindListingReport: asNodes(func(ctx context.Context, ids []string) ([]*store.ListingReport, error) {
 			return st.ReportsByID(ctx, scope, ids)
-		}),
+		}, func(v *store.ListingReport) string { return v.ID }),
 		store.KindImportBatch: asNodes(func(ctx context.Context, ids []string) ([]*store.ImportBatch, error) {
 			return st.ImportBatchesByID(ctx, scope, ids)
-		}),
-		store.KindMedia: asNodes(func(ctx context.Context, ids []string) ([]*store.Media, error) { return st.MediaByID(ctx, scope, ids) }),
+		}, func(v *store.ImportBatch) string { return v.ID }),
+		store.KindMedia: asNodes(func(ctx context.Context, ids []string) ([]*store.Media, error) {
+			return st.MediaByID(ctx, scope, ids)
+		}, func(v *store.Media) string { return v.ID }),
 	}
 	if auditLog {
-		r[store.KindAuditEvent] = asNodes(st.AuditEventsByID)
+		r[store.KindAuditEvent] = asNodes(st.AuditEventsByID, func(v *store.AuditEvent) string { return v.ID })
 	}
 	return r
 }
 
-// asNodes turns a typed read into a nodeReader.
-func asNodes[T any](read func(context.Context, []string) ([]*T, error)) nodeReader {
-	return func(ctx context.Context, ids []string) ([]store.Node, error) {
+// asNodes turns a typed read into a nodeReader; id gives a row's id.
+func asNodes[T any](read func(context.Context, []string) ([]*T, error), id func(*T) string) nodeReader {
+	return func(ctx context.Context, ids []string) (map[string]store.Node, error) {
 		rows, err := read(ctx, ids)
-		out := make([]store.Node, len(rows))
-		for i, r := range rows {
-			out[i] = r
+		out := make(map[string]store.Node, len(rows))
+		for _, r := range rows {
+			out[id(r)] = r
 		}
 		return out, err
 	}
-}
-
-// nodeID returns the id of a row the Node loader read.
-func nodeID(n store.Node) string {
-	switch v := n.(type) {
-	case *store.Seller:
-		return v.ID
-	case *store.Listing:
-		return v.ID
-	case *store.Lead:
-		return v.ID
-	case *store.ListingReport:
-		return v.ID
-	case *store.ImportBatch:
-		return v.ID
-	case *store.Media:
-		return v.ID
-	case *store.AuditEvent:
-		return v.ID
-	}
-	return ""
 }
