@@ -85,10 +85,11 @@ func TestEveryConnectionPagesBackwards(t *testing.T) {
 		INSERT INTO events (type, listing_id, seller_id, created_at)
 			SELECT 'LISTING_VIEW', l.id, l.seller_id, now() - i * interval '1 second' FROM listings l, generate_series(1, 2) i;`,
 	)
+	// Finished batches: the import worker leaves them alone.
 	var batch string
-	api.DB.Get(&batch, `INSERT INTO import_batches (seller_id, mode, file_key) VALUES ($1, 'UPSERT', 'k') RETURNING id`, f.SellerA.ID)
-	api.DB.MustExec(`INSERT INTO import_batches (seller_id, mode, file_key, created_at)
-		SELECT $1, 'UPSERT', 'k', now() - i * interval '1 second' FROM generate_series(1, 4) i`, f.SellerA.ID)
+	api.DB.Get(&batch, `INSERT INTO import_batches (seller_id, mode, status, file_key) VALUES ($1, 'UPSERT', 'PARTIAL', 'k') RETURNING id`, f.SellerA.ID)
+	api.DB.MustExec(`INSERT INTO import_batches (seller_id, mode, status, file_key, created_at)
+		SELECT $1, 'UPSERT', 'SUCCEEDED', 'k', now() - i * interval '1 second' FROM generate_series(1, 4) i`, f.SellerA.ID)
 	api.DB.MustExec(`INSERT INTO import_row_errors (batch_id, row_number, message)
 		SELECT $1, i / 2, 'bad' FROM generate_series(1, 7) i`, batch)
 

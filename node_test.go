@@ -33,7 +33,7 @@ func TestNodeAccess(t *testing.T) {
 	var mediaA, mediaDraft, batchA, auditID string
 	api.DB.Get(&mediaA, `SELECT id FROM media WHERE listing_id = $1`, f.ListingA.ID)
 	api.DB.Get(&mediaDraft, `SELECT id FROM media WHERE listing_id = $1`, f.DraftA.ID)
-	api.DB.Get(&batchA, `INSERT INTO import_batches (seller_id, mode, file_key) VALUES ($1, 'UPSERT', 'k') RETURNING id`, f.SellerA.ID)
+	api.DB.Get(&batchA, `INSERT INTO import_batches (seller_id, mode, status, file_key) VALUES ($1, 'UPSERT', 'PARTIAL', 'k') RETURNING id`, f.SellerA.ID)
 	api.DB.Get(&auditID, `SELECT id FROM audit_events ORDER BY created_at DESC, id DESC LIMIT 1`)
 	if mediaA == "" || mediaDraft == "" || batchA == "" || auditID == "" {
 		t.Fatal("fixture rows missing")
