@@ -15,9 +15,8 @@ import (
 	"github.com/partsmarket/gateway/internal/access"
 )
 
-// Budget is the callers' query-cost budgets (API.md's per-principal
-// budgets; anonymous callers by client IP, which the implementation reads
-// from ctx). Charge is called once per operation, after the operation passed
+// Budget is the callers' query-cost budgets (one per principal; anonymous
+// callers one per client IP, which the implementation reads from ctx). Charge is called once per operation, after the operation passed
 // every limit and before anything executes, with the operation's requested
 // cost (introspection included: it is exempt from the cost limit, not from
 // the budget). A non-nil error refuses the operation: nothing executes and
