@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/partsmarket/gateway/graph"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -113,6 +114,31 @@ func TestEveryConnectionPagesBackwards(t *testing.T) {
 		conn("ImportBatch.errors", f.TokenA, fmt.Sprintf("importBatch(id: %q) { errors ARGS { PAGE } }", batch), "importBatch.errors", "row"),
 		conn("auditEvents", f.Admin, "auditEvents ARGS { PAGE }", "auditEvents", "id"),
 		conn("events", f.Analyst, "events ARGS { PAGE }", "events", "id"),
+	}
+	// Every connection of the schema takes last and before, and this test
+	// pages through each of them.
+	covered := map[string]bool{}
+	for _, c := range conns {
+		covered[c.name] = true
+	}
+	for _, def := range graph.NewExecutableSchema(graph.Config{}).Schema().Types {
+		for _, fd := range def.Fields {
+			if fd.Type.Elem != nil || !strings.HasSuffix(fd.Type.NamedType, "Connection") || strings.HasPrefix(def.Name, "__") {
+				continue
+			}
+			name := def.Name + "." + fd.Name
+			if def.Name == "Query" {
+				name = fd.Name
+			}
+			if !covered[name] {
+				t.Errorf("connection %s is not paged through by this test", name)
+			}
+			for _, arg := range []string{"first", "after", "last", "before"} {
+				if fd.Arguments.ForName(arg) == nil {
+					t.Errorf("connection %s has no %s argument", name, arg)
+				}
+			}
+		}
 	}
 	for _, c := range conns {
 		t.Run(c.name, func(t *testing.T) {
