@@ -228,7 +228,7 @@ func TestHardeningIntrospectionCharged(t *testing.T) {
 		t.Fatalf("introspection over the depth (3) and cost (100) limits: %d %s", r.Status, r.Raw)
 	}
 	// 30 × (__schema, types, name, fields, name, type, name)
-	if c := costOf(t, r); c["requestedQueryCost"] != 210 || c["remaining"] > 600-210 {
+	if c := costOf(t, r); c.RequestedQueryCost != 210 || c.ThrottleStatus.CurrentlyAvailable > 600-210 {
 		t.Errorf("cost %v, want requestedQueryCost 210 taken from the budget of 600", c)
 	}
 	limited := false

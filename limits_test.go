@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/partsmarket/gateway/internal/limits"
 )
 
 // postLimits posts a GraphQL request asking for
@@ -34,23 +36,41 @@ func (a *testAPI) postLimits(requestID, token, query string, vars, ext map[strin
 	return a.send(req)
 }
 
-// costOf returns the response's extensions.cost.
-func costOf(t *testing.T, r gqlResponse) map[string]float64 {
+// costOf returns the response's extensions.cost, failing the test when a
+// field of Shopify's shape is missing.
+func costOf(t *testing.T, r gqlResponse) limits.Cost {
 	t.Helper()
-	var out struct {
+	var raw struct {
 		Extensions struct {
-			Cost map[string]float64 `json:"cost"`
+			Cost map[string]json.RawMessage `json:"cost"`
 		} `json:"extensions"`
 	}
-	if err := json.Unmarshal([]byte(r.Raw), &out); err != nil || out.Extensions.Cost == nil {
+	if err := json.Unmarshal([]byte(r.Raw), &raw); err != nil || raw.Extensions.Cost == nil {
 		t.Fatalf("no extensions.cost in %s", r.Raw)
 	}
-	for _, k := range []string{"requestedQueryCost", "limit", "remaining", "restoreRate"} {
-		if _, ok := out.Extensions.Cost[k]; !ok {
+	for _, k := range []string{"requestedQueryCost", "actualQueryCost", "maxQueryCost", "throttleStatus"} {
+		if _, ok := raw.Extensions.Cost[k]; !ok {
 			t.Fatalf("extensions.cost has no %s: %s", k, r.Raw)
 		}
 	}
-	return out.Extensions.Cost
+	var ts map[string]json.RawMessage
+	if err := json.Unmarshal(raw.Extensions.Cost["throttleStatus"], &ts); err != nil {
+		t.Fatalf("extensions.cost.throttleStatus: %v in %s", err, r.Raw)
+	}
+	for _, k := range []string{"maximumAvailable", "currentlyAvailable", "restoreRate"} {
+		if _, ok := ts[k]; !ok {
+			t.Fatalf("extensions.cost.throttleStatus has no %s: %s", k, r.Raw)
+		}
+	}
+	var c struct {
+		Extensions struct {
+			Cost limits.Cost `json:"cost"`
+		} `json:"extensions"`
+	}
+	if err := json.Unmarshal([]byte(r.Raw), &c); err != nil {
+		t.Fatalf("extensions.cost: %v in %s", err, r.Raw)
+	}
+	return c.Extensions.Cost
 }
 
 // deepQuery is a query of exactly depth levels (depth >= 2): listing(id),
@@ -169,16 +189,24 @@ func TestQueryLimitsAllow(t *testing.T) {
 				t.Fatalf("status %d: %s", r.Status, r.Raw)
 			}
 			cost := costOf(t, r)
-			if int(cost["requestedQueryCost"]) != c.cost || int(cost["limit"]) != c.limit {
-				t.Errorf("cost %v, want requestedQueryCost %d, limit %d", cost, c.cost, c.limit)
+			if cost.RequestedQueryCost != c.cost || cost.MaxQueryCost != c.limit {
+				t.Errorf("cost %+v, want requestedQueryCost %d, maxQueryCost %d", cost, c.cost, c.limit)
 			}
-			// remaining is the per-principal budget's (internal/ratelimit)
-			// once it is plugged in, limit − cost without it.
-			if cost["remaining"] < 0 {
-				t.Errorf("remaining %v, want >= 0", cost["remaining"])
+			if cost.ActualQueryCost == nil || *cost.ActualQueryCost > c.cost || *cost.ActualQueryCost < 1 {
+				t.Errorf("actualQueryCost %v, want 1..%d", deref(cost.ActualQueryCost), c.cost)
 			}
-			if int(cost["restoreRate"]) != 333 {
-				t.Errorf("restoreRate %v, want 333 (20000/60)", cost["restoreRate"])
+			// Each role's budget: ANALYST's 100,000 a minute, everyone
+			// else's 20,000, never below the role's cost limit.
+			wantMax, wantRate := 20000.0, 20000.0/60
+			if c.token == f.Analyst {
+				wantMax, wantRate = 100000, 100000.0/60
+			}
+			ts := cost.ThrottleStatus
+			if ts.MaximumAvailable != wantMax || ts.RestoreRate != wantRate || ts.MaximumAvailable < float64(cost.MaxQueryCost) {
+				t.Errorf("throttleStatus %+v, want maximumAvailable %v restoreRate %v", ts, wantMax, wantRate)
+			}
+			if ts.CurrentlyAvailable < 0 || float64(ts.CurrentlyAvailable) > wantMax {
+				t.Errorf("currentlyAvailable %d, want 0..%v", ts.CurrentlyAvailable, wantMax)
 			}
 		})
 	}
@@ -191,8 +219,8 @@ func TestQueryLimitsConfigurable(t *testing.T) {
 	if r.Status != http.StatusOK {
 		t.Fatalf("depth 2: %s", r.Raw)
 	}
-	if c := costOf(t, r); c["limit"] != 61 || c["restoreRate"] != 10 {
-		t.Errorf("cost %v, want limit 61, restoreRate 10", c)
+	if c := costOf(t, r); c.MaxQueryCost != 61 || c.ThrottleStatus.RestoreRate != 10 || c.ThrottleStatus.MaximumAvailable != 600 {
+		t.Errorf("cost %+v, want maxQueryCost 61, restoreRate 10, maximumAvailable 600", c)
 	}
 	for _, q := range []string{
 		"{ viewer { seller { id } } }",                            // depth 3
@@ -236,7 +264,7 @@ func TestPersistedQueries(t *testing.T) {
 	if r.Status != http.StatusOK || len(r.Errors) > 0 || r.Data["viewer"] == nil {
 		t.Fatalf("hash only after registering: status %d %s", r.Status, r.Raw)
 	}
-	if c := costOf(t, r); c["requestedQueryCost"] != 2 {
+	if c := costOf(t, r); c.RequestedQueryCost != 2 {
 		t.Errorf("cost %v, want requestedQueryCost 2", c)
 	}
 	wrong := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}

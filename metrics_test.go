@@ -182,12 +182,15 @@ func TestMetricsRequests(t *testing.T) {
 }
 
 func TestMetricsRateLimited(t *testing.T) {
-	api := newTestAPI(t, abuseEnv(map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "RATE_LIMIT_REPORTS_PER_IP_PER_HOUR": "1"}))
+	api := newTestAPI(t, abuseEnv(map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "LIMIT_COST": "60",
+		"RATE_LIMIT_REPORTS_PER_IP_PER_HOUR": "1"}))
 	f := api.newFixture()
-	// The admin's budget (60 points) pays for one operation of 101 points,
-	// not two.
+	// The admin's budget (60 points) pays for one operation of 34 points
+	// (all of them used: no connection, no null object), not two.
 	limited := rlExhaust(t, 5, func() gqlResponse {
-		return api.post(f.Admin, `query Costly { sellers(first: 50) { nodes { id } } }`, nil)
+		return api.post(f.Admin, `query Costly($id: ID!) { a: listing(id: $id) { ...F } b: listing(id: $id) { ...F } }
+			fragment F on Listing { id title description partNumber brand category condition quantity priceLabel
+				priceCents currency status createdAt updatedAt seller { id } }`, map[string]any{"id": f.ListingA.ID})
 	})
 	if len(limited.Errors) != 1 || limited.Errors[0].Code() != "RATE_LIMITED" {
 		t.Fatalf("want RATE_LIMITED, got %s", limited.Raw)

@@ -74,25 +74,17 @@ func rlWantLimited(t *testing.T, r gqlResponse, max time.Duration) time.Duration
 // unaffected; the budget refills.
 func TestRateLimitBudget(t *testing.T) {
 	// 60 points a minute: one point restored per second.
-	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60"})
+	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "LIMIT_COST": "60"})
 	f := api.newFixture()
 
-	// extensions.cost.remaining counts down the budget.
-	var remaining []float64
+	// extensions.cost.throttleStatus.currentlyAvailable counts down the
+	// budget.
+	var remaining []int
 	for i := 0; i < 2; i++ {
-		r := api.rlPost(f.TokenA, "", "", f.ListingA.ID)
-		var ext struct {
-			Extensions struct {
-				Cost map[string]float64 `json:"cost"`
-			} `json:"extensions"`
-		}
-		if err := json.Unmarshal([]byte(r.Raw), &ext); err != nil || ext.Extensions.Cost == nil {
-			t.Fatalf("no extensions.cost: %s", r.Raw)
-		}
-		remaining = append(remaining, ext.Extensions.Cost["remaining"])
+		remaining = append(remaining, costOf(t, api.rlPost(f.TokenA, "", "", f.ListingA.ID)).ThrottleStatus.CurrentlyAvailable)
 	}
 	if !(remaining[0] < 60 && remaining[1] < remaining[0]) {
-		t.Errorf("extensions.cost.remaining %v, want counting down from under 60", remaining)
+		t.Errorf("extensions.cost.throttleStatus.currentlyAvailable %v, want counting down from under 60", remaining)
 	}
 	limited := rlExhaust(t, 200, func() gqlResponse { return api.rlPost(f.TokenA, "", "", f.ListingA.ID) })
 	retry := rlWantLimited(t, limited, time.Minute)
@@ -125,7 +117,7 @@ func TestRateLimitBudget(t *testing.T) {
 // TestRateLimitAnonymousPerIPNoSQL: anonymous callers have a budget per
 // client IP, and a RATE_LIMITED answer runs no SQL.
 func TestRateLimitAnonymousPerIPNoSQL(t *testing.T) {
-	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
+	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "LIMIT_COST": "60", "TRUSTED_PROXIES": "127.0.0.1/32, ::1/128"})
 	f := api.newFixture()
 
 	// A request that runs costs SQL statements (the probe is sound).
@@ -164,7 +156,7 @@ func TestRateLimitAnonymousPerIPNoSQL(t *testing.T) {
 // default; it syncs at once on a key it has not seen): it must refuse within
 // a few such intervals.
 func TestRateLimitSharedBetweenInstances(t *testing.T) {
-	first := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60"})
+	first := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "LIMIT_COST": "60"})
 	second := newTestAPIOn(t, first)
 	f := first.newFixture()
 
@@ -203,7 +195,7 @@ func TestRateLimitSharedBetweenInstances(t *testing.T) {
 // TestRateLimitRefusedOperationsAreFree: operations refused before they run
 // (validation errors, QUERY_TOO_COMPLEX) charge nothing.
 func TestRateLimitRefusedOperationsAreFree(t *testing.T) {
-	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60"})
+	api := newTestAPI(t, map[string]string{"RATE_LIMIT_POINTS_PER_MINUTE": "60", "LIMIT_COST": "60"})
 	f := api.newFixture()
 	var aliases strings.Builder
 	aliases.WriteString("{")

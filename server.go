@@ -137,6 +137,8 @@ type app struct {
 	imports  *imports.Importer
 	media    storage.Storage
 	budget   *ratelimit.Limiter
+	// analystBudget is the analysts' query-cost budget.
+	analystBudget *ratelimit.Limiter
 	// eventBudget is the per-IP budget of POST /events and recordEvent.
 	eventBudget *ratelimit.Limiter
 	// invalidator purges the caches of public answers; searchCache is
@@ -301,6 +303,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.budget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitPointsPerMinute, SyncInterval: cfg.RateLimitSync,
 		DB: workerDB, HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
 	a.budget.Start()
+	a.analystBudget = ratelimit.New(ratelimit.Options{PointsPerMinute: cfg.RateLimitPointsPerMinuteAnalyst,
+		SyncInterval: cfg.RateLimitSync, DB: workerDB, Table: "analyst_rate_limit_buckets",
+		HashKey: ratelimit.HashKeyFrom(cfg.JWTSecret), Log: log})
+	a.analystBudget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Store: st, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
 			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
@@ -324,13 +330,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		UploadTimeout:  cfg.UploadTimeout,
 		MaxInFlight:    cfg.MaxInFlight,
 		Limits: limits.Config{Depth: cfg.LimitDepth, Cost: cfg.LimitCost, CostAnalyst: cfg.LimitCostAnalyst,
-			Aliases: cfg.LimitAliases, Tokens: cfg.LimitTokens, RestoreRate: (cfg.RateLimitPointsPerMinute + 30) / 60},
+			Aliases: cfg.LimitAliases, Tokens: cfg.LimitTokens},
 	}, httpapi.Deps{
 		Schema: schema,
 		Store:  st,
 		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
 		Media:  storage.Handler(a.media, log),
-		Budget: httpapi.NewBudget(a.budget),
+		Budget: httpapi.NewBudget(a.budget, a.analystBudget),
 		// A cached response is measured and charged like any other.
 		ResponseCache: a.responses,
 		SearchLog:     a.searches.Operations(),
@@ -372,6 +378,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	if a.budget != nil {
 		a.budget.Close(ctx) // pushes this instance's last spend
+	}
+	if a.analystBudget != nil {
+		a.analystBudget.Close(ctx)
 	}
 	if a.eventBudget != nil {
 		a.eventBudget.Close(ctx)

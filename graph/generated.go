@@ -136,7 +136,7 @@ type ComplexityRoot struct {
 	ImportBatch struct {
 		CreatedAt      func(childComplexity int) int
 		CreatedCount   func(childComplexity int) int
-		Errors         func(childComplexity int, first *int, after *string) int
+		Errors         func(childComplexity int, first *int, after *string, last *int, before *string) int
 		FailedCount    func(childComplexity int) int
 		FileName       func(childComplexity int) int
 		FinishedAt     func(childComplexity int) int
@@ -252,7 +252,7 @@ type ComplexityRoot struct {
 		Currency       func(childComplexity int) int
 		Description    func(childComplexity int) int
 		ID             func(childComplexity int) int
-		Leads          func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads          func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Location       func(childComplexity int) int
 		Media          func(childComplexity int) int
 		ModerationNote func(childComplexity int) int
@@ -372,23 +372,33 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		AuditEvents        func(childComplexity int, filter *store.AuditEventFilter, first *int, after *string) int
-		Events             func(childComplexity int, filter *store.EventFilter, first *int, after *string) int
+		AuditEvents        func(childComplexity int, filter *store.AuditEventFilter, first *int, after *string, last *int, before *string) int
+		Events             func(childComplexity int, filter *store.EventFilter, first *int, after *string, last *int, before *string) int
 		ImportBatch        func(childComplexity int, id string) int
-		ImportBatches      func(childComplexity int, sellerID *string, first *int, after *string) int
+		ImportBatches      func(childComplexity int, sellerID *string, first *int, after *string, last *int, before *string) int
 		Lead               func(childComplexity int, id string) int
-		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Listing            func(childComplexity int, id string) int
 		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		MarketplaceMetrics func(childComplexity int, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) int
+		Node               func(childComplexity int, id string) int
+		Nodes              func(childComplexity int, ids []string) int
 		Notifications      func(childComplexity int, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) int
+		RateLimit          func(childComplexity int) int
 		Report             func(childComplexity int, id string) int
-		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string) int
+		Reports            func(childComplexity int, filter *store.ReportFilter, first *int, after *string, last *int, before *string) int
 		SearchTerms        func(childComplexity int, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) int
 		Seller             func(childComplexity int, id string) int
 		SellerBySlug       func(childComplexity int, slug string) int
-		Sellers            func(childComplexity int, filter *store.SellerFilter, first *int, after *string) int
+		Sellers            func(childComplexity int, filter *store.SellerFilter, first *int, after *string, last *int, before *string) int
 		Viewer             func(childComplexity int) int
+	}
+
+	RateLimit struct {
+		CurrentlyAvailable func(childComplexity int) int
+		MaxQueryCost       func(childComplexity int) int
+		MaximumAvailable   func(childComplexity int) int
+		RestoreRate        func(childComplexity int) int
 	}
 
 	RecordEventPayload struct {
@@ -429,7 +439,7 @@ type ComplexityRoot struct {
 		Description        func(childComplexity int) int
 		ID                 func(childComplexity int) int
 		InternalNotes      func(childComplexity int) int
-		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Listings           func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		Locations          func(childComplexity int) int
 		NotificationEmail  func(childComplexity int) int
@@ -536,7 +546,7 @@ type EventConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.EventConnection) (int, error)
 }
 type ImportBatchResolver interface {
-	Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string) (*model.ImportRowErrorConnection, error)
+	Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string, last *int, before *string) (*model.ImportRowErrorConnection, error)
 }
 type ImportBatchConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ImportBatchConnection) (int, error)
@@ -568,7 +578,7 @@ type ListingResolver interface {
 
 	Location(ctx context.Context, obj *store.Listing) (*store.SellerLocation, error)
 	Media(ctx context.Context, obj *store.Listing) ([]*store.Media, error)
-	Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
+	Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
 	Stats(ctx context.Context, obj *store.Listing, from *time.Time, to *time.Time) (*store.ListingStats, error)
 }
 type ListingConnectionResolver interface {
@@ -605,28 +615,31 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
+	Node(ctx context.Context, id string) (store.Node, error)
+	Nodes(ctx context.Context, ids []string) ([]store.Node, error)
+	RateLimit(ctx context.Context) (*model.RateLimit, error)
 	Listing(ctx context.Context, id string) (*store.Listing, error)
 	Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
 	Seller(ctx context.Context, id string) (*store.Seller, error)
 	SellerBySlug(ctx context.Context, slug string) (*store.Seller, error)
-	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string) (*model.SellerConnection, error)
+	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string, last *int, before *string) (*model.SellerConnection, error)
 	Lead(ctx context.Context, id string) (*store.Lead, error)
-	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
-	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error)
+	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
+	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string, last *int, before *string) (*model.ListingReportConnection, error)
 	Report(ctx context.Context, id string) (*store.ListingReport, error)
 	Notifications(ctx context.Context, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) (*model.LeadNotificationConnection, error)
 	ImportBatch(ctx context.Context, id string) (*store.ImportBatch, error)
-	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string) (*model.ImportBatchConnection, error)
-	AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string) (*model.AuditEventConnection, error)
+	ImportBatches(ctx context.Context, sellerID *string, first *int, after *string, last *int, before *string) (*model.ImportBatchConnection, error)
+	AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string, last *int, before *string) (*model.AuditEventConnection, error)
 	SearchTerms(ctx context.Context, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) ([]*store.SearchTermStat, error)
 	MarketplaceMetrics(ctx context.Context, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) ([]*store.MetricRow, error)
-	Events(ctx context.Context, filter *store.EventFilter, first *int, after *string) (*model.EventConnection, error)
+	Events(ctx context.Context, filter *store.EventFilter, first *int, after *string, last *int, before *string) (*model.EventConnection, error)
 }
 type SellerResolver interface {
 	Contacts(ctx context.Context, obj *store.Seller) ([]*store.SellerContact, error)
 	Locations(ctx context.Context, obj *store.Seller) ([]*store.SellerLocation, error)
 	Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
-	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error)
+	Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
 
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
 	NotificationEmail(ctx context.Context, obj *store.Seller) (*string, error)
@@ -927,7 +940,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.ImportBatch.Errors(childComplexity, args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.ImportBatch.Errors(childComplexity, args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "ImportBatch.failedCount":
 		if e.ComplexityRoot.ImportBatch.FailedCount == nil {
 			break
@@ -1390,7 +1403,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Listing.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Listing.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Listing.location":
 		if e.ComplexityRoot.Listing.Location == nil {
 			break
@@ -2021,7 +2034,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*store.AuditEventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.AuditEvents(childComplexity, args["filter"].(*store.AuditEventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -2032,7 +2045,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*store.EventFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*store.EventFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.importBatch":
 		if e.ComplexityRoot.Query.ImportBatch == nil {
 			break
@@ -2054,7 +2067,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.ImportBatches(childComplexity, args["sellerId"].(*string), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.ImportBatches(childComplexity, args["sellerId"].(*string), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 
 	case "Query.lead":
 		if e.ComplexityRoot.Query.Lead == nil {
@@ -2077,7 +2090,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.listing":
 		if e.ComplexityRoot.Query.Listing == nil {
 			break
@@ -2111,6 +2124,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MarketplaceMetrics(childComplexity, args["from"].(time.Time), args["to"].(time.Time), args["groupBy"].([]store.MetricDimension), args["filter"].(*store.MetricFilter), args["first"].(*int)), true
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string)), true
 	case "Query.notifications":
 		if e.ComplexityRoot.Query.Notifications == nil {
 			break
@@ -2122,6 +2157,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Notifications(childComplexity, args["filter"].(*store.NotificationFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+	case "Query.rateLimit":
+		if e.ComplexityRoot.Query.RateLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.RateLimit(childComplexity), true
 	case "Query.report":
 		if e.ComplexityRoot.Query.Report == nil {
 			break
@@ -2143,7 +2184,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Reports(childComplexity, args["filter"].(*store.ReportFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Reports(childComplexity, args["filter"].(*store.ReportFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.searchTerms":
 		if e.ComplexityRoot.Query.SearchTerms == nil {
 			break
@@ -2187,13 +2228,38 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
+
+	case "RateLimit.currentlyAvailable":
+		if e.ComplexityRoot.RateLimit.CurrentlyAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.CurrentlyAvailable(childComplexity), true
+	case "RateLimit.maxQueryCost":
+		if e.ComplexityRoot.RateLimit.MaxQueryCost == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.MaxQueryCost(childComplexity), true
+	case "RateLimit.maximumAvailable":
+		if e.ComplexityRoot.RateLimit.MaximumAvailable == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.MaximumAvailable(childComplexity), true
+	case "RateLimit.restoreRate":
+		if e.ComplexityRoot.RateLimit.RestoreRate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RateLimit.RestoreRate(childComplexity), true
 
 	case "RecordEventPayload.accepted":
 		if e.ComplexityRoot.RecordEventPayload.Accepted == nil {
@@ -2308,7 +2374,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Seller.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Seller.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Seller.listings":
 		if e.ComplexityRoot.Seller.Listings == nil {
 			break
@@ -2931,6 +2997,21 @@ enum ReportAction {
 type Query {
   "Who is calling."
   viewer: Viewer!
+  """
+  Any object by its id, read under the same access rules as the field that
+  returns its type. Null with NOT_FOUND when no object has that id or the
+  caller may not see it: the two cannot be told apart. BAD_USER_INPUT when
+  ` + "`" + `id` + "`" + ` is not a UUID.
+  """
+  node("The object's id, a UUID." id: ID!): Node
+  """
+  Objects by id, in the order of ` + "`" + `ids` + "`" + `, each answered like ` + "`" + `node` + "`" + `: null (and
+  a NOT_FOUND error on its index) for an id the caller cannot see.
+  BAD_USER_INPUT when an id is not a UUID.
+  """
+  nodes("At most 100 ids, UUIDs." ids: [ID!]!): [Node]!
+  "The caller's query-cost budget now, the same figures as ` + "`" + `extensions.cost` + "`" + `; reading it costs like any field."
+  rateLimit: RateLimit!
   "One listing, if the caller may see it; NOT_FOUND otherwise."
   listing(
     "The listing's id."
@@ -2979,6 +3060,10 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): SellerConnection!
   "One lead: its seller, ADMIN and ANALYST only."
   lead(
@@ -2993,6 +3078,10 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): LeadConnection!
   "Reports about listings, newest first: a seller's own listings, or all for ADMIN and ANALYST. UNAUTHENTICATED when anonymous."
   reports(
@@ -3002,6 +3091,10 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): ListingReportConnection!
   "One report: about a seller's own listing, or any for ADMIN and ANALYST; NOT_FOUND for anyone else. UNAUTHENTICATED when anonymous."
   report(
@@ -3038,6 +3131,10 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): ImportBatchConnection!
   "The append-only audit log, newest first. Access: ADMIN."
   auditEvents(
@@ -3047,6 +3144,10 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): AuditEventConnection @hasRole(roles: [ADMIN])
   """
   Public search terms with how often they were searched and how often they
@@ -3089,7 +3190,37 @@ type Query {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): EventConnection @hasRole(roles: [ANALYST])
+}
+
+"""
+An object that has an id of its own and can be fetched again with
+` + "`" + `node(id:)` + "`" + `, as Relay expects. Ids are UUIDs, unique across every type.
+"""
+interface Node {
+  "The object's id, a UUID."
+  id: ID!
+}
+
+"""
+A caller's query-cost budget: a bucket of ` + "`" + `maximumAvailable` + "`" + ` points refilled
+at ` + "`" + `restoreRate` + "`" + ` points a second, from which every operation's cost is
+taken. Signed-in callers have a budget each (ANALYST a larger one);
+anonymous callers one per client IP.
+"""
+type RateLimit {
+  "The most one operation may cost for this caller (QUERY_TOO_COMPLEX above it)."
+  maxQueryCost: Int!
+  "The bucket's size in points: never below ` + "`" + `maxQueryCost` + "`" + `."
+  maximumAvailable: Float!
+  "The points left in the bucket now."
+  currentlyAvailable: Int!
+  "The points restored a second."
+  restoreRate: Float!
 }
 
 "Live streams over graphql-transport-ws on /graphql; the token goes in the connection_init payload."
@@ -3124,7 +3255,7 @@ type PageInfo {
 }
 
 "A business that lists parts and receives leads."
-type Seller {
+type Seller implements Node {
   "The seller's identifier."
   id: ID!
   "Unique, URL-safe name of the seller."
@@ -3169,6 +3300,10 @@ type Seller {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): LeadConnection @owner
   "What the admin noted when verifying the seller. Access: ADMIN."
   verificationNotes: String @hasRole(roles: [ADMIN])
@@ -3216,7 +3351,7 @@ type SellerLocation {
 }
 
 "A part offered by a seller."
-type Listing {
+type Listing implements Node {
   "The listing's identifier."
   id: ID!
   "The seller offering the part."
@@ -3257,6 +3392,10 @@ type Listing {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): LeadConnection @owner
   "Views, clicks and leads; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days. Access: ADMIN, ANALYST, the owning seller."
   stats(
@@ -3276,7 +3415,7 @@ type Listing {
 }
 
 "An image of a listing."
-type Media {
+type Media implements Node {
   "The image's identifier."
   id: ID!
   "Where to fetch the image."
@@ -3290,7 +3429,7 @@ type Media {
 }
 
 "A buyer's inquiry to a seller, about a listing or in general."
-type Lead {
+type Lead implements Node {
   "The lead's identifier."
   id: ID!
   "Null for a lead sent to the seller in general."
@@ -3382,7 +3521,7 @@ type LeadStatusChange {
 }
 
 "One file of listings being imported for a seller."
-type ImportBatch {
+type ImportBatch implements Node {
   "The import batch's identifier."
   id: ID!
   "The seller the listings are imported for."
@@ -3415,6 +3554,10 @@ type ImportBatch {
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
     after: String
+    "Items from the end of the page, paging backwards (1..100, never with ` + "`" + `first` + "`" + `)."
+    last: Int
+    "Page backwards from this cursor (pageInfo.startCursor)."
+    before: String
   ): ImportRowErrorConnection!
 }
 
@@ -3469,7 +3612,7 @@ type ImportBatchEdge {
 }
 
 "Someone's report that a listing breaks the rules."
-type ListingReport {
+type ListingReport implements Node {
   "The report's identifier."
   id: ID!
   "The listing reported."
@@ -3803,7 +3946,7 @@ type EventEdge {
 }
 
 "One entry of the append-only audit log."
-type AuditEvent {
+type AuditEvent implements Node {
   "The audit event's identifier."
   id: ID!
   "The token's subject; null for the system (retention, workers)."
@@ -4916,6 +5059,20 @@ func (ec *executionContext) childFields_PersonalDataExport(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type PersonalDataExport", field.Name)
 }
 
+func (ec *executionContext) childFields_RateLimit(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "maxQueryCost":
+		return ec.fieldContext_RateLimit_maxQueryCost(ctx, field)
+	case "maximumAvailable":
+		return ec.fieldContext_RateLimit_maximumAvailable(ctx, field)
+	case "currentlyAvailable":
+		return ec.fieldContext_RateLimit_currentlyAvailable(ctx, field)
+	case "restoreRate":
+		return ec.fieldContext_RateLimit_restoreRate(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RateLimit", field.Name)
+}
+
 func (ec *executionContext) childFields_RecordEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "accepted":
@@ -5331,6 +5488,22 @@ func (ec *executionContext) field_ImportBatch_errors_args(ctx context.Context, r
 		return nil, err
 	}
 	args["after"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg3
 	return args, nil
 }
 
@@ -5361,6 +5534,22 @@ func (ec *executionContext) field_Listing_leads_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5825,6 +6014,22 @@ func (ec *executionContext) field_Query_auditEvents_args(ctx context.Context, ra
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5855,6 +6060,22 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5899,6 +6120,22 @@ func (ec *executionContext) field_Query_importBatches_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -5943,6 +6180,22 @@ func (ec *executionContext) field_Query_leads_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -6068,6 +6321,34 @@ func (ec *executionContext) field_Query_marketplaceMetrics_args(ctx context.Cont
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_node_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_nodes_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "ids",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalNID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["ids"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_notifications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6155,6 +6436,22 @@ func (ec *executionContext) field_Query_reports_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -6251,6 +6548,22 @@ func (ec *executionContext) field_Query_sellers_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -6281,6 +6594,22 @@ func (ec *executionContext) field_Seller_leads_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["last"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["before"] = arg4
 	return args, nil
 }
 
@@ -7748,7 +8077,7 @@ func (ec *executionContext) _ImportBatch_errors(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.ImportBatch().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.ImportBatch().Errors(ctx, obj, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportRowErrorConnection) graphql.Marshaler {
@@ -9771,7 +10100,7 @@ func (ec *executionContext) _Listing_leads(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Listing().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Listing().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -12493,6 +12822,126 @@ func (ec *executionContext) fieldContext_Query_viewer(_ context.Context, field g
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_node(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Node(ctx, fc.Args["id"].(string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.Node) graphql.Marshaler {
+			return ec.marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_node(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_node_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_nodes(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Nodes(ctx, fc.Args["ids"].([]string))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []store.Node) graphql.Marshaler {
+			return ec.marshalNNode2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_nodes(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("FieldContext.Child cannot be called on type INTERFACE")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_nodes_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_rateLimit(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_rateLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().RateLimit(ctx)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+			return ec.marshalNRateLimit2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRateLimit(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_rateLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RateLimit(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_listing(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12679,7 +13128,7 @@ func (ec *executionContext) _Query_sellers(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SellerConnection) graphql.Marshaler {
@@ -12767,7 +13216,7 @@ func (ec *executionContext) _Query_leads(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadConnection) graphql.Marshaler {
@@ -12811,7 +13260,7 @@ func (ec *executionContext) _Query_reports(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Reports(ctx, fc.Args["filter"].(*store.ReportFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Reports(ctx, fc.Args["filter"].(*store.ReportFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ListingReportConnection) graphql.Marshaler {
@@ -13005,7 +13454,7 @@ func (ec *executionContext) _Query_importBatches(ctx context.Context, field grap
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().ImportBatches(ctx, fc.Args["sellerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().ImportBatches(ctx, fc.Args["sellerId"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ImportBatchConnection) graphql.Marshaler {
@@ -13049,7 +13498,7 @@ func (ec *executionContext) _Query_auditEvents(ctx context.Context, field graphq
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["filter"].(*store.AuditEventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().AuditEvents(ctx, fc.Args["filter"].(*store.AuditEventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13235,7 +13684,7 @@ func (ec *executionContext) _Query_events(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Events(ctx, fc.Args["filter"].(*store.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().Events(ctx, fc.Args["filter"].(*store.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -13361,6 +13810,98 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RateLimit_maxQueryCost(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_maxQueryCost(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxQueryCost, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_maxQueryCost(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_maximumAvailable(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_maximumAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaximumAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_maximumAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Float does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_currentlyAvailable(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_currentlyAvailable(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CurrentlyAvailable, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_currentlyAvailable(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Int does not have child fields"))
+}
+
+func (ec *executionContext) _RateLimit_restoreRate(ctx context.Context, field graphql.CollectedField, obj *model.RateLimit) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RateLimit_restoreRate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RestoreRate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RateLimit_restoreRate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RateLimit", field, false, false, errors.New("field of type Float does not have child fields"))
 }
 
 func (ec *executionContext) _RecordEventPayload_accepted(ctx context.Context, field graphql.CollectedField, obj *model.RecordEventPayload) (ret graphql.Marshaler) {
@@ -13908,7 +14449,7 @@ func (ec *executionContext) _Seller_leads(ctx context.Context, field graphql.Col
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Seller().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Seller().Leads(ctx, obj, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -17439,6 +17980,68 @@ func (ec *executionContext) unmarshalInputUpdateSellerProfileInput(ctx context.C
 
 // region    ************************** interface.gotpl ***************************
 
+func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj store.Node) graphql.Marshaler {
+	switch obj := (obj).(type) {
+	case nil:
+		return graphql.Null
+	case store.Seller:
+		return ec._Seller(ctx, sel, &obj)
+	case *store.Seller:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Seller(ctx, sel, obj)
+	case store.Media:
+		return ec._Media(ctx, sel, &obj)
+	case *store.Media:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Media(ctx, sel, obj)
+	case store.ListingReport:
+		return ec._ListingReport(ctx, sel, &obj)
+	case *store.ListingReport:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ListingReport(ctx, sel, obj)
+	case store.Listing:
+		return ec._Listing(ctx, sel, &obj)
+	case *store.Listing:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Listing(ctx, sel, obj)
+	case store.Lead:
+		return ec._Lead(ctx, sel, &obj)
+	case *store.Lead:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._Lead(ctx, sel, obj)
+	case store.ImportBatch:
+		return ec._ImportBatch(ctx, sel, &obj)
+	case *store.ImportBatch:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._ImportBatch(ctx, sel, obj)
+	case store.AuditEvent:
+		return ec._AuditEvent(ctx, sel, &obj)
+	case *store.AuditEvent:
+		if obj == nil {
+			return graphql.Null
+		}
+		return ec._AuditEvent(ctx, sel, obj)
+	default:
+		if typedObj, ok := obj.(graphql.Marshaler); ok {
+			return typedObj
+		} else {
+			panic(fmt.Errorf("unexpected type %T; non-generated variants of Node must implement graphql.Marshaler", obj))
+		}
+	}
+}
+
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
@@ -17486,7 +18089,7 @@ func (ec *executionContext) _AddListingMediaPayload(ctx context.Context, sel ast
 	return out
 }
 
-var auditEventImplementors = []string{"AuditEvent"}
+var auditEventImplementors = []string{"AuditEvent", "Node"}
 
 func (ec *executionContext) _AuditEvent(ctx context.Context, sel ast.SelectionSet, obj *store.AuditEvent) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, auditEventImplementors)
@@ -18100,7 +18703,7 @@ func (ec *executionContext) _EventEdge(ctx context.Context, sel ast.SelectionSet
 	return out
 }
 
-var importBatchImplementors = []string{"ImportBatch"}
+var importBatchImplementors = []string{"ImportBatch", "Node"}
 
 func (ec *executionContext) _ImportBatch(ctx context.Context, sel ast.SelectionSet, obj *store.ImportBatch) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, importBatchImplementors)
@@ -18580,7 +19183,7 @@ func (ec *executionContext) _ImportRowErrorEdge(ctx context.Context, sel ast.Sel
 	return out
 }
 
-var leadImplementors = []string{"Lead"}
+var leadImplementors = []string{"Lead", "Node"}
 
 func (ec *executionContext) _Lead(ctx context.Context, sel ast.SelectionSet, obj *store.Lead) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, leadImplementors)
@@ -19270,7 +19873,7 @@ func (ec *executionContext) _LeadStatusChange(ctx context.Context, sel ast.Selec
 	return out
 }
 
-var listingImplementors = []string{"Listing"}
+var listingImplementors = []string{"Listing", "Node"}
 
 func (ec *executionContext) _Listing(ctx context.Context, sel ast.SelectionSet, obj *store.Listing) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingImplementors)
@@ -19712,7 +20315,7 @@ func (ec *executionContext) _ListingEdge(ctx context.Context, sel ast.SelectionS
 	return out
 }
 
-var listingReportImplementors = []string{"ListingReport"}
+var listingReportImplementors = []string{"ListingReport", "Node"}
 
 func (ec *executionContext) _ListingReport(ctx context.Context, sel ast.SelectionSet, obj *store.ListingReport) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, listingReportImplementors)
@@ -20010,7 +20613,7 @@ func (ec *executionContext) _ListingStats(ctx context.Context, sel ast.Selection
 	return out
 }
 
-var mediaImplementors = []string{"Media"}
+var mediaImplementors = []string{"Media", "Node"}
 
 func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, obj *store.Media) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, mediaImplementors)
@@ -20477,6 +21080,72 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "node":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_node(ctx, field)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "nodes":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_nodes(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
+		case "rateLimit":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Query_rateLimit(ctx, field)
+				if res == graphql.Null {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			rrm := func(ctx context.Context) graphql.Marshaler {
+				return ec.OperationContext.RootResolverMiddleware(ctx,
+					func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return rrm(innerCtx) })
 		case "listing":
 			field := field
 
@@ -20864,6 +21533,59 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	return out
 }
 
+var rateLimitImplementors = []string{"RateLimit"}
+
+func (ec *executionContext) _RateLimit(ctx context.Context, sel ast.SelectionSet, obj *model.RateLimit) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, rateLimitImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RateLimit")
+		case "maxQueryCost":
+			out.Values[i] = ec._RateLimit_maxQueryCost(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "maximumAvailable":
+			out.Values[i] = ec._RateLimit_maximumAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "currentlyAvailable":
+			out.Values[i] = ec._RateLimit_currentlyAvailable(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "restoreRate":
+			out.Values[i] = ec._RateLimit_restoreRate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var recordEventPayloadImplementors = []string{"RecordEventPayload"}
 
 func (ec *executionContext) _RecordEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RecordEventPayload) graphql.Marshaler {
@@ -21145,7 +21867,7 @@ func (ec *executionContext) _SearchTermStat(ctx context.Context, sel ast.Selecti
 	return out
 }
 
-var sellerImplementors = []string{"Seller"}
+var sellerImplementors = []string{"Seller", "Node"}
 
 func (ec *executionContext) _Seller(ctx context.Context, sel ast.SelectionSet, obj *store.Seller) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, sellerImplementors)
@@ -22850,6 +23572,35 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalNImportBatch2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐImportBatchᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.ImportBatch) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -23448,6 +24199,16 @@ func (ec *executionContext) marshalNMetricRow2ᚖgithubᚗcomᚋpartsmarketᚋga
 	return ec._MetricRow(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNNode2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx context.Context, sel ast.SelectionSet, v []store.Node) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx, sel, v[i])
+	})
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNNotificationStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationStatus(ctx context.Context, v any) (store.NotificationStatus, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := store.NotificationStatus(tmp)
@@ -23505,6 +24266,16 @@ func (ec *executionContext) marshalNPiiMask2githubᚗcomᚋpartsmarketᚋgateway
 		}
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNRateLimit2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRateLimit(ctx context.Context, sel ast.SelectionSet, v *model.RateLimit) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RateLimit(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRecordEventInput2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRecordEventInput(ctx context.Context, v any) (model.RecordEventInput, error) {
@@ -24478,6 +25249,13 @@ func (ec *executionContext) marshalOMetricRow2ᚕᚖgithubᚗcomᚋpartsmarket�
 	}
 
 	return ret
+}
+
+func (ec *executionContext) marshalONode2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNode(ctx context.Context, sel ast.SelectionSet, v store.Node) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Node(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalONotificationFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐNotificationFilter(ctx context.Context, v any) (*store.NotificationFilter, error) {

@@ -25,11 +25,11 @@ type (
 // AuditEvents pages through the audit log, newest first: ADMIN only (the
 // schema says so, and the resolver checks again, since the store does not
 // scope the log).
-func (r *queryResolver) AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string) (*model.AuditEventConnection, error) {
+func (r *queryResolver) AuditEvents(ctx context.Context, filter *store.AuditEventFilter, first *int, after *string, last *int, before *string) (*model.AuditEventConnection, error) {
 	if access.FromContext(ctx).Role != access.RoleAdmin {
 		return nil, store.Errorf(store.EFORBIDDEN, "not allowed to access this field")
 	}
-	args, err := pageArgs(first, after)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}

@@ -18,15 +18,10 @@ const (
 	maxFirst     = 100
 )
 
-// pageArgs checks a connection's first and after arguments.
-func pageArgs(first *int, after *string) (store.PageArgs, error) {
-	return pageArgsBothWays(first, after, nil, nil)
-}
-
-// pageArgsBothWays checks the arguments of a connection that also pages
-// backwards: first and after, or last and before (not first and last
-// together).
-func pageArgsBothWays(first *int, after *string, last *int, before *string) (store.PageArgs, error) {
+// pageArgs checks the paging arguments of a connection: first and after
+// to page forwards, last and before to page backwards (first and last
+// together are refused). EINVALID names the argument at fault.
+func pageArgs(first *int, after *string, last *int, before *string) (store.PageArgs, error) {
 	p := store.PageArgs{Limit: defaultFirst}
 	size, arg := first, "first"
 	if last != nil {

@@ -50,8 +50,8 @@ func (r *mutationResolver) RecordEvent(ctx context.Context, input model.RecordEv
 }
 
 // Events returns raw events newest first (ADMIN and ANALYST, by the schema).
-func (r *queryResolver) Events(ctx context.Context, filter *store.EventFilter, first *int, after *string) (*model.EventConnection, error) {
-	args, err := pageArgs(first, after)
+func (r *queryResolver) Events(ctx context.Context, filter *store.EventFilter, first *int, after *string, last *int, before *string) (*model.EventConnection, error) {
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}

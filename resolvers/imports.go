@@ -46,12 +46,12 @@ func (r *queryResolver) ImportBatch(ctx context.Context, id string) (*store.Impo
 	return r.Store.ImportBatch(ctx, p.Scope(), id)
 }
 
-func (r *queryResolver) ImportBatches(ctx context.Context, sellerID *string, first *int, after *string) (*model.ImportBatchConnection, error) {
+func (r *queryResolver) ImportBatches(ctx context.Context, sellerID *string, first *int, after *string, last *int, before *string) (*model.ImportBatchConnection, error) {
 	p, err := signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	args, err := pageArgs(first, after)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +91,8 @@ func (r *mutationResolver) ImportListings(ctx context.Context, sellerID string, 
 	return &model.ImportListingsPayload{Batch: b}, nil
 }
 
-func (r *importBatchResolver) Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string) (*model.ImportRowErrorConnection, error) {
-	args, err := pageArgs(first, after)
+func (r *importBatchResolver) Errors(ctx context.Context, obj *store.ImportBatch, first *int, after *string, last *int, before *string) (*model.ImportRowErrorConnection, error) {
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}

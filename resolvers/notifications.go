@@ -41,7 +41,7 @@ func notificationLoader(l *loaders.Loaders) *loaders.Loader[*store.LeadNotificat
 // Notifications is the lead-mail outbox for admins (ADMIN by the schema),
 // newest first. BAD_USER_INPUT for bad page arguments or cursors.
 func (r *queryResolver) Notifications(ctx context.Context, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) (*model.LeadNotificationConnection, error) {
-	args, err := pageArgsBothWays(first, after, last, before)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,7 @@ func (r *queryResolver) Listings(ctx context.Context, search *string, filter *st
 		return nil, store.Invalid("search", "must be at most 200 characters")
 	}
 	q := store.ListingQuery{Scope: scope(ctx), Search: term, Filter: deref(filter), Sort: deref(sort)}
-	args, err := pageArgsBothWays(first, after, last, before)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -91,8 +91,8 @@ func (r *queryResolver) SellerBySlug(ctx context.Context, slug string) (*store.S
 	return r.Store.SellerBySlug(ctx, scope(ctx), slug)
 }
 
-func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string) (*model.SellerConnection, error) {
-	args, err := pageArgs(first, after)
+func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string, last *int, before *string) (*model.SellerConnection, error) {
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -127,17 +127,17 @@ func (r *queryResolver) Lead(ctx context.Context, id string) (*store.Lead, error
 	return r.Store.Lead(ctx, p.Scope(), id)
 }
 
-func (r *queryResolver) Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error) {
+func (r *queryResolver) Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
 	p, err := signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.leads(ctx, store.LeadQuery{Scope: p.Scope(), Filter: deref(filter)}, first, after)
+	return r.leads(ctx, store.LeadQuery{Scope: p.Scope(), Filter: deref(filter)}, first, after, last, before)
 }
 
 // leads answers a lead query with a connection.
-func (r *Resolver) leads(ctx context.Context, q store.LeadQuery, first *int, after *string) (*model.LeadConnection, error) {
-	args, err := pageArgs(first, after)
+func (r *Resolver) leads(ctx context.Context, q store.LeadQuery, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -169,12 +169,12 @@ func (r *queryResolver) Report(ctx context.Context, id string) (*store.ListingRe
 	return r.Store.Report(ctx, p.Scope(), id)
 }
 
-func (r *queryResolver) Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string) (*model.ListingReportConnection, error) {
+func (r *queryResolver) Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string, last *int, before *string) (*model.ListingReportConnection, error) {
 	p, err := signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	args, err := pageArgs(first, after)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}

@@ -16,7 +16,7 @@ func (r *sellerResolver) Locations(ctx context.Context, obj *store.Seller) ([]*s
 }
 
 func (r *sellerResolver) Listings(ctx context.Context, obj *store.Seller, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error) {
-	args, err := pageArgsBothWays(first, after, last, before)
+	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
@@ -25,10 +25,10 @@ func (r *sellerResolver) Listings(ctx context.Context, obj *store.Seller, filter
 	return r.listings(ctx, store.ListingQuery{Scope: scope(ctx), Filter: f, Sort: deref(sort)}, args)
 }
 
-func (r *sellerResolver) Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error) {
+func (r *sellerResolver) Leads(ctx context.Context, obj *store.Seller, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
 	f := deref(filter)
 	f.SellerID = &obj.ID
-	return r.leads(ctx, store.LeadQuery{Scope: scope(ctx), Filter: f}, first, after)
+	return r.leads(ctx, store.LeadQuery{Scope: scope(ctx), Filter: f}, first, after, last, before)
 }
 
 func (r *listingResolver) Seller(ctx context.Context, obj *store.Listing) (*store.Seller, error) {
@@ -53,10 +53,10 @@ func (r *listingResolver) Media(ctx context.Context, obj *store.Listing) ([]*sto
 	return load(ctx, mediaLoader, obj.ID)
 }
 
-func (r *listingResolver) Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string) (*model.LeadConnection, error) {
+func (r *listingResolver) Leads(ctx context.Context, obj *store.Listing, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
 	f := deref(filter)
 	f.ListingID = &obj.ID
-	return r.leads(ctx, store.LeadQuery{Scope: scope(ctx), Filter: f}, first, after)
+	return r.leads(ctx, store.LeadQuery{Scope: scope(ctx), Filter: f}, first, after, last, before)
 }
 
 func (r *leadResolver) Listing(ctx context.Context, obj *store.Lead) (*store.Listing, error) {

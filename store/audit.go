@@ -216,16 +216,17 @@ const auditColumns = `e.id, e.actor_id, e.actor_role, e.action, e.target_type, e
 func (s *Store) AuditEvents(ctx context.Context, aq AuditQuery, p PageArgs) (Page[*AuditEvent], error) {
 	var q query
 	aq.where(&q)
-	if err := auditNewest.after(&q, p.After); err != nil {
-		return Page[*AuditEvent]{}, err
-	}
-	var rows []*AuditEvent
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+auditColumns+` FROM audit_events e`+q.sql()+
-		auditNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	order, err := auditNewest.window(&q, p)
 	if err != nil {
 		return Page[*AuditEvent]{}, err
 	}
-	return page(auditNewest, rows, p.Limit, func(r *AuditEvent) (string, string) {
+	var rows []*AuditEvent
+	err = s.db.SelectContext(ctx, &rows, `SELECT `+auditColumns+` FROM audit_events e`+q.sql()+
+		order+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*AuditEvent]{}, err
+	}
+	return pageOf(auditNewest, rows, p, func(r *AuditEvent) (string, string) {
 		return r.CreatedAt.UTC().Format(time.RFC3339Nano), r.ID
 	}), nil
 }

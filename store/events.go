@@ -211,17 +211,18 @@ func (f EventFilter) where(q *query) {
 func (s *Store) Events(ctx context.Context, eq EventQuery, p PageArgs) (Page[*Event], error) {
 	var q query
 	eq.Filter.where(&q)
-	if err := eventsNewest.after(&q, p.After); err != nil {
-		return Page[*Event]{}, err
-	}
-	var rows []*eventRow
-	err := s.db.SelectContext(ctx, &rows, `SELECT e.id, e.type, e.listing_id, e.seller_id, e.session_id, e.source_page,
-		e.user_agent, e.ip_hash, e.created_at, `+eventsNewest.keyText()+` AS sort_key FROM events e`+q.sql()+
-		eventsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	order, err := eventsNewest.window(&q, p)
 	if err != nil {
 		return Page[*Event]{}, err
 	}
-	pg := page(eventsNewest, rows, p.Limit, func(r *eventRow) (string, string) { return r.SortKey, r.ID })
+	var rows []*eventRow
+	err = s.db.SelectContext(ctx, &rows, `SELECT e.id, e.type, e.listing_id, e.seller_id, e.session_id, e.source_page,
+		e.user_agent, e.ip_hash, e.created_at, `+eventsNewest.keyText()+` AS sort_key FROM events e`+q.sql()+
+		order+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*Event]{}, err
+	}
+	pg := pageOf(eventsNewest, rows, p, func(r *eventRow) (string, string) { return r.SortKey, r.ID })
 	return unwrap(pg, func(r *eventRow) *Event { return &r.Event }), nil
 }
 

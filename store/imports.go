@@ -74,18 +74,8 @@ func (s *Store) CreateImportBatch(ctx context.Context, n NewImportBatch) (*Impor
 // ImportBatch returns batch id if scope may see it (a seller its own, admins
 // and analysts all); ENOTFOUND otherwise, including for malformed ids.
 func (s *Store) ImportBatch(ctx context.Context, scope Scope, id string) (*ImportBatch, error) {
-	if !ValidID(id) {
-		return nil, NotFound("import batch")
-	}
-	var q query
-	q.and("b.id = " + q.arg(id))
-	ownedBy(&q, "b.seller_id", scope)
-	var b ImportBatch
-	err := s.db.getScoped(ctx, scope, &b, `SELECT `+importBatchColumns+` FROM import_batches b`+q.sql(), q.args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, NotFound("import batch")
-	}
-	return &b, err
+	rows, err := s.ImportBatchesByID(ctx, scope, []string{id})
+	return one(rows, err, "import batch")
 }
 
 type importBatchRow struct {
@@ -98,16 +88,17 @@ type importBatchRow struct {
 func (s *Store) ImportBatches(ctx context.Context, bq ImportBatchQuery, p PageArgs) (Page[*ImportBatch], error) {
 	var q query
 	bq.where(&q)
-	if err := importBatchesNewest.after(&q, p.After); err != nil {
-		return Page[*ImportBatch]{}, err
-	}
-	var rows []*importBatchRow
-	err := s.db.selectScoped(ctx, bq.Scope, &rows, `SELECT `+importBatchColumns+`, `+importBatchesNewest.keyText()+
-		` AS sort_key FROM import_batches b`+q.sql()+importBatchesNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	order, err := importBatchesNewest.window(&q, p)
 	if err != nil {
 		return Page[*ImportBatch]{}, err
 	}
-	return unwrap(page(importBatchesNewest, rows, p.Limit, func(r *importBatchRow) (string, string) { return r.SortKey, r.ID }),
+	var rows []*importBatchRow
+	err = s.db.selectScoped(ctx, bq.Scope, &rows, `SELECT `+importBatchColumns+`, `+importBatchesNewest.keyText()+
+		` AS sort_key FROM import_batches b`+q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	if err != nil {
+		return Page[*ImportBatch]{}, err
+	}
+	return unwrap(pageOf(importBatchesNewest, rows, p, func(r *importBatchRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *importBatchRow) *ImportBatch { return &r.ImportBatch }), nil
 }
 
@@ -136,23 +127,41 @@ func (s *Store) ImportRowErrors(ctx context.Context, batchID string, p PageArgs)
 	}
 	var q query
 	q.and("e.batch_id = " + q.arg(batchID))
-	if c := p.After; c != nil {
-		row, id, ok := parseRowErrorKey(c.Key)
-		if c.Sort != importRowErrorsSort || c.ID != batchID || !ok {
-			return Page[*ImportRowError]{}, Invalid("after", "cursor does not belong to this list and order")
-		}
-		q.and("(e.row_number, e.id) > (" + q.arg(row) + "::int, " + q.arg(id) + "::bigint)")
+	if err := rowErrorBound(&q, batchID, "after", p.After, ">"); err != nil {
+		return Page[*ImportRowError]{}, err
+	}
+	if err := rowErrorBound(&q, batchID, "before", p.Before, "<"); err != nil {
+		return Page[*ImportRowError]{}, err
+	}
+	order := ` ORDER BY e.row_number, e.id`
+	if p.Last {
+		order = ` ORDER BY e.row_number DESC, e.id DESC`
 	}
 	var rows []*ImportRowError
 	err := s.db.selectScoped(ctx, scopeOf(ctx), &rows, `SELECT e.id, e.batch_id, e.row_number, e.column_name, e.message
-		FROM import_row_errors e`+q.sql()+` ORDER BY e.row_number, e.id LIMIT `+q.arg(p.Limit+1), q.args...)
+		FROM import_row_errors e`+q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*ImportRowError]{}, err
 	}
 	k := keyset{name: importRowErrorsSort}
-	return page(k, rows, p.Limit, func(e *ImportRowError) (string, string) {
+	return pageOf(k, rows, p, func(e *ImportRowError) (string, string) {
 		return strconv.Itoa(e.Row) + "." + strconv.FormatInt(e.ID, 10), e.BatchID
 	}), nil
+}
+
+// rowErrorBound adds the condition that keeps the row errors on side op
+// ("<" or ">") of cursor c, given as argument arg; EINVALID for a cursor of
+// another list or batch.
+func rowErrorBound(q *query, batchID, arg string, c *Cursor, op string) error {
+	if c == nil {
+		return nil
+	}
+	row, id, ok := parseRowErrorKey(c.Key)
+	if c.Sort != importRowErrorsSort || c.ID != batchID || !ok {
+		return Invalid(arg, "cursor does not belong to this list and order")
+	}
+	q.and("(e.row_number, e.id) " + op + " (" + q.arg(row) + "::int, " + q.arg(id) + "::bigint)")
+	return nil
 }
 
 // parseRowErrorKey reads a row error cursor key "row.id".

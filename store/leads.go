@@ -41,54 +41,21 @@ var leadsNewest = keyset{name: "newest", key: "d.created_at", cast: "timestamptz
 
 // Lead returns lead id if scope may see it; ENOTFOUND otherwise.
 func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error) {
-	if !ValidID(id) {
-		return nil, NotFound("lead")
-	}
-	var q query
-	q.and("d.id = " + q.arg(id))
-	ownedBy(&q, "d.seller_id", scope)
-	var l sealedLead
-	err := s.db.getScoped(ctx, scope, &l, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, NotFound("lead")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return l.open(s.keys)
-}
-
-// LeadsByID returns the leads among ids that scope may see, in no
-// particular order.
-func (s *Store) LeadsByID(ctx context.Context, scope Scope, ids []string) ([]*Lead, error) {
-	var q query
-	q.and("d.id = ANY(" + q.arg(pq.Array(validIDs(ids))) + "::uuid[])")
-	ownedBy(&q, "d.seller_id", scope)
-	var rows []*sealedLead
-	if err := s.db.selectScoped(ctx, scope, &rows, `SELECT `+leadColumns+` FROM leads d`+q.sql(), q.args...); err != nil {
-		return nil, err
-	}
-	out := make([]*Lead, len(rows))
-	for i, r := range rows {
-		l, err := r.open(s.keys)
-		if err != nil {
-			return nil, err
-		}
-		out[i] = l
-	}
-	return out, nil
+	rows, err := s.LeadsByID(ctx, scope, []string{id})
+	return one(rows, err, "lead")
 }
 
 // Leads returns one page of the leads that match lq, newest first.
 func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead], error) {
 	var q query
 	lq.where(&q, s.keys)
-	if err := leadsNewest.after(&q, p.After); err != nil {
+	order, err := leadsNewest.window(&q, p)
+	if err != nil {
 		return Page[*Lead]{}, err
 	}
 	var rows []*leadRow
-	err := s.db.selectScoped(ctx, lq.Scope, &rows, `SELECT `+leadColumns+`, `+leadsNewest.keyText()+` AS sort_key FROM leads d`+
-		q.sql()+leadsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	err = s.db.selectScoped(ctx, lq.Scope, &rows, `SELECT `+leadColumns+`, `+leadsNewest.keyText()+` AS sort_key FROM leads d`+
+		q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*Lead]{}, err
 	}
@@ -97,7 +64,7 @@ func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead
 			return Page[*Lead]{}, err
 		}
 	}
-	return unwrap(page(leadsNewest, rows, p.Limit, (*leadRow).cursorKey),
+	return unwrap(pageOf(leadsNewest, rows, p, (*leadRow).cursorKey),
 		func(r *leadRow) *Lead { return &r.Lead }), nil
 }
 

@@ -37,33 +37,21 @@ var reportsNewest = keyset{name: "newest", key: "r.created_at", cast: "timestamp
 // Report returns report id if scope may see it (a seller sees the reports
 // about its own listings); ENOTFOUND otherwise.
 func (s *Store) Report(ctx context.Context, scope Scope, id string) (*ListingReport, error) {
-	if !ValidID(id) {
-		return nil, NotFound("report")
-	}
-	var q query
-	q.and("r.id = " + q.arg(id))
-	ownedBy(&q, "l.seller_id", scope)
-	var r sealedReport
-	err := s.db.getScoped(ctx, scope, &r, `SELECT `+reportColumns+reportFrom+q.sql(), q.args...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, NotFound("report")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return r.open(s.keys)
+	rows, err := s.ReportsByID(ctx, scope, []string{id})
+	return one(rows, err, "report")
 }
 
 // Reports returns one page of the reports that match rq, newest first.
 func (s *Store) Reports(ctx context.Context, rq ReportQuery, p PageArgs) (Page[*ListingReport], error) {
 	var q query
 	rq.where(&q)
-	if err := reportsNewest.after(&q, p.After); err != nil {
+	order, err := reportsNewest.window(&q, p)
+	if err != nil {
 		return Page[*ListingReport]{}, err
 	}
 	var rows []*reportRow
-	err := s.db.selectScoped(ctx, rq.Scope, &rows, `SELECT `+reportColumns+`, `+reportsNewest.keyText()+` AS sort_key`+reportFrom+
-		q.sql()+reportsNewest.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	err = s.db.selectScoped(ctx, rq.Scope, &rows, `SELECT `+reportColumns+`, `+reportsNewest.keyText()+` AS sort_key`+reportFrom+
+		q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*ListingReport]{}, err
 	}
@@ -72,7 +60,7 @@ func (s *Store) Reports(ctx context.Context, rq ReportQuery, p PageArgs) (Page[*
 			return Page[*ListingReport]{}, err
 		}
 	}
-	return unwrap(page(reportsNewest, rows, p.Limit, (*reportRow).cursorKey),
+	return unwrap(pageOf(reportsNewest, rows, p, (*reportRow).cursorKey),
 		func(r *reportRow) *ListingReport { return &r.ListingReport }), nil
 }
 

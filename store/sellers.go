@@ -101,12 +101,13 @@ func (s *Store) SellerStatus(ctx context.Context, id string) (string, error) {
 func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*Seller], error) {
 	var q query
 	sq.where(&q)
-	if err := sellersByName.after(&q, p.After); err != nil {
+	order, err := sellersByName.window(&q, p)
+	if err != nil {
 		return Page[*Seller]{}, err
 	}
 	var rows []*Seller
-	err := s.db.SelectContext(ctx, &rows, `SELECT `+sellerColumns+` FROM sellers s`+q.sql()+
-		sellersByName.orderBy()+` LIMIT `+q.arg(p.Limit+1), q.args...)
+	err = s.db.SelectContext(ctx, &rows, `SELECT `+sellerColumns+` FROM sellers s`+q.sql()+
+		order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*Seller]{}, err
 	}
@@ -114,7 +115,7 @@ func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*
 	for _, r := range rows {
 		tagSellers(ctx, r.ID)
 	}
-	return page(sellersByName, rows, p.Limit, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
+	return pageOf(sellersByName, rows, p, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
 }
 
 // CountSellers returns how many sellers match sq.

@@ -303,3 +303,8 @@ type ImportBatchQuery struct {
 	Scope    Scope
 	SellerID *string
 }
+
+// Node is a row that the GraphQL Node interface returns: a *Seller,
+// *Listing, *Lead, *ListingReport, *ImportBatch, *Media or *AuditEvent,
+// each found by its id alone.
+type Node any

@@ -338,6 +338,21 @@ type PersonalDataExport struct {
 type Query struct {
 }
 
+// A caller's query-cost budget: a bucket of `maximumAvailable` points refilled
+// at `restoreRate` points a second, from which every operation's cost is
+// taken. Signed-in callers have a budget each (ANALYST a larger one);
+// anonymous callers one per client IP.
+type RateLimit struct {
+	// The most one operation may cost for this caller (QUERY_TOO_COMPLEX above it).
+	MaxQueryCost int `json:"maxQueryCost"`
+	// The bucket's size in points: never below `maxQueryCost`.
+	MaximumAvailable float64 `json:"maximumAvailable"`
+	// The points left in the bucket now.
+	CurrentlyAvailable int `json:"currentlyAvailable"`
+	// The points restored a second.
+	RestoreRate float64 `json:"restoreRate"`
+}
+
 // One buyer action.
 type RecordEventInput struct {
 	// What the buyer did.

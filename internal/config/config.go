@@ -38,9 +38,9 @@ type Config struct {
 	// in development, where the development JWT secret lets anyone mint
 	// tokens, so that they reach no one else; every interface in
 	// production.
-	Host string
-	Port int
-	JWTSecret          string
+	Host      string
+	Port      int
+	JWTSecret string
 	// JWTIssuer is the `iss` required of HS256 tokens (JWT_ISSUER), and of
 	// the provider's tokens when the provider is given by JWKS_URL.
 	JWTIssuer string
@@ -132,8 +132,13 @@ type Config struct {
 	// RateLimitPointsPerMinute is each principal's query-cost budget
 	// (RATE_LIMIT_POINTS_PER_MINUTE, default 20000), restored continuously
 	// at a sixtieth of it per second; anonymous callers have one per client
-	// IP.
+	// IP. It may not be below LimitCost: a query within the cost limit must
+	// fit an unspent budget.
 	RateLimitPointsPerMinute int
+	// RateLimitPointsPerMinuteAnalyst is each ANALYST's budget
+	// (RATE_LIMIT_POINTS_PER_MINUTE_ANALYST, default 100000); it may not be
+	// below LimitCostAnalyst.
+	RateLimitPointsPerMinuteAnalyst int
 	// RateLimitEventsPerIPPerMinute is each client IP's budget of events,
 	// through POST /events and recordEvent alike
 	// (RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE, default 600), restored
@@ -289,13 +294,14 @@ func Load(getenv func(string) string) (Config, error) {
 		CaptchaMinScore:    r.float("CAPTCHA_MIN_SCORE"),
 		TrustedProxies:     r.list("TRUSTED_PROXIES"),
 
-		RateLimitLeadsPerIPPerHour:     r.int("RATE_LIMIT_LEADS_PER_IP_PER_HOUR"),
-		RateLimitReportsPerIPPerHour:   r.int("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR"),
-		RateLimitLeadsPerEmailPerDay:   r.int("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY"),
-		RateLimitReportsPerEmailPerDay: r.int("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY"),
-		RateLimitPointsPerMinute:       r.int("RATE_LIMIT_POINTS_PER_MINUTE"),
-		RateLimitEventsPerIPPerMinute:  r.int("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE"),
-		RateLimitSync:                  r.dur("RATE_LIMIT_SYNC_INTERVAL"),
+		RateLimitLeadsPerIPPerHour:      r.int("RATE_LIMIT_LEADS_PER_IP_PER_HOUR"),
+		RateLimitReportsPerIPPerHour:    r.int("RATE_LIMIT_REPORTS_PER_IP_PER_HOUR"),
+		RateLimitLeadsPerEmailPerDay:    r.int("RATE_LIMIT_LEADS_PER_EMAIL_PER_DAY"),
+		RateLimitReportsPerEmailPerDay:  r.int("RATE_LIMIT_REPORTS_PER_EMAIL_PER_DAY"),
+		RateLimitPointsPerMinute:        r.int("RATE_LIMIT_POINTS_PER_MINUTE"),
+		RateLimitPointsPerMinuteAnalyst: r.int("RATE_LIMIT_POINTS_PER_MINUTE_ANALYST"),
+		RateLimitEventsPerIPPerMinute:   r.int("RATE_LIMIT_EVENTS_PER_IP_PER_MINUTE"),
+		RateLimitSync:                   r.dur("RATE_LIMIT_SYNC_INTERVAL"),
 
 		LimitDepth:       r.int("LIMIT_DEPTH"),
 		LimitCost:        r.int("LIMIT_COST"),
@@ -370,6 +376,16 @@ func Load(getenv func(string) string) (Config, error) {
 		{"READ_HEADER_TIMEOUT", c.ReadHeaderTimeout}, {"RATE_LIMIT_SYNC_INTERVAL", c.RateLimitSync}} {
 		if d.d == 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive", d.name))
+		}
+	}
+	for _, b := range []struct {
+		budget, limit string
+		points, cost  int
+	}{{"RATE_LIMIT_POINTS_PER_MINUTE", "LIMIT_COST", c.RateLimitPointsPerMinute, c.LimitCost},
+		{"RATE_LIMIT_POINTS_PER_MINUTE_ANALYST", "LIMIT_COST_ANALYST", c.RateLimitPointsPerMinuteAnalyst, c.LimitCostAnalyst}} {
+		if b.points < b.cost {
+			errs = append(errs, fmt.Errorf("%s (%d) must be at least %s (%d): a query within the cost limit must fit the budget",
+				b.budget, b.points, b.limit, b.cost))
 		}
 	}
 	if env != "development" && env != "production" {

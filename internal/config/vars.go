@@ -111,7 +111,8 @@ var Vars = []Var{
 	{Name: "LIMIT_COST_ANALYST", Group: groupLimits, Kind: Int, Default: "50000", Doc: "Highest cost of one analyst's operation."},
 	{Name: "LIMIT_ALIASES", Group: groupLimits, Kind: Int, Default: "30", Doc: "Aliases in one operation at most."},
 	{Name: "LIMIT_TOKENS", Group: groupLimits, Kind: Int, Default: "5000", Doc: "Lexical tokens in one document at most."},
-	{Name: "RATE_LIMIT_POINTS_PER_MINUTE", Group: groupLimits, Kind: Int, Default: "20000", Doc: "Cost budget of each principal (anonymous: each client IP), restored continuously."},
+	{Name: "RATE_LIMIT_POINTS_PER_MINUTE", Group: groupLimits, Kind: Int, Default: "20000", Doc: "Cost budget of each principal but analysts (anonymous: each client IP), restored continuously; never below `LIMIT_COST`."},
+	{Name: "RATE_LIMIT_POINTS_PER_MINUTE_ANALYST", Group: groupLimits, Kind: Int, Default: "100000", Doc: "Cost budget of each analyst, restored continuously; never below `LIMIT_COST_ANALYST`."},
 	{Name: "RATE_LIMIT_SYNC_INTERVAL", Group: groupLimits, Kind: Duration, Default: "1s", Doc: "How often instances share their budgets through PostgreSQL (positive)."},
 
 	{Name: "RESPONSE_CACHE_TTL", Group: groupCaches, Kind: Duration, Default: "60s", Doc: "How long an anonymous query's whole response is reused at most; 0 turns the cache off."},

@@ -446,3 +446,32 @@ func withParam(t *testing.T, u, key, value string) string {
 	parsed.RawQuery = q.Encode()
 	return parsed.String()
 }
+
+// TestMigrationsCurrentRollingDeploy: a database that holds a migration the
+// binary does not know (a newer release's) is current for it; one that lacks
+// a migration the binary has (rolled back) is not.
+func TestMigrationsCurrentRollingDeploy(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, _ := open(t, "gateway-test", 1)
+	current := func(want bool) {
+		t.Helper()
+		got, err := database.MigrationsCurrent(ctx, db.DB)
+		if err != nil || got != want {
+			t.Fatalf("MigrationsCurrent: got %v, %v; want %v", got, err, want)
+		}
+	}
+	current(true)
+	mustExec(t, ctx, db, `INSERT INTO goose_db_version (version_id, is_applied) VALUES (99999, true)`)
+	current(true)
+	// The newest embedded migration rolled back: goose records it as a row
+	// with is_applied false after the one that applied it.
+	var newest int64
+	if err := db.GetContext(ctx, &newest, `SELECT max(version_id) FROM goose_db_version WHERE version_id < 99999`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, false)`, newest); err != nil {
+		t.Fatal(err)
+	}
+	current(false)
+}

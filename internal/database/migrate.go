@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
@@ -95,9 +96,13 @@ func migrationName(file string) string {
 	return name
 }
 
-// MigrationsCurrent reports whether every embedded migration has been
-// applied. It only reads: on a database goose never touched it answers false
-// without creating the version table, so it suits a readiness probe.
+// MigrationsCurrent reports whether the database holds every embedded
+// migration: the schema this binary needs. Migrations the database has and
+// the binary does not know (a newer release's) do not count against it, so
+// during a rolling deploy an older instance stays ready next to the newer
+// ones (migrations are written expand-then-contract: see migrations/README.md).
+// It only reads: on a database goose never touched it answers false without
+// creating the version table, so it suits a readiness probe.
 func MigrationsCurrent(ctx context.Context, db *sql.DB) (bool, error) {
 	p, err := provider(db)
 	if err != nil {
@@ -112,9 +117,23 @@ func MigrationsCurrent(ctx context.Context, db *sql.DB) (bool, error) {
 	if !tracked {
 		return len(p.ListSources()) == 0, nil
 	}
-	pending, err := p.HasPending(ctx)
+	// goose appends a row per up and down; a version's last row says
+	// whether it is applied now.
+	var applied []int64
+	err = sqlx.NewDb(db, "postgres").SelectContext(ctx, &applied, `SELECT version_id FROM (
+		SELECT DISTINCT ON (version_id) version_id, is_applied FROM `+goose.DefaultTablename+`
+		ORDER BY version_id, id DESC) v WHERE is_applied`)
 	if err != nil {
 		return false, fmt.Errorf("database: migration status: %w", err)
 	}
-	return !pending, nil
+	have := make(map[int64]bool, len(applied))
+	for _, v := range applied {
+		have[v] = true
+	}
+	for _, src := range p.ListSources() {
+		if !have[src.Version] {
+			return false, nil
+		}
+	}
+	return true, nil
 }

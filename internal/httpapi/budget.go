@@ -8,21 +8,47 @@ import (
 
 	"github.com/partsmarket/gateway/internal/abuse"
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/ratelimit"
 	"github.com/partsmarket/gateway/store"
 )
 
 // Budget charges operations to their principal's per-minute cost budget
-// (internal/ratelimit). Its Charge method is the limits extension's
-// limits.BudgetFunc: called once per operation that passed every limit,
-// before anything executes.
+// (internal/ratelimit): analysts to a limiter of their own, everyone else
+// to the common one. It is the limits extension's limits.Budget: charged
+// once per operation that passed every limit, before anything executes, and
+// refunded what the operation did not use after it ran.
 type Budget struct {
-	l *ratelimit.Limiter
+	common, analyst *ratelimit.Limiter
+	// refused, when set, is told of every refused charge (metrics).
+	refused func()
 }
 
-// NewBudget returns the Budget of l; a nil l gives a Budget that charges
-// nothing.
-func NewBudget(l *ratelimit.Limiter) *Budget { return &Budget{l: l} }
+// NewBudget returns the Budget of the common limiter and the analysts' (nil:
+// analysts are charged to the common one); a nil common gives a Budget that
+// charges nothing.
+func NewBudget(common, analyst *ratelimit.Limiter) *Budget {
+	if analyst == nil {
+		analyst = common
+	}
+	return &Budget{common: common, analyst: analyst}
+}
+
+// limiter returns the limiter of the principal of ctx; nil for none.
+func (b *Budget) limiter(ctx context.Context) *ratelimit.Limiter {
+	if b == nil {
+		return nil
+	}
+	if access.FromContext(ctx).Role == access.RoleAnalyst {
+		return b.analyst
+	}
+	return b.common
+}
+
+// throttleStatus reports a decision in extensions.cost's terms.
+func throttleStatus(l *ratelimit.Limiter, d ratelimit.Decision) limits.ThrottleStatus {
+	return limits.ThrottleStatus{MaximumAvailable: float64(l.Limit()), CurrentlyAvailable: d.Remaining, RestoreRate: l.RestoreRate()}
+}
 
 // Charge takes cost points from the budget of the principal of ctx (see
 // budgetKey) and returns what is left. When the budget cannot pay, nothing is
@@ -30,44 +56,42 @@ func NewBudget(l *ratelimit.Limiter) *Budget { return &Budget{l: l} }
 // (MarkRateLimited) and the error has code RATE_LIMITED: the caller must then
 // run nothing. A cost of 0 (only __typename) charges and refuses nothing. Call
 // it only for valid operations within the limits.
-func (b *Budget) Charge(ctx context.Context, cost int) (remaining int, err error) {
-	if b == nil || b.l == nil {
-		return 0, nil
+func (b *Budget) Charge(ctx context.Context, cost int) (limits.ThrottleStatus, error) {
+	l := b.limiter(ctx)
+	if l == nil {
+		return limits.ThrottleStatus{}, nil
 	}
 	if cost <= 0 {
-		return b.l.Peek(budgetKey(ctx)).Remaining, nil
+		return throttleStatus(l, l.Peek(budgetKey(ctx))), nil
 	}
-	d := b.l.Charge(budgetKey(ctx), cost)
+	d := l.Charge(budgetKey(ctx), cost)
 	if !d.Allowed {
+		if b.refused != nil {
+			b.refused()
+		}
 		MarkRateLimited(ctx, d.RetryAfter)
-		return d.Remaining, rateLimitedError(d)
+		return throttleStatus(l, d), rateLimitedError(d)
 	}
-	return d.Remaining, nil
+	return throttleStatus(l, d), nil
 }
 
-// Peek returns the budget of the principal of ctx without charging it (for
-// extensions.cost on free operations).
-func (b *Budget) Peek(ctx context.Context) ratelimit.Decision {
-	if b == nil || b.l == nil {
-		return ratelimit.Decision{Allowed: true}
+// Refund gives back points of the last charge of the principal of ctx that
+// its operation did not use.
+func (b *Budget) Refund(ctx context.Context, points int) limits.ThrottleStatus {
+	l := b.limiter(ctx)
+	if l == nil {
+		return limits.ThrottleStatus{}
 	}
-	return b.l.Peek(budgetKey(ctx))
+	return throttleStatus(l, l.Refund(budgetKey(ctx), points))
 }
 
-// Limit returns the budget in points per minute (0 without a limiter).
-func (b *Budget) Limit() int {
-	if b == nil || b.l == nil {
-		return 0
+// Status returns the budget of the principal of ctx without charging it.
+func (b *Budget) Status(ctx context.Context) limits.ThrottleStatus {
+	l := b.limiter(ctx)
+	if l == nil {
+		return limits.ThrottleStatus{}
 	}
-	return b.l.Limit()
-}
-
-// RestoreRate returns the points restored per second (0 without a limiter).
-func (b *Budget) RestoreRate() float64 {
-	if b == nil || b.l == nil {
-		return 0
-	}
-	return b.l.RestoreRate()
+	return throttleStatus(l, l.Peek(budgetKey(ctx)))
 }
 
 // rateLimitedError is the RATE_LIMITED error of a refused charge.

@@ -127,15 +127,10 @@ func New(o Options, d Deps) http.Handler {
 	gql.Use(inputcheck.Extension{Schema: d.Schema.Schema()})
 	gql.Use(scalarCheck{schema: d.Schema.Schema()})
 	gql.Use(access.AnalystReadOnly{})
-	var budget limits.BudgetFunc
+	var budget limits.Budget
 	if d.Budget != nil {
-		budget = func(ctx context.Context, cost int) (int, error) {
-			remaining, err := d.Budget.Charge(ctx, cost)
-			if err != nil {
-				d.Metrics.RateLimited(metrics.KindBudget)
-			}
-			return remaining, err
-		}
+		d.Budget.refused = func() { d.Metrics.RateLimited(metrics.KindBudget) }
+		budget = d.Budget
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
 	if d.SearchLog != nil {

@@ -15,9 +15,9 @@ const persistedQueryCacheSize = 1000
 // as QUERY_TOO_COMPLEX), depth, aliases and cost (limits.Extension, which
 // also adds extensions.cost to every response) and Automatic Persisted
 // Queries with a bounded cache. A zero l means limits.Defaults(). budget,
-// when not nil, charges each operation that passed the limits (see
-// limits.BudgetFunc; (*Budget).Charge has that signature).
-func useLimits(gql *handler.Server, l limits.Config, budget limits.BudgetFunc) {
+// when not nil, is charged each operation that passed the limits (see
+// limits.Budget; *Budget is one).
+func useLimits(gql *handler.Server, l limits.Config, budget limits.Budget) {
 	if l == (limits.Config{}) {
 		l = limits.Defaults()
 	}

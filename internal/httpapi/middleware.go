@@ -158,7 +158,7 @@ func withPrincipal(auth *access.Authenticator, st *store.Store, loaderWait time.
 			ctx = store.ForAnalyst(ctx)
 		}
 		ctx = store.WithScope(ctx, p.Scope())
-		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), loaderWait))
+		ctx = loaders.With(ctx, loaders.New(st, p.Scope(), p.Role == access.RoleAdmin, loaderWait))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

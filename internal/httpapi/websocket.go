@@ -195,7 +195,7 @@ func (e wsExecutor) DispatchOperation(ctx context.Context, rc *graphql.Operation
 	if c, ok := ctx.Value(wsControlKey{}).(*wsControl); ok {
 		context.AfterFunc(ctx, c.endOperation)
 	}
-	ctx = loaders.With(ctx, loaders.New(e.ws.st, access.FromContext(ctx).Scope(), e.ws.loaderWait))
+	ctx = loaders.With(ctx, loaders.New(e.ws.st, access.FromContext(ctx).Scope(), access.FromContext(ctx).Role == access.RoleAdmin, e.ws.loaderWait))
 	return e.GraphExecutor.DispatchOperation(ctx, rc)
 }
 

@@ -33,6 +33,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/partsmarket/gateway/internal/access"
 )
 
 // CodeQueryTooComplex is the extensions.code of an operation over a limit:
@@ -65,14 +67,20 @@ type Config struct {
 	// Tokens bounds the parser tokens of a document (LIMIT_TOKENS, default
 	// 5,000); gqlgen's SetParserTokenLimit enforces it.
 	Tokens int
-	// RestoreRate is reported as extensions.cost.restoreRate: budget points
-	// restored per second (RATE_LIMIT_POINTS_PER_MINUTE / 60, rounded).
-	RestoreRate int
+}
+
+// CostLimit returns the cost limit of one operation of a principal of
+// role: ANALYST has its own when set.
+func (c Config) CostLimit(role access.Role) int {
+	if role == access.RoleAnalyst && c.CostAnalyst > 0 {
+		return c.CostAnalyst
+	}
+	return c.Cost
 }
 
 // Defaults returns the limits of API.md.
 func Defaults() Config {
-	return Config{Depth: 12, Cost: 10000, CostAnalyst: 50000, Aliases: 30, Tokens: 5000, RestoreRate: 333}
+	return Config{Depth: 12, Cost: 10000, CostAnalyst: 50000, Aliases: 30, Tokens: 5000}
 }
 
 // Connection multipliers of the cost model.
@@ -109,7 +117,16 @@ func Analyze(op *ast.OperationDefinition, vars map[string]any) Analysis {
 	if op == nil {
 		return Analysis{}
 	}
-	a := &analyzer{vars: vars, fragCost: map[string]int{}, fragDepth: map[string]int{}, fragAliases: map[string]int{}}
+	return newAnalyzer(vars).analyze(op)
+}
+
+// newAnalyzer returns an analyzer of the operation with variables vars.
+func newAnalyzer(vars map[string]any) *analyzer {
+	return &analyzer{vars: vars, fragCost: map[string]int{}, fragDepth: map[string]int{}, fragAliases: map[string]int{}}
+}
+
+// analyze measures op.
+func (a *analyzer) analyze(op *ast.OperationDefinition) Analysis {
 	return Analysis{
 		Depth:         a.depth(op.SelectionSet),
 		Aliases:       a.aliases(op.SelectionSet),

@@ -42,6 +42,10 @@ type Loaders struct {
 	// NotificationSettings loads a seller's lead-mail settings by seller id.
 	// Access is the caller's check (@owner, @pii).
 	NotificationSettings *Loader[*store.NotificationSettings]
+	// Node loads any row by id alone (Relay's node field), under the same
+	// access rules as the typed reads; NOT_FOUND for an id that does not
+	// exist or that the caller may not see.
+	Node *Loader[store.Node]
 }
 
 // Loader is a dataloader that can also be filled ahead of time.
@@ -67,9 +71,11 @@ func (l *Loader[V]) Prefetch(ctx context.Context, keys []string) {
 	}
 }
 
-// New returns the loaders of one request whose caller sees scope.
-func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
+// New returns the loaders of one request whose caller sees scope; auditLog
+// is set for a caller who may read the audit log (an admin).
+func New(st *store.Store, scope store.Scope, auditLog bool, wait time.Duration) *Loaders {
 	return &Loaders{
+		Node: newLoader(wait, nodeBatch(st, scope, nodeReaders(st, scope, auditLog))),
 		Seller: newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
 			return st.SellersByID(ctx, scope, ids)
 		}, func(s *store.Seller) string { return s.ID })),

@@ -182,6 +182,26 @@ func (l *Limiter) Peek(key string) Decision {
 	return l.charge(key, 0, true)
 }
 
+// Refund gives back points charged to key: the part of an operation's
+// requested cost that its execution did not use. It never gives back more
+// than key owes, and it never touches the database (the next sync pushes
+// it). It returns key's budget after the refund.
+func (l *Limiter) Refund(key string, points int) Decision {
+	h := l.hash(key)
+	now := l.o.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.keys[h]
+	if b == nil {
+		return l.decision(true, l.capacity, 0)
+	}
+	l.decay(b, now)
+	give := math.Min(float64(max(points, 0)), b.debt)
+	b.debt -= give
+	b.pending -= give
+	return l.decision(true, l.capacity-b.debt, 0)
+}
+
 func (l *Limiter) charge(key string, cost int, peek bool) Decision {
 	if cost < 0 {
 		cost = 0
@@ -322,12 +342,15 @@ func (l *Limiter) loop() {
 }
 
 // syncSQL decays each key's shared debt with the database clock, adds this
-// instance's spend and returns the new shared debt.
+// instance's spend (negative after refunds; the debt stays at least 0) and
+// returns the new shared debt.
 const syncSQL = `
+WITH t AS (SELECT k, s FROM unnest($1::text[], $2::float8[]) AS t(k, s))
 INSERT INTO rate_limit_buckets AS b (key, debt, updated_at)
-SELECT k, s, now() FROM unnest($1::text[], $2::float8[]) AS t(k, s)
+SELECT k, GREATEST(0, s), now() FROM t
 ON CONFLICT (key) DO UPDATE SET
-    debt = GREATEST(0, b.debt - $3 * GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at))) + EXCLUDED.debt,
+    debt = GREATEST(0, GREATEST(0, b.debt - $3 * GREATEST(0, EXTRACT(EPOCH FROM now() - b.updated_at)))
+        + (SELECT t.s FROM t WHERE t.k = EXCLUDED.key)),
     updated_at = GREATEST(b.updated_at, now())
 RETURNING key, debt`
 
@@ -357,7 +380,7 @@ func (l *Limiter) sync(ctx context.Context, full bool) error {
 	for k, b := range l.keys {
 		l.decay(b, now)
 		switch {
-		case b.pending > 0 || !b.synced:
+		case b.pending != 0 || !b.synced: // a refund leaves a negative spend to push
 			dirty = append(dirty, k)
 			spend = append(spend, b.pending)
 			pushed[k] = b.pending
@@ -397,10 +420,12 @@ func (l *Limiter) apply(keys []string, shared, pushed map[string]float64, now ti
 		if b == nil {
 			continue
 		}
-		b.pending = math.Max(0, b.pending-pushed[k])
+		// What was charged (or refunded) here while the statement ran
+		// stays to push.
+		b.pending -= pushed[k]
 		// The shared debt as of the statement, plus what was charged here
 		// while it ran; it decays from when the statement was sent.
-		b.debt = shared[k] + b.pending
+		b.debt = math.Max(0, shared[k]+b.pending)
 		b.at = now
 		b.synced = true
 	}

@@ -178,3 +178,47 @@ func TestTablesKeepBudgetsApart(t *testing.T) {
 		t.Fatalf("its own purge deleted a debt not yet restored: %d rows, %v", shared, err)
 	}
 }
+
+// TestRefund: points given back after execution are available at once,
+// never more than the key owes, and reach the other instances through the
+// shared table even when the charge was pushed before the refund.
+func TestRefund(t *testing.T) {
+	clock := testclock.New(time.Unix(1_700_000_000, 0))
+	l := New(Options{PointsPerMinute: 600, Now: clock.Now})
+	if d := l.Refund("nobody", 50); d.Remaining != 600 {
+		t.Fatalf("refund to an unknown key: %+v, want a full bucket", d)
+	}
+	l.Charge("a", 500)
+	if d := l.Refund("a", 400); d.Remaining != 500 {
+		t.Fatalf("after refunding 400 of 500: %+v, want 500 left", d)
+	}
+	if d := l.Refund("a", 1000); d.Remaining != 600 {
+		t.Fatalf("a refund beyond the debt: %+v, want a full bucket and no more", d)
+	}
+
+	db := newDB(t)
+	ctx := context.Background()
+	key := HashKeyFrom("test secret")
+	a := New(Options{PointsPerMinute: 6000, DB: db, HashKey: key}) // 100/s
+	b := New(Options{PointsPerMinute: 6000, DB: db, HashKey: key})
+	a.Charge("k", 5000)
+	if err := a.Sync(ctx); err != nil { // the charge is pushed
+		t.Fatal(err)
+	}
+	a.Refund("k", 4000) // then most of it comes back
+	if err := a.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b.Charge("k", 1)
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// Without the pushed refund b would see about 1,000 left.
+	if d := b.Peek("k"); d.Remaining < 4900 {
+		t.Fatalf("b after a's refund: %d left, want about 6000-1001", d.Remaining)
+	}
+	var debt float64
+	if err := db.GetContext(ctx, &debt, `SELECT min(debt) FROM rate_limit_buckets`); err != nil || debt < 0 {
+		t.Fatalf("stored debt %v (%v), want >= 0", debt, err)
+	}
+}
