@@ -41,6 +41,7 @@ import (
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/events"
 	"github.com/partsmarket/gateway/internal/httpapi"
+	"github.com/partsmarket/gateway/internal/identity"
 	"github.com/partsmarket/gateway/internal/imports"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
@@ -127,6 +128,8 @@ type app struct {
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
+	// identities caches memberships and holds the revocations.
+	identities *identity.Directory
 }
 
 // serveGCPercent is the server's GOGC unless the environment sets one. A
@@ -257,9 +260,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	hubStore := store.New(workerDB, keys)
+	// Memberships are looked up with the request's statements (st), and
+	// revocations all held in memory.
+	a.identities = identity.New(st, log)
+	if err := a.identities.Load(ctx); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
-		SellerStatus:    hubStore.SellerStatus,
-		OnPublicChanged: a.invalidator.Receive})
+		SellerStatus:      hubStore.SellerStatus,
+		OnPublicChanged:   a.invalidator.Receive,
+		OnIdentityChanged: a.identities.Receive})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()
@@ -278,7 +289,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.budget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Store: st, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
-			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
+			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest, Identities: a.identities},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
 	tokens := access.TokenConfig{Secret: []byte(cfg.JWTSecret), Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}
@@ -299,7 +310,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}, httpapi.Deps{
 		Schema: schema,
 		Store:  st,
-		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
+		Auth:   access.NewAuthenticator(tokens, st.SellerStatus).WithIdentity(a.identities.Membership, a.identities.Revoked),
 		Media:  storage.Handler(a.media, log),
 		Budget: httpapi.NewBudget(a.budget),
 		// A cached response is measured and charged like any other.
@@ -316,6 +327,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Metrics:       m,
 		Events:        ingest,
 		SellerWatch:   a.live,
+		SessionWatch:  a.identities,
 		ReplicaBehind: a.replica.Behind,
 	})
 	return a, nil
@@ -482,7 +494,7 @@ func seedDemo(ctx context.Context, cfg config.Config, stdout io.Writer) error {
 // mintToken prints a signed token for development and tests.
 func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	role := fs.String("role", "", "admin, seller or analyst")
+	role := fs.String("role", "", "admin, seller, analyst or user")
 	sellerID := fs.String("seller-id", "", "the seller a seller token acts for")
 	subject := fs.String("subject", "", "the token's subject (sub claim); a new random one when left out")
 	ttl := fs.Duration("ttl", time.Hour, "how long the token is valid")
@@ -491,7 +503,7 @@ func mintToken(cfg config.Config, args []string, stdout io.Writer) error {
 	}
 	r := access.Role(strings.ToUpper(*role))
 	if !r.Valid() {
-		return errors.New("token: --role must be admin, seller or analyst")
+		return errors.New("token: --role must be admin, seller, analyst or user")
 	}
 	if *ttl <= 0 {
 		return errors.New("token: --ttl must be positive")

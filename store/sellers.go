@@ -199,8 +199,18 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 		return nil, err
 	}
 	defer tx.Rollback()
+	out, err := s.insertSeller(ctx, tx, n)
+	if err != nil {
+		return nil, err
+	}
+	return out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+}
+
+// insertSeller stores n (PENDING) with its contacts and locations in tx and
+// audits it ("seller.create"); BAD_USER_INPUT on slug when it is taken.
+func (s *Store) insertSeller(ctx context.Context, tx *sqlx.Tx, n NewSeller) (*Seller, error) {
 	var out Seller
-	err = tx.GetContext(ctx, &out, `INSERT INTO sellers AS s (slug, company_name, description, website)
+	err := tx.GetContext(ctx, &out, `INSERT INTO sellers AS s (slug, company_name, description, website)
 		VALUES ($1, $2, $3, $4) RETURNING `+sellerColumns, n.Slug, n.CompanyName, n.Description, n.Website)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "sellers_slug_key" {
@@ -220,7 +230,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+	return &out, nil
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",

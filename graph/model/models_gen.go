@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/store"
 )
+
+// What acceptSellerInvitation joined.
+type AcceptSellerInvitationPayload struct {
+	// The seller the caller now belongs to.
+	Seller *store.Seller `json:"seller,omitempty"`
+}
 
 type AddListingMediaInput struct {
 	ListingID string `json:"listingId"`
@@ -136,6 +143,12 @@ type ImportRowErrorEdge struct {
 	Node   *store.ImportRowError `json:"node"`
 }
 
+// What inviteSellerMember sent.
+type InviteSellerMemberPayload struct {
+	// The invitation, without its token (which only the mail carries).
+	Invitation *store.SellerInvitation `json:"invitation,omitempty"`
+}
+
 type LeadConnection struct {
 	Edges      []*LeadEdge   `json:"edges"`
 	Nodes      []*store.Lead `json:"nodes"`
@@ -182,6 +195,12 @@ type ListingReportConnection struct {
 type ListingReportEdge struct {
 	Cursor string               `json:"cursor"`
 	Node   *store.ListingReport `json:"node"`
+}
+
+// A signed-in person's membership of a seller.
+type Membership struct {
+	// What the member may do for the seller.
+	Role store.MemberRole `json:"role"`
 }
 
 type Mutation struct {
@@ -234,6 +253,12 @@ type RemoveListingPayload struct {
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// What removeSellerMember left.
+type RemoveSellerMemberPayload struct {
+	// The seller, without the removed member.
+	Seller *store.Seller `json:"seller,omitempty"`
+}
+
 type ReportListingInput struct {
 	ListingID     string             `json:"listingId"`
 	Reason        store.ReportReason `json:"reason"`
@@ -252,6 +277,12 @@ type ResendNotificationPayload struct {
 
 type ResolveReportPayload struct {
 	Report *store.ListingReport `json:"report,omitempty"`
+}
+
+// What revokeSessions did.
+type RevokeSessionsPayload struct {
+	// Tokens of the subject issued before this time are refused.
+	RevokedBefore time.Time `json:"revokedBefore"`
 }
 
 type SellerConnection struct {
@@ -358,6 +389,10 @@ type Viewer struct {
 	Subject *string `json:"subject,omitempty"`
 	// The seller a SELLER token acts for.
 	Seller *store.Seller `json:"seller,omitempty"`
+	// The email claim of the caller's token, as its identity provider sent it (unverified); null when it has none.
+	Email *string `json:"email,omitempty"`
+	// The caller's membership of the seller it acts for; null unless it signed in as one of a seller's members.
+	Membership *Membership `json:"membership,omitempty"`
 }
 
 type ReportAction string

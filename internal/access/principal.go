@@ -26,13 +26,17 @@ const (
 	// RoleAnalyst reads everything but admin-only fields, never writes, and
 	// sees personal data masked.
 	RoleAnalyst Role = "ANALYST"
+	// RoleUser is a signed-in person who belongs to no seller and has no
+	// operator role: what anonymous callers may, plus their own identity,
+	// registering a seller and accepting an invitation.
+	RoleUser Role = "USER"
 )
 
-// Valid reports whether r is one of RoleAdmin, RoleSeller and RoleAnalyst; it
-// returns no error code.
+// Valid reports whether r is one of RoleAdmin, RoleSeller, RoleAnalyst and
+// RoleUser; it returns no error code.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleSeller, RoleAnalyst:
+	case RoleAdmin, RoleSeller, RoleAnalyst, RoleUser:
 		return true
 	}
 	return false
@@ -51,6 +55,19 @@ type Principal struct {
 	// ExpiresAt is when the token stops being valid (its exp claim); zero
 	// for anonymous callers. A live websocket closes then.
 	ExpiresAt time.Time
+	// Issuer is the token's `iss` claim (empty when it has none); members
+	// and revocations are keyed by (Issuer, Subject).
+	Issuer string
+	// IssuedAt is the token's `iat` claim; zero when it has none, which a
+	// revocation treats as issued before it.
+	IssuedAt time.Time
+	// MemberRole is the seller membership a SELLER holds through its
+	// identity (store.MemberOwner or store.MemberStaff); empty for a token that names
+	// its seller itself (an HS256 seller_id token).
+	MemberRole string
+	// Email is the token's `email` claim, unverified: shown to its owner
+	// (viewer) and kept with a membership, never trusted to grant anything.
+	Email string
 }
 
 // Anonymous reports whether p has no role, i.e. came without a token; it
@@ -81,6 +98,13 @@ func (p Principal) Manages(sellerID string) bool {
 		return p.SellerID != "" && p.SellerID == sellerID
 	}
 	return false
+}
+
+// ManagesMembers reports whether p may invite and remove sellerID's members:
+// an ADMIN always, a SELLER only as that seller's OWNER; it returns no error
+// code.
+func (p Principal) ManagesMembers(sellerID string) bool {
+	return p.Role == RoleAdmin || (p.Manages(sellerID) && p.MemberRole == string(store.MemberOwner))
 }
 
 // principalKey is the context key of the request's Principal.

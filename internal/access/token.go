@@ -22,6 +22,7 @@ const (
 	msgInvalidToken   = "invalid token"
 	msgTokenExpired   = "token expired"
 	msgSellerNotAllow = "seller is not allowed"
+	msgTokenRevoked   = "token revoked"
 )
 
 // TokenConfig says how bearer tokens are signed and checked (Issuer and
@@ -40,18 +41,35 @@ type TokenConfig struct {
 // seller and any other error for a failure.
 type SellerStatusFunc func(ctx context.Context, sellerID string) (string, error)
 
+// MembershipFunc returns the seller a signed-in identity (issuer, subject)
+// belongs to and its member role (OWNER or STAFF), both empty when it
+// belongs to none; an error is a failure (internal).
+type MembershipFunc func(ctx context.Context, issuer, subject string) (sellerID, memberRole string, err error)
+
+// RevokedFunc reports whether the sessions of (issuer, subject) issued at
+// issuedAt (zero: unknown) were revoked since; it returns no error and must
+// not touch the database (it runs on every signed-in request).
+type RevokedFunc func(issuer, subject string, issuedAt time.Time) bool
+
 // Authenticator turns Authorization headers into Principals; its method
 // returns UNAUTHENTICATED for bad tokens and internal errors for failures.
 type Authenticator struct {
 	cfg          TokenConfig
 	sellerStatus SellerStatusFunc
 	parser       *jwt.Parser
+	// membership makes a USER token's identity a SELLER when it belongs to
+	// one (nil: every USER stays a USER).
+	membership MembershipFunc
+	// revoked refuses revoked sessions (nil: none are).
+	revoked RevokedFunc
 }
 
-// claims are the token's claims: the registered ones plus role and seller_id.
+// claims are the token's claims: the registered ones plus role, seller_id
+// and email.
 type claims struct {
 	Role     string `json:"role"`
 	SellerID string `json:"seller_id,omitempty"`
+	Email    string `json:"email,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -72,6 +90,14 @@ func NewAuthenticator(cfg TokenConfig, sellerStatus SellerStatusFunc) *Authentic
 	}
 	cfg.Secret = append([]byte(nil), cfg.Secret...)
 	return &Authenticator{cfg: cfg, sellerStatus: sellerStatus, parser: jwt.NewParser(opts...)}
+}
+
+// WithIdentity makes a use membership to turn members' USER tokens into
+// SELLER principals and revoked to refuse revoked sessions, and returns a;
+// call it before a serves requests. It returns no error.
+func (a *Authenticator) WithIdentity(membership MembershipFunc, revoked RevokedFunc) *Authenticator {
+	a.membership, a.revoked = membership, revoked
+	return a
 }
 
 // Authenticate reads an Authorization header value: "" is the anonymous
@@ -99,14 +125,23 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		}
 		return Principal{}, unauthenticated(msgInvalidToken)
 	}
-	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject}
+	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject, Issuer: c.Issuer, Email: c.Email}
 	if c.ExpiresAt != nil {
 		p.ExpiresAt = c.ExpiresAt.Time
+	}
+	if c.IssuedAt != nil {
+		p.IssuedAt = c.IssuedAt.Time
 	}
 	// Every action is attributed to a subject (audit rows, lead history):
 	// a token without one is refused.
 	if !p.Role.Valid() || strings.TrimSpace(p.Subject) == "" {
 		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	if a.revoked != nil && a.revoked(p.Issuer, p.Subject, p.IssuedAt) {
+		return Principal{}, unauthenticated(msgTokenRevoked)
+	}
+	if p.Role == RoleUser {
+		return a.member(ctx, p)
 	}
 	if p.Role != RoleSeller {
 		// seller_id means nothing for other roles and grants nothing.
@@ -120,6 +155,23 @@ func (a *Authenticator) Authenticate(ctx context.Context, header string) (Princi
 		return Principal{}, err
 	}
 	p.SellerID = id
+	return p, nil
+}
+
+// member returns the USER p as the SELLER its identity is a member of, if
+// any; a member of a seller that may not act is refused like a seller token.
+func (a *Authenticator) member(ctx context.Context, p Principal) (Principal, error) {
+	if a.membership == nil {
+		return p, nil
+	}
+	sellerID, role, err := a.membership(ctx, p.Issuer, p.Subject)
+	if err != nil || sellerID == "" {
+		return p, err
+	}
+	if err := a.checkSeller(ctx, sellerID); err != nil {
+		return Principal{}, err
+	}
+	p.Role, p.SellerID, p.MemberRole = RoleSeller, sellerID, role
 	return p, nil
 }
 

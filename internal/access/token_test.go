@@ -117,7 +117,7 @@ func TestAuthenticate(t *testing.T) {
 		{name: "pending seller", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "pam", pendingSeller)), want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
 		{name: "upper-case seller id is normalised", cfg: plain, header: "Bearer " + hs256(claimsFor("seller", "bob", strings.ToUpper(activeSeller))), want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
 		{name: "admin seller_id is ignored", cfg: plain, header: "Bearer " + hs256(claimsFor("admin", "alice", suspendedSeller)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
-		{name: "iss and aud match", cfg: strict, header: "Bearer " + hs256(strictClaims(admin)), want: Principal{Role: RoleAdmin, Subject: "alice"}},
+		{name: "iss and aud match", cfg: strict, header: "Bearer " + hs256(strictClaims(admin)), want: Principal{Role: RoleAdmin, Subject: "alice", Issuer: strict.Issuer}},
 
 		{name: "alg none", cfg: plain, wantCode: store.EUNAUTHENTICATED,
 			header: "Bearer " + handmade(t, map[string]any{"alg": "none", "typ": "JWT"}, admin, func(string) string { return "" })},
@@ -193,6 +193,7 @@ func TestAuthenticate(t *testing.T) {
 			}
 			if tt.wantCode == "" && !tt.want.Anonymous() {
 				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
+				got.IssuedAt = time.Time{} // iat is read: TestMintRoundTrip
 			}
 			if got != tt.want {
 				t.Errorf("Authenticate() = %+v, want %+v", got, tt.want)
@@ -278,6 +279,7 @@ func TestMintRoundTrip(t *testing.T) {
 		{name: "analyst", role: RoleAnalyst, subject: "ann", want: Principal{Role: RoleAnalyst, Subject: "ann"}},
 		{name: "seller", role: RoleSeller, subject: "bob", sellerID: activeSeller, want: Principal{Role: RoleSeller, Subject: "bob", SellerID: activeSeller}},
 		{name: "pending seller", role: RoleSeller, subject: "pam", sellerID: pendingSeller, want: Principal{Role: RoleSeller, Subject: "pam", SellerID: pendingSeller}},
+		{name: "user", role: RoleUser, subject: "uma", want: Principal{Role: RoleUser, Subject: "uma"}},
 	}
 	for cfgName, cfg := range cfgs {
 		for _, tt := range tests {
@@ -291,8 +293,14 @@ func TestMintRoundTrip(t *testing.T) {
 					t.Fatalf("Authenticate(Mint()) error = %v", err)
 				}
 				got.ExpiresAt = expiresInAboutAnHour(t, got.ExpiresAt)
-				if got != tt.want {
-					t.Errorf("Authenticate(Mint()) = %+v, want %+v", got, tt.want)
+				if got.IssuedAt.IsZero() {
+					t.Error("IssuedAt is zero; Mint sets iat")
+				}
+				got.IssuedAt = time.Time{}
+				want := tt.want
+				want.Issuer = cfg.Issuer
+				if got != want {
+					t.Errorf("Authenticate(Mint()) = %+v, want %+v", got, want)
 				}
 			})
 		}
