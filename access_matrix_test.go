@@ -79,6 +79,8 @@ var reaches = map[string]reach{
 		func(f *fixture) string { return f.ListingA.ID }, "reports.nodes.0", ownerAdminAnalyst},
 	"LeadNotification": {`query($id: ID!) { lead(id: $id) { notification { %s } } }`,
 		func(f *fixture) string { return f.LeadA }, "lead.notification", ownerAdminAnalyst},
+	"SellerMember": {`query($id: ID!) { seller(id: $id) { members { %s } } }`,
+		func(f *fixture) string { return f.SellerA.ID }, "seller.members.0", ownerAdminAnalyst},
 	// Root fields are reached at the root ("" path); $id is not used.
 	"Query": {`query { %s }`, func(*fixture) string { return "" }, "", everyone},
 }
@@ -218,7 +220,7 @@ func TestMutationRoles(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
 	schema := loadSchema(t)
-	callers := map[access.Role]string{"": "", access.RoleSeller: f.TokenB, access.RoleAnalyst: f.Analyst}
+	callers := map[access.Role]string{"": "", access.RoleSeller: f.TokenB, access.RoleAnalyst: f.Analyst, access.RoleUser: f.User}
 	for _, field := range schema.Mutation.Fields {
 		d := field.Directives.ForName("hasRole")
 		if d == nil {
@@ -582,8 +584,9 @@ func TestAnalystCannotFindLeadsByEmail(t *testing.T) {
 }
 
 // matrixPrincipals are the callers the matrices try every guarded field and
-// argument with: anonymous, the owning seller, another seller, an analyst
-// and an admin.
+// argument with: anonymous, the owning seller, another seller, an analyst,
+// an admin, a signed-in user of no seller, and the owning seller's OWNER and
+// STAFF members.
 func matrixPrincipals(f *fixture) []principal {
 	return []principal{
 		{name: "anonymous"},
@@ -591,5 +594,8 @@ func matrixPrincipals(f *fixture) []principal {
 		{name: "other seller", role: access.RoleSeller, token: f.TokenB},
 		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
 		{name: "admin", role: access.RoleAdmin, token: f.Admin},
+		{name: "user", role: access.RoleUser, token: f.User},
+		{name: "owner member", role: access.RoleSeller, token: f.OwnerA, owner: true},
+		{name: "staff member", role: access.RoleSeller, token: f.StaffA, owner: true},
 	}
 }

@@ -71,9 +71,6 @@ type SellerInvitation struct {
 	ExpiresAt time.Time  `db:"expires_at"`
 }
 
-// OwnerID returns the invitation's seller (for @pii).
-func (i *SellerInvitation) OwnerID() string { return i.SellerID }
-
 // NewInvitation is an invitation to store: TokenHash is what acceptance
 // looks for, Token the secret the mail carries (kept sealed until sent).
 type NewInvitation struct {
@@ -159,19 +156,29 @@ func (s *Store) RegisterSeller(ctx context.Context, n NewSeller, id Identity, em
 	return out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }
 
+// SealMemberEmail returns the values of a member's sealed columns for email
+// under k: email_pii (sealed JSON) and email_key_id; both NULL (nil) for an
+// empty email. Bulk loaders (seed data) write them as they are. It fails
+// only when the system's random source does.
+func SealMemberEmail(k *pii.Keyring, email string) (blob []byte, keyID *string, err error) {
+	if email == "" {
+		return nil, nil, nil
+	}
+	b, id, err := sealJSON(k, emailPII{Email: email}, memberEmailAAD)
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, &id, nil
+}
+
 // insertMember adds id to sellerID's members as role; FORBIDDEN when id
 // belongs to a seller already (the primary key decides, whatever races).
 func (s *Store) insertMember(ctx context.Context, tx *sqlx.Tx, sellerID string, id Identity, role MemberRole, email string) error {
-	var blob []byte
-	var keyID *string
-	if email != "" {
-		b, k, err := sealJSON(s.keys, emailPII{Email: email}, memberEmailAAD)
-		if err != nil {
-			return err
-		}
-		blob, keyID = b, &k
+	blob, keyID, err := SealMemberEmail(s.keys, email)
+	if err != nil {
+		return err
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO seller_members (issuer, subject, seller_id, role, email_pii, email_key_id)
+	_, err = tx.ExecContext(ctx, `INSERT INTO seller_members (issuer, subject, seller_id, role, email_pii, email_key_id)
 		VALUES ($1, $2, $3, $4, $5, $6)`, id.Issuer, id.Subject, sellerID, role, blob, keyID)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
