@@ -3071,8 +3071,8 @@ type SellerMember {
 type SellerInvitation {
   "The invitation's id."
   id: ID!
-  "Where the invitation was mailed. Access: ADMIN and the seller's OWNERs; ANALYST reads it masked."
-  email: String @pii(mask: EMAIL)
+  "Where the invitation was mailed (only the inviting OWNER or ADMIN receives an invitation)."
+  email: String!
   "The role the invited person gets on accepting."
   role: MemberRole!
   "After this the token is refused."
@@ -14005,30 +14005,12 @@ func (ec *executionContext) _SellerInvitation_email(ctx context.Context, field g
 		func(ctx context.Context) (any, error) {
 			return obj.Email, nil
 		},
-		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
-			directive0 := next
-
-			directive1 := func(ctx context.Context) (any, error) {
-				mask, err := ec.unmarshalNPiiMask2githubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐPiiMask(ctx, "EMAIL")
-				if err != nil {
-					var zeroVal string
-					return zeroVal, err
-				}
-				if ec.Directives.Pii == nil {
-					var zeroVal string
-					return zeroVal, errors.New("directive pii is not implemented")
-				}
-				return ec.Directives.Pii(ctx, obj, directive0, mask)
-			}
-
-			next = directive1
-			return next
-		},
+		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
-			return ec.marshalOString2string(ctx, selections, v)
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
-		false,
+		true,
 	)
 }
 func (ec *executionContext) fieldContext_SellerInvitation_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -21348,7 +21330,7 @@ func (ec *executionContext) _SellerInvitation(ctx context.Context, sel ast.Selec
 			}
 		case "email":
 			out.Values[i] = ec._SellerInvitation_email(ctx, field, obj)
-			if out.Values[i] == graphql.RequiredNull {
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		case "role":

@@ -179,7 +179,7 @@ func (s *Store) insertMember(ctx context.Context, tx *sqlx.Tx, sellerID string, 
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO seller_members (issuer, subject, seller_id, role, email_pii, email_key_id)
-		VALUES ($1, $2, $3, $4, $5, $6)`, id.Issuer, id.Subject, sellerID, role, blob, keyID)
+		VALUES ($1, $2, $3, $4, nullif($5::bytea, ''::bytea), $6)`, id.Issuer, id.Subject, sellerID, role, blob, keyID)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Code == "23505" {
 		return errAlreadyMember
