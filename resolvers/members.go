@@ -74,18 +74,12 @@ func (r *mutationResolver) RegisterSeller(ctx context.Context, input model.Creat
 }
 
 func (r *mutationResolver) InviteSellerMember(ctx context.Context, sellerID string, email string, role store.MemberRole) (*model.InviteSellerMemberPayload, error) {
-	p := access.FromContext(ctx)
-	if !p.Manages(sellerID) {
-		return nil, store.NotFound("seller")
-	}
-	if !p.ManagesMembers(sellerID) {
-		return nil, access.Refuse(p)
-	}
 	var c check
 	email = c.required("email", email, 254)
 	c.email("email", email)
-	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
+	p, err := managingMembers(ctx, sellerID, c)
+	if err != nil {
+		return nil, err
 	}
 	token, hash, err := newInvitationToken()
 	if err != nil {
@@ -97,6 +91,21 @@ func (r *mutationResolver) InviteSellerMember(ctx context.Context, sellerID stri
 		return nil, err
 	}
 	return &model.InviteSellerMemberPayload{Invitation: inv}, nil
+}
+
+// managingMembers returns the caller when it may manage sellerID's members
+// and c found no invalid argument: NOT_FOUND for a caller that does not act
+// for the seller (ids reveal nothing), FORBIDDEN for one that acts for it
+// but is no OWNER, else c's BAD_USER_INPUT errors.
+func managingMembers(ctx context.Context, sellerID string, c check) (access.Principal, error) {
+	p := access.FromContext(ctx)
+	switch {
+	case !p.Manages(sellerID):
+		return p, store.NotFound("seller")
+	case !p.ManagesMembers(sellerID):
+		return p, access.Refuse(p)
+	}
+	return p, fail(ctx, c.errs.Err())
 }
 
 // newInvitationToken returns a new invitation token (256 random bits,
@@ -136,17 +145,10 @@ func (r *mutationResolver) AcceptSellerInvitation(ctx context.Context, token str
 }
 
 func (r *mutationResolver) RemoveSellerMember(ctx context.Context, sellerID string, subject string) (*model.RemoveSellerMemberPayload, error) {
-	p := access.FromContext(ctx)
-	if !p.Manages(sellerID) {
-		return nil, store.NotFound("seller")
-	}
-	if !p.ManagesMembers(sellerID) {
-		return nil, access.Refuse(p)
-	}
 	var c check
 	subject = c.required("subject", subject, maxSubjectLen)
-	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
+	if _, err := managingMembers(ctx, sellerID, c); err != nil {
+		return nil, err
 	}
 	s, removed, err := r.Store.RemoveSellerMember(ctx, sellerID, subject)
 	if err != nil {

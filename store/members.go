@@ -137,23 +137,13 @@ var errAlreadyMember = &Error{Code: EFORBIDDEN, Message: "already a member of a 
 // transaction. FORBIDDEN when id already belongs to a seller; BAD_USER_INPUT
 // on slug when it is taken.
 func (s *Store) RegisterSeller(ctx context.Context, n NewSeller, id Identity, email string) (*Seller, error) {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	out, err := s.insertSeller(ctx, tx, n)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.insertMember(ctx, tx, out.ID, id, MemberOwner, email); err != nil {
-		return nil, err
-	}
-	e := AuditEntry{Action: "seller.register", TargetType: "seller", TargetID: out.ID, Changes: map[string]any{"role": Change(nil, MemberOwner)}}
-	if err := s.Audit(ctx, tx, e); err != nil {
-		return nil, err
-	}
-	return out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+	return s.createSeller(ctx, n, func(tx *sqlx.Tx, out *Seller) error {
+		if err := s.insertMember(ctx, tx, out.ID, id, MemberOwner, email); err != nil {
+			return err
+		}
+		return s.Audit(ctx, tx, AuditEntry{Action: "seller.register", TargetType: "seller", TargetID: out.ID,
+			Changes: map[string]any{"role": Change(nil, MemberOwner)}})
+	})
 }
 
 // SealMemberEmail returns the values of a member's sealed columns for email

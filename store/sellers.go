@@ -194,6 +194,12 @@ type NewSeller struct {
 // CreateSeller stores a new seller with its contacts and locations and
 // audits it ("seller.create"). EINVALID on "slug" when the slug is taken.
 func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) {
+	return s.createSeller(ctx, n, nil)
+}
+
+// createSeller stores n as CreateSeller does; then, when not nil, runs in
+// the same transaction after the seller is stored (RegisterSeller's owner).
+func (s *Store) createSeller(ctx context.Context, n NewSeller, then func(*sqlx.Tx, *Seller) error) (*Seller, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, err
@@ -202,6 +208,11 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	out, err := s.insertSeller(ctx, tx, n)
 	if err != nil {
 		return nil, err
+	}
+	if then != nil {
+		if err := then(tx, out); err != nil {
+			return nil, err
+		}
 	}
 	return out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
 }

@@ -204,18 +204,6 @@ func (d *Directory) WatchSession(issuer, subject string, issuedAt time.Time, f f
 	}
 }
 
-// Watched returns how many WatchSession registrations are open; it returns
-// no error.
-func (d *Directory) Watched() int {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	n := 0
-	for _, set := range d.watches {
-		n += len(set)
-	}
-	return n
-}
-
 // Receive takes one announcement of store.IdentityChangedChannel (its
 // payload: ["member", issuer, subject] or ["revoked", issuer, subject,
 // revoked_before]); "" (after a reconnection) forgets every membership and
