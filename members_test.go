@@ -182,9 +182,9 @@ func TestSellerInvitation(t *testing.T) {
 			t.Errorf("overlong token: %s", got)
 		}
 		expired := invite(f.OwnerA, "late@members.example", "STAFF")
+		late := invitationToken(t, sink, "late@members.example")
 		api.DB.MustExec(`UPDATE seller_invitations SET expires_at = now() - interval '1 minute' WHERE id = $1`,
 			expired.Get("inviteSellerMember.invitation.id"))
-		late := invitationToken(t, sink, "late@members.example")
 		if got := codeOf(api.post(invitee, mutAccept, map[string]any{"t": late})); got != "BAD_USER_INPUT" {
 			t.Errorf("expired token: %s, want BAD_USER_INPUT", got)
 		}

@@ -33,12 +33,12 @@ func rotateKeys(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	c, err := st.RotateKeys(ctx, rotationBatch, func(c store.RotationCounts) {
-		fmt.Fprintf(stdout, "  leads=%d reports=%d\n", c.Leads, c.Reports)
+		fmt.Fprintf(stdout, "  leads=%d reports=%d members=%d\n", c.Leads, c.Reports, c.Members)
 	})
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "rotated: leads=%d reports=%d\n", c.Leads, c.Reports)
+	_, err = fmt.Fprintf(stdout, "rotated: leads=%d reports=%d members=%d\n", c.Leads, c.Reports, c.Members)
 	return err
 }
 

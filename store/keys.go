@@ -14,6 +14,9 @@ import (
 type RotationCounts struct {
 	// Leads and Reports are the rows re-encrypted under the current key.
 	Leads, Reports int
+	// Members counts the sealed values of seller members and invitations
+	// (an invitation's email and its queued mail) re-encrypted.
+	Members int
 }
 
 // rotationPasses bounds how often RotateKeys walks a table again for rows
@@ -21,7 +24,8 @@ type RotationCounts struct {
 const rotationPasses = 5
 
 // RotateKeys re-encrypts under the keyring's current (first) key the
-// personal data of every lead and report sealed under another key, batchSize
+// personal data of every lead, report, seller member and invitation sealed
+// under another key, batchSize
 // rows per transaction, skipping rows other transactions hold (FOR UPDATE
 // SKIP LOCKED) and walking again for them. progress, when not nil, is told
 // the running counts after each batch. It is idempotent: rows already under
@@ -46,7 +50,94 @@ func (s *Store) RotateKeys(ctx context.Context, batchSize int, progress func(Rot
 			progress(c)
 		}
 	})
-	return c, err
+	if err != nil {
+		return c, err
+	}
+	for _, col := range memberSealedColumns {
+		err = s.rotateColumn(ctx, col, batchSize, func(n int) {
+			c.Members += n
+			if progress != nil {
+				progress(c)
+			}
+		})
+		if err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// sealedColumn is a column of sealed values and its key id column, and the
+// additional data binding the values to it.
+type sealedColumn struct {
+	table, blob, keyID string
+	aad                []byte
+}
+
+// memberSealedColumns are the sealed columns of members and invitations.
+var memberSealedColumns = []sealedColumn{
+	{"seller_members", "email_pii", "email_key_id", memberEmailAAD},
+	{"seller_invitations", "email_pii", "email_key_id", invitationEmailAAD},
+	{"seller_invitations", "mail_pii", "mail_key_id", invitationMailAAD},
+}
+
+// rotateColumn re-encrypts col's values sealed under an old key under the
+// current one, batchSize rows per transaction (locked FOR UPDATE SKIP
+// LOCKED, so a row re-encrypted leaves the batch's condition), until a
+// batch finds none; rows others held locked fail it, as rotateTable does
+// after its walks.
+func (s *Store) rotateColumn(ctx context.Context, col sealedColumn, batchSize int, done func(int)) error {
+	for {
+		n, err := s.rotateColumnBatch(ctx, col, batchSize)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		done(n)
+	}
+	var left int
+	err := s.db.onPrimary().GetContext(ctx, &left, `SELECT count(*) FROM `+col.table+` WHERE `+col.keyID+` <> $1`, s.keys.CurrentKeyID())
+	if err == nil && left > 0 {
+		err = fmt.Errorf("store: key rotation: %d rows of %s were locked by other transactions; run it again", left, col.table)
+	}
+	return err
+}
+
+// rotateColumnBatch re-encrypts up to limit unlocked values of col in one
+// transaction (rows named by ctid, stable while they are locked) and
+// returns how many.
+func (s *Store) rotateColumnBatch(ctx context.Context, col sealedColumn, limit int) (int, error) {
+	tx, err := s.db.onPrimary().BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var rows []sealedRow
+	err = tx.SelectContext(ctx, &rows, `SELECT ctid::text AS id, `+col.blob+` AS blob, `+col.keyID+` AS key_id FROM `+col.table+
+		` WHERE `+col.keyID+` <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED`, s.keys.CurrentKeyID(), limit)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	ids := make([]string, len(rows))
+	blobs := make([][]byte, len(rows))
+	for i, r := range rows {
+		plain, err := s.keys.Open(r.KeyID, r.Blob, col.aad)
+		if err != nil {
+			return 0, fmt.Errorf("store: key rotation: a row of %s: %w", col.table, err)
+		}
+		if blobs[i], _, err = s.keys.Seal(plain, col.aad); err != nil {
+			return 0, err
+		}
+		ids[i] = r.ID
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE `+col.table+` t SET `+col.blob+` = u.blob, `+col.keyID+` = $1
+		FROM unnest($2::tid[], $3::bytea[]) AS u(id, blob) WHERE t.ctid = u.id`, s.keys.CurrentKeyID(), pq.Array(ids), pq.Array(blobs))
+	if err != nil {
+		return 0, err
+	}
+	return len(rows), tx.Commit()
 }
 
 // rotateTable walks table in id order with rotate, batch by batch, telling

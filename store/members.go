@@ -395,8 +395,9 @@ type InvitationMailJob struct {
 	Attempts int
 }
 
-// DeliverInvitationMails claims up to limit queued invitation mails that
-// are due (FOR UPDATE SKIP LOCKED, as DeliverNotifications does), calls
+// DeliverInvitationMails claims up to limit queued mails of invitations
+// that are due and still usable (unexpired, unaccepted; FOR UPDATE SKIP
+// LOCKED, as DeliverNotifications does), calls
 // deliver with them and records its outcomes in the same transaction: a
 // sent or abandoned mail's sealed token is erased, so the token then exists
 // only in the mailbox. It returns how many it claimed.
@@ -418,6 +419,7 @@ func (s *Store) DeliverInvitationMails(ctx context.Context, limit int, deliver f
 	err = tx.SelectContext(ctx, &rows, `SELECT i.id, s.company_name, i.role, i.expires_at, i.mail_attempts, i.mail_pii, i.mail_key_id
 		FROM seller_invitations i JOIN sellers s ON s.id = i.seller_id
 		WHERE i.mail_status = 'PENDING' AND i.mail_next_attempt_at <= now() AND i.mail_pii IS NOT NULL
+			AND i.expires_at > now() AND i.accepted_at IS NULL
 		ORDER BY i.mail_next_attempt_at LIMIT $1 FOR UPDATE OF i SKIP LOCKED`, limit)
 	if err != nil || len(rows) == 0 {
 		return 0, err
