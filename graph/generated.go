@@ -3049,7 +3049,7 @@ type Seller {
   internalNotes: String @hasRole(roles: [ADMIN])
   "Views, clicks and leads of all its listings; ` + "`" + `from` + "`" + `/` + "`" + `to` + "`" + ` default to the last 30 days."
   performance(from: Time, to: Time): SellerPerformance @owner
-  "The people who sign in to act for the seller, earliest first. Access: ADMIN, ANALYST and the seller's members."
+  "The people who sign in to act for the seller, earliest first (the first 500). Access: ADMIN, ANALYST and the seller's members."
   members: [SellerMember!] @owner
   createdAt: Time!
   updatedAt: Time!

@@ -353,7 +353,11 @@ func (s *Store) RemoveSellerMember(ctx context.Context, sellerID, subject string
 	return &out, ids, tx.Commit()
 }
 
-// SellerMembers returns sellerID's members, earliest first.
+// MaxMembersListed bounds the members SellerMembers returns.
+const MaxMembersListed = 500
+
+// SellerMembers returns sellerID's first MaxMembersListed members, earliest
+// first.
 func (s *Store) SellerMembers(ctx context.Context, sellerID string) ([]*SellerMember, error) {
 	if !ValidID(sellerID) {
 		return nil, nil
@@ -364,7 +368,7 @@ func (s *Store) SellerMembers(ctx context.Context, sellerID string) ([]*SellerMe
 		KeyID *string `db:"email_key_id"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT seller_id, issuer, subject, role, joined_at, email_pii, email_key_id
-		FROM seller_members WHERE seller_id = $1 ORDER BY joined_at, subject`, sellerID)
+		FROM seller_members WHERE seller_id = $1 ORDER BY joined_at, subject LIMIT $2`, sellerID, MaxMembersListed)
 	if err != nil {
 		return nil, err
 	}
