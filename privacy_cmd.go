@@ -70,6 +70,6 @@ func runRetention(ctx context.Context, cfg config.Config, args []string, stdout 
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "anonymised leads=%d reports=%d; deleted events=%d\n", c.Leads, c.Reports, c.Events)
+	_, err = fmt.Fprintf(stdout, "anonymised leads=%d reports=%d; deleted events=%d invitations=%d\n", c.Leads, c.Reports, c.Events, c.Invitations)
 	return err
 }
