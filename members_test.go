@@ -18,8 +18,8 @@ import (
 
 const (
 	mutRegisterSeller = `mutation($input: CreateSellerInput!) { registerSeller(input: $input) { seller { id status } } }`
-	mutInvite         = `mutation($s: ID!, $e: String!, $r: MemberRole!) {
-		inviteSellerMember(sellerId: $s, email: $e, role: $r) { invitation { id email role expiresAt } } }`
+	mutInvite         = `mutation($s: ID!, $email: String!, $r: MemberRole!) {
+		inviteSellerMember(sellerId: $s, email: $email, role: $r) { invitation { id email role expiresAt } } }`
 	mutAccept  = `mutation($t: String!) { acceptSellerInvitation(token: $t) { seller { id } } }`
 	mutRemove  = `mutation($s: ID!, $sub: String!) { removeSellerMember(sellerId: $s, subject: $sub) { seller { id members { subject } } } }`
 	mutRevoke  = `mutation($sub: String!, $iss: String) { revokeSessions(subject: $sub, issuer: $iss) { revokedBefore } }`
@@ -133,7 +133,7 @@ func TestSellerInvitation(t *testing.T) {
 	api := newTestAPI(t, notifyEnv(sink))
 	f := api.newFixture()
 	invite := func(token, email, role string) gqlResponse {
-		return api.post(token, mutInvite, map[string]any{"s": f.SellerA.ID, "e": email, "r": role})
+		return api.post(token, mutInvite, map[string]any{"s": f.SellerA.ID, "email": email, "r": role})
 	}
 
 	t.Run("only the seller's OWNER or an admin invites", func(t *testing.T) {
@@ -237,7 +237,7 @@ func TestInvitationDailyLimit(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			r, err := roundTrip(api.request(f.OwnerA, mutInvite, map[string]any{"s": f.SellerA.ID,
-				"e": fmt.Sprintf("hire%d@members.example", i), "r": "STAFF"}))
+				"email": fmt.Sprintf("hire%d@members.example", i), "r": "STAFF"}))
 			if err != nil {
 				codes <- err.Error()
 				return
@@ -256,7 +256,7 @@ func TestInvitationDailyLimit(t *testing.T) {
 	}
 	// Invitations older than a day no longer count.
 	api.DB.MustExec(`UPDATE seller_invitations SET created_at = now() - interval '25 hours'`)
-	if r := api.post(f.OwnerA, mutInvite, map[string]any{"s": f.SellerA.ID, "e": "tomorrow@members.example", "r": "STAFF"}); len(r.Errors) > 0 {
+	if r := api.post(f.OwnerA, mutInvite, map[string]any{"s": f.SellerA.ID, "email": "tomorrow@members.example", "r": "STAFF"}); len(r.Errors) > 0 {
 		t.Errorf("an invitation a day later: %s", r.Raw)
 	}
 }
