@@ -409,3 +409,26 @@ func TestMemberSubscriptionClosesOnSuspension(t *testing.T) {
 		t.Errorf("a member of a suspended seller: status %d, want 401", got.Status)
 	}
 }
+
+// TestMembershipChangeAcrossInstances: a member removed through one
+// instance is a plain user at the other, whose cached membership the
+// database's announcement dropped, and its open subscription there closes
+// with 4401.
+func TestMembershipChangeAcrossInstances(t *testing.T) {
+	first := newTestAPI(t, nil)
+	f := first.newFixture()
+	second := newTestAPIOn(t, first)
+	if r := second.mustPost(f.StaffA, qViewer, nil); r.Get("viewer.membership.role") != "STAFF" {
+		t.Fatalf("staff before removal: %s", r.Raw) // now cached in the second instance
+	}
+	sub := second.subscriber(f.StaffA, f.SellerA.ID, f.LeadA)
+	first.mustPost(f.OwnerA, mutRemove, map[string]any{"s": f.SellerA.ID, "sub": "staff-a"})
+	sub.closedWith(websocket.StatusCode(4401))
+	notifyWaitFor(t, liveWait, "the second instance to see the removal", func() bool {
+		return second.mustPost(f.StaffA, qViewer, nil).Get("viewer.role") == "USER"
+	})
+	r := second.post(f.StaffA, `query($id: ID!) { seller(id: $id) { leads { totalCount } } }`, map[string]any{"id": f.SellerA.ID})
+	if codeOf(r) != "FORBIDDEN" {
+		t.Errorf("the removed member reads the seller's leads: %s", r.Raw)
+	}
+}
