@@ -3551,7 +3551,10 @@ type Mutation {
   erasePersonalData(email: String!): ErasePersonalDataPayload! @hasRole(roles: [ADMIN])
 
   "A signed-in person who belongs to no seller registers one: it starts PENDING, with the caller as its OWNER (audited). Access: USER."
-  registerSeller(input: CreateSellerInput!): CreateSellerPayload! @hasRole(roles: [USER])
+  registerSeller(
+    "The new seller's profile, as for createSeller."
+    input: CreateSellerInput!
+  ): CreateSellerPayload! @hasRole(roles: [USER])
   "Mails an invitation to join the seller, with a token that works once and expires; a seller sends at most 20 a day (RATE_LIMITED beyond). Access: ADMIN and the seller's OWNERs."
   inviteSellerMember(
     "The seller to join."
