@@ -79,6 +79,8 @@ var reaches = map[string]reach{
 		func(f *fixture) string { return f.ListingA.ID }, "reports.nodes.0", ownerAdminAnalyst},
 	"LeadNotification": {`query($id: ID!) { lead(id: $id) { notification { %s } } }`,
 		func(f *fixture) string { return f.LeadA }, "lead.notification", ownerAdminAnalyst},
+	"SellerMember": {`query($id: ID!) { seller(id: $id) { members { %s } } }`,
+		func(f *fixture) string { return f.SellerA.ID }, "seller.members.0", ownerAdminAnalyst},
 	// Root fields are reached at the root ("" path); $id is not used.
 	"Query": {`query { %s }`, func(*fixture) string { return "" }, "", everyone},
 }
@@ -585,7 +587,8 @@ func TestAnalystCannotFindLeadsByEmail(t *testing.T) {
 
 // matrixPrincipals are the callers the matrices try every guarded field and
 // argument with: anonymous, the owning seller, another seller, an analyst,
-// an admin and a signed-in USER.
+// an admin, a signed-in user of no seller, and the owning seller's OWNER and
+// STAFF members.
 func matrixPrincipals(f *fixture) []principal {
 	return []principal{
 		{name: "anonymous"},
@@ -594,5 +597,7 @@ func matrixPrincipals(f *fixture) []principal {
 		{name: "analyst", role: access.RoleAnalyst, token: f.Analyst},
 		{name: "admin", role: access.RoleAdmin, token: f.Admin},
 		{name: "user", role: access.RoleUser, token: f.User},
+		{name: "owner member", role: access.RoleSeller, token: f.OwnerA, owner: true},
+		{name: "staff member", role: access.RoleSeller, token: f.StaffA, owner: true},
 	}
 }

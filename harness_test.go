@@ -237,8 +237,9 @@ type fixture struct {
 	LeadA, LeadB                   string
 	ReportA, ReportB               string
 	Admin, Analyst, TokenA, TokenB string
-	// User is a signed-in USER: no role beyond signing in, no seller.
-	User string
+	// User is a signed-in person of no seller; OwnerA and StaffA are USER
+	// tokens of seller A's OWNER and STAFF members.
+	User, OwnerA, StaffA string
 }
 
 // newFixture loads the fixture through the store.
@@ -277,7 +278,9 @@ func (a *testAPI) newFixture() *fixture {
 	f.Analyst = a.token(access.RoleAnalyst, "")
 	f.TokenA = a.token(access.RoleSeller, f.SellerA.ID)
 	f.TokenB = a.token(access.RoleSeller, f.SellerB.ID)
-	f.User = a.token(access.RoleUser, "")
+	f.User = a.userToken("fixture-user")
+	f.OwnerA = a.mustMember(f.SellerA.ID, "owner-a", store.MemberOwner)
+	f.StaffA = a.mustMember(f.SellerA.ID, "staff-a", store.MemberStaff)
 	return f
 }
 

@@ -33,12 +33,12 @@ func rotateKeys(ctx context.Context, cfg config.Config, args []string, stdout io
 		return err
 	}
 	c, err := st.RotateKeys(ctx, rotationBatch, func(c store.RotationCounts) {
-		fmt.Fprintf(stdout, "  leads=%d reports=%d sellers=%d\n", c.Leads, c.Reports, c.Sellers)
+		fmt.Fprintf(stdout, "  leads=%d reports=%d sellers=%d members=%d\n", c.Leads, c.Reports, c.Sellers, c.Members)
 	})
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "rotated: leads=%d reports=%d sellers=%d\n", c.Leads, c.Reports, c.Sellers)
+	_, err = fmt.Fprintf(stdout, "rotated: leads=%d reports=%d sellers=%d members=%d\n", c.Leads, c.Reports, c.Sellers, c.Members)
 	return err
 }
 
@@ -70,6 +70,6 @@ func runRetention(ctx context.Context, cfg config.Config, args []string, stdout 
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "anonymised leads=%d reports=%d; deleted events=%d\n", c.Leads, c.Reports, c.Events)
+	_, err = fmt.Fprintf(stdout, "anonymised leads=%d reports=%d; deleted events=%d invitations=%d\n", c.Leads, c.Reports, c.Events, c.Invitations)
 	return err
 }

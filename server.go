@@ -39,6 +39,7 @@ import (
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/events"
 	"github.com/partsmarket/gateway/internal/httpapi"
+	"github.com/partsmarket/gateway/internal/identity"
 	"github.com/partsmarket/gateway/internal/imports"
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
@@ -154,6 +155,8 @@ type app struct {
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
+	// identities caches memberships and holds the revocations.
+	identities *identity.Directory
 }
 
 // serveGCPercent is the server's GOGC unless the environment sets one. A
@@ -284,9 +287,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	hubStore := store.New(workerDB, keys)
+	// Memberships are looked up with the request's statements (st), and
+	// revocations all held in memory.
+	a.identities = identity.New(st, log)
+	if err := a.identities.Load(ctx); err != nil {
+		a.close(ctx)
+		return nil, err
+	}
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
-		SellerStatus:    hubStore.SellerStatus,
-		OnPublicChanged: a.invalidator.Receive})
+		SellerStatus:      hubStore.SellerStatus,
+		OnPublicChanged:   a.invalidator.Receive,
+		OnIdentityChanged: a.identities.Receive})
 	listenCtx, cancelListen := context.WithTimeout(ctx, 15*time.Second)
 	err = a.live.Start(listenCtx)
 	cancelListen()
@@ -309,7 +320,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.analystBudget.Start()
 	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Store: st, Captcha: captcha, Limiter: abuseLimits, LiveLeads: a.live, Imports: a.imports,
-			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest},
+			Media: a.media, MediaMaxBytes: cfg.MediaMaxBytes, Events: ingest, Identities: a.identities},
 		Directives: graph.DirectiveRoot{HasRole: access.HasRole, Owner: access.Owner, Pii: access.Pii},
 	})
 	tokens, err := tokenConfig(cfg, log)
@@ -334,7 +345,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	}, httpapi.Deps{
 		Schema: schema,
 		Store:  st,
-		Auth:   access.NewAuthenticator(tokens, st.SellerStatus),
+		Auth: access.NewAuthenticator(tokens, st.SellerStatus,
+			access.WithMembership(a.identities.Membership), access.WithRevocations(a.identities.Revoked)),
 		Media:  storage.Handler(a.media, log),
 		Budget: httpapi.NewBudget(a.budget, a.analystBudget),
 		// A cached response is measured and charged like any other.
@@ -351,6 +363,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Metrics:       m,
 		Events:        ingest,
 		SellerWatch:   a.live,
+		SessionWatch:  a.identities,
 		ReplicaBehind: a.replica.Behind,
 	})
 	return a, nil

@@ -61,6 +61,10 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	AcceptSellerInvitationPayload struct {
+		Seller func(childComplexity int) int
+	}
+
 	AddListingMediaPayload struct {
 		Listing func(childComplexity int) int
 		Media   func(childComplexity int) int
@@ -182,6 +186,10 @@ type ComplexityRoot struct {
 	ImportRowErrorEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	InviteSellerMemberPayload struct {
+		Invitation func(childComplexity int) int
 	}
 
 	Lead struct {
@@ -322,6 +330,10 @@ type ComplexityRoot struct {
 		URL         func(childComplexity int) int
 	}
 
+	Membership struct {
+		Role func(childComplexity int) int
+	}
+
 	MetricRow struct {
 		CallClicks  func(childComplexity int) int
 		Category    func(childComplexity int) int
@@ -336,6 +348,7 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
+		AcceptSellerInvitation func(childComplexity int, token string) int
 		AddListingMedia        func(childComplexity int, input model.AddListingMediaInput) int
 		CorrectPersonalData    func(childComplexity int, email string, changes model.PersonalDataChanges) int
 		CreateListing          func(childComplexity int, input model.CreateListingInput) int
@@ -343,12 +356,16 @@ type ComplexityRoot struct {
 		ErasePersonalData      func(childComplexity int, email string) int
 		ExportPersonalData     func(childComplexity int, email string) int
 		ImportListings         func(childComplexity int, sellerID string, file graphql.Upload, mode *store.ImportMode) int
+		InviteSellerMember     func(childComplexity int, sellerID string, email string, role store.MemberRole) int
 		RecordEvent            func(childComplexity int, input model.RecordEventInput) int
+		RegisterSeller         func(childComplexity int, input model.CreateSellerInput) int
 		RemoveListing          func(childComplexity int, id string, reason string) int
 		RemoveListingMedia     func(childComplexity int, id string) int
+		RemoveSellerMember     func(childComplexity int, sellerID string, subject string) int
 		ReportListing          func(childComplexity int, input model.ReportListingInput) int
 		ResendNotification     func(childComplexity int, leadID string) int
 		ResolveReport          func(childComplexity int, id string, action model.ReportAction, note *string) int
+		RevokeSessions         func(childComplexity int, subject string, issuer *string) int
 		SetListingStatus       func(childComplexity int, id string, status store.ListingStatus) int
 		SetSellerInternalNotes func(childComplexity int, id string, notes string) int
 		SetSellerStatus        func(childComplexity int, id string, status store.SellerStatus) int
@@ -413,6 +430,10 @@ type ComplexityRoot struct {
 		Listing func(childComplexity int) int
 	}
 
+	RemoveSellerMemberPayload struct {
+		Seller func(childComplexity int) int
+	}
+
 	ReportListingPayload struct {
 		ReportID func(childComplexity int) int
 	}
@@ -423,6 +444,10 @@ type ComplexityRoot struct {
 
 	ResolveReportPayload struct {
 		Report func(childComplexity int) int
+	}
+
+	RevokeSessionsPayload struct {
+		RevokedBefore func(childComplexity int) int
 	}
 
 	SearchTermStat struct {
@@ -442,6 +467,7 @@ type ComplexityRoot struct {
 		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
 		Listings           func(childComplexity int, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		Locations          func(childComplexity int) int
+		Members            func(childComplexity int) int
 		NotificationEmail  func(childComplexity int) int
 		NotificationsMuted func(childComplexity int) int
 		Performance        func(childComplexity int, from *time.Time, to *time.Time) int
@@ -471,12 +497,26 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	SellerInvitation struct {
+		Email     func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Role      func(childComplexity int) int
+	}
+
 	SellerLocation struct {
 		City       func(childComplexity int) int
 		Country    func(childComplexity int) int
 		ID         func(childComplexity int) int
 		PostalCode func(childComplexity int) int
 		Region     func(childComplexity int) int
+	}
+
+	SellerMember struct {
+		Email    func(childComplexity int) int
+		JoinedAt func(childComplexity int) int
+		Role     func(childComplexity int) int
+		Subject  func(childComplexity int) int
 	}
 
 	SellerPerformance struct {
@@ -526,9 +566,11 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		Role    func(childComplexity int) int
-		Seller  func(childComplexity int) int
-		Subject func(childComplexity int) int
+		Email      func(childComplexity int) int
+		Membership func(childComplexity int) int
+		Role       func(childComplexity int) int
+		Seller     func(childComplexity int) int
+		Subject    func(childComplexity int) int
 	}
 }
 
@@ -612,6 +654,11 @@ type MutationResolver interface {
 	ExportPersonalData(ctx context.Context, email string) (*model.PersonalDataExport, error)
 	CorrectPersonalData(ctx context.Context, email string, changes model.PersonalDataChanges) (*model.CorrectPersonalDataPayload, error)
 	ErasePersonalData(ctx context.Context, email string) (*model.ErasePersonalDataPayload, error)
+	RegisterSeller(ctx context.Context, input model.CreateSellerInput) (*model.CreateSellerPayload, error)
+	InviteSellerMember(ctx context.Context, sellerID string, email string, role store.MemberRole) (*model.InviteSellerMemberPayload, error)
+	AcceptSellerInvitation(ctx context.Context, token string) (*model.AcceptSellerInvitationPayload, error)
+	RemoveSellerMember(ctx context.Context, sellerID string, subject string) (*model.RemoveSellerMemberPayload, error)
+	RevokeSessions(ctx context.Context, subject string, issuer *string) (*model.RevokeSessionsPayload, error)
 }
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
@@ -644,6 +691,7 @@ type SellerResolver interface {
 	Performance(ctx context.Context, obj *store.Seller, from *time.Time, to *time.Time) (*store.SellerPerformance, error)
 	NotificationEmail(ctx context.Context, obj *store.Seller) (*string, error)
 	NotificationsMuted(ctx context.Context, obj *store.Seller) (*bool, error)
+	Members(ctx context.Context, obj *store.Seller) ([]*store.SellerMember, error)
 }
 type SellerConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.SellerConnection) (int, error)
@@ -653,6 +701,8 @@ type SubscriptionResolver interface {
 }
 type ViewerResolver interface {
 	Seller(ctx context.Context, obj *model.Viewer) (*store.Seller, error)
+
+	Membership(ctx context.Context, obj *model.Viewer) (*model.Membership, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -672,6 +722,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "AcceptSellerInvitationPayload.seller":
+		if e.ComplexityRoot.AcceptSellerInvitationPayload.Seller == nil {
+			break
+		}
+
+		return e.ComplexityRoot.AcceptSellerInvitationPayload.Seller(childComplexity), true
 
 	case "AddListingMediaPayload.listing":
 		if e.ComplexityRoot.AddListingMediaPayload.Listing == nil {
@@ -1109,6 +1166,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ImportRowErrorEdge.Node(childComplexity), true
+
+	case "InviteSellerMemberPayload.invitation":
+		if e.ComplexityRoot.InviteSellerMemberPayload.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.InviteSellerMemberPayload.Invitation(childComplexity), true
 
 	case "Lead.buyerLocation":
 		if e.ComplexityRoot.Lead.BuyerLocation == nil {
@@ -1693,6 +1757,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Media.URL(childComplexity), true
 
+	case "Membership.role":
+		if e.ComplexityRoot.Membership.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Membership.Role(childComplexity), true
+
 	case "MetricRow.callClicks":
 		if e.ComplexityRoot.MetricRow.CallClicks == nil {
 			break
@@ -1754,6 +1825,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MetricRow.Views(childComplexity), true
 
+	case "Mutation.acceptSellerInvitation":
+		if e.ComplexityRoot.Mutation.AcceptSellerInvitation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptSellerInvitation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptSellerInvitation(childComplexity, args["token"].(string)), true
 	case "Mutation.addListingMedia":
 		if e.ComplexityRoot.Mutation.AddListingMedia == nil {
 			break
@@ -1831,6 +1913,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportListings(childComplexity, args["sellerId"].(string), args["file"].(graphql.Upload), args["mode"].(*store.ImportMode)), true
+	case "Mutation.inviteSellerMember":
+		if e.ComplexityRoot.Mutation.InviteSellerMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inviteSellerMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InviteSellerMember(childComplexity, args["sellerId"].(string), args["email"].(string), args["role"].(store.MemberRole)), true
 	case "Mutation.recordEvent":
 		if e.ComplexityRoot.Mutation.RecordEvent == nil {
 			break
@@ -1842,6 +1935,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RecordEvent(childComplexity, args["input"].(model.RecordEventInput)), true
+	case "Mutation.registerSeller":
+		if e.ComplexityRoot.Mutation.RegisterSeller == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerSeller_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterSeller(childComplexity, args["input"].(model.CreateSellerInput)), true
 	case "Mutation.removeListing":
 		if e.ComplexityRoot.Mutation.RemoveListing == nil {
 			break
@@ -1864,6 +1968,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveListingMedia(childComplexity, args["id"].(string)), true
+	case "Mutation.removeSellerMember":
+		if e.ComplexityRoot.Mutation.RemoveSellerMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeSellerMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveSellerMember(childComplexity, args["sellerId"].(string), args["subject"].(string)), true
 	case "Mutation.reportListing":
 		if e.ComplexityRoot.Mutation.ReportListing == nil {
 			break
@@ -1897,6 +2012,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ResolveReport(childComplexity, args["id"].(string), args["action"].(model.ReportAction), args["note"].(*string)), true
+	case "Mutation.revokeSessions":
+		if e.ComplexityRoot.Mutation.RevokeSessions == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeSessions_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeSessions(childComplexity, args["subject"].(string), args["issuer"].(*string)), true
 	case "Mutation.setListingStatus":
 		if e.ComplexityRoot.Mutation.SetListingStatus == nil {
 			break
@@ -2282,6 +2408,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.RemoveListingPayload.Listing(childComplexity), true
 
+	case "RemoveSellerMemberPayload.seller":
+		if e.ComplexityRoot.RemoveSellerMemberPayload.Seller == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveSellerMemberPayload.Seller(childComplexity), true
+
 	case "ReportListingPayload.reportId":
 		if e.ComplexityRoot.ReportListingPayload.ReportID == nil {
 			break
@@ -2302,6 +2435,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ResolveReportPayload.Report(childComplexity), true
+
+	case "RevokeSessionsPayload.revokedBefore":
+		if e.ComplexityRoot.RevokeSessionsPayload.RevokedBefore == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RevokeSessionsPayload.RevokedBefore(childComplexity), true
 
 	case "SearchTermStat.count":
 		if e.ComplexityRoot.SearchTermStat.Count == nil {
@@ -2392,6 +2532,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Seller.Locations(childComplexity), true
+	case "Seller.members":
+		if e.ComplexityRoot.Seller.Members == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Seller.Members(childComplexity), true
 	case "Seller.notificationEmail":
 		if e.ComplexityRoot.Seller.NotificationEmail == nil {
 			break
@@ -2509,6 +2655,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SellerEdge.Node(childComplexity), true
 
+	case "SellerInvitation.email":
+		if e.ComplexityRoot.SellerInvitation.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerInvitation.Email(childComplexity), true
+	case "SellerInvitation.expiresAt":
+		if e.ComplexityRoot.SellerInvitation.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerInvitation.ExpiresAt(childComplexity), true
+	case "SellerInvitation.id":
+		if e.ComplexityRoot.SellerInvitation.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerInvitation.ID(childComplexity), true
+	case "SellerInvitation.role":
+		if e.ComplexityRoot.SellerInvitation.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerInvitation.Role(childComplexity), true
+
 	case "SellerLocation.city":
 		if e.ComplexityRoot.SellerLocation.City == nil {
 			break
@@ -2539,6 +2710,31 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SellerLocation.Region(childComplexity), true
+
+	case "SellerMember.email":
+		if e.ComplexityRoot.SellerMember.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerMember.Email(childComplexity), true
+	case "SellerMember.joinedAt":
+		if e.ComplexityRoot.SellerMember.JoinedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerMember.JoinedAt(childComplexity), true
+	case "SellerMember.role":
+		if e.ComplexityRoot.SellerMember.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerMember.Role(childComplexity), true
+	case "SellerMember.subject":
+		if e.ComplexityRoot.SellerMember.Subject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SellerMember.Subject(childComplexity), true
 
 	case "SellerPerformance.callClicks":
 		if e.ComplexityRoot.SellerPerformance.CallClicks == nil {
@@ -2651,6 +2847,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VerifySellerPayload.Seller(childComplexity), true
 
+	case "Viewer.email":
+		if e.ComplexityRoot.Viewer.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Email(childComplexity), true
+	case "Viewer.membership":
+		if e.ComplexityRoot.Viewer.Membership == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.Membership(childComplexity), true
 	case "Viewer.role":
 		if e.ComplexityRoot.Viewer.Role == nil {
 			break
@@ -2837,6 +3045,14 @@ enum Role {
   ANALYST
   "Signed in with the identity provider, with no admin or analyst role and no seller: sees what anonymous callers see, and may register a seller or accept an invitation."
   USER
+}
+
+"A member's role in its seller."
+enum MemberRole {
+  "Manages the seller's members (invites and removes them) and does what STAFF does."
+  OWNER
+  "Does everything the seller may do except manage its members."
+  STAFF
 }
 
 "How a personal field is masked for an ANALYST."
@@ -3240,6 +3456,16 @@ type Viewer {
   subject: String
   "The seller a SELLER token acts for."
   seller: Seller
+  "The email claim of the caller's token, as its identity provider sent it (unverified); null when it has none."
+  email: String
+  "The caller's membership of the seller it acts for; null unless it signed in as one of a seller's members."
+  membership: Membership
+}
+
+"A signed-in person's membership of a seller."
+type Membership {
+  "What the member may do for the seller."
+  role: MemberRole!
 }
 
 "Where a page sits in its whole list (Relay)."
@@ -3320,10 +3546,36 @@ type Seller implements Node {
   notificationEmail: String @owner @pii(mask: EMAIL)
   "Whether the seller stopped its lead mail (its leads still reach the inbox). Access: ADMIN, ANALYST, the owning seller."
   notificationsMuted: Boolean @owner
+  "The people who sign in to act for the seller, earliest first (the first 500). Access: ADMIN, ANALYST, the owning seller."
+  members: [SellerMember!] @owner
   "When the seller was created."
   createdAt: Time!
   "When the seller last changed."
   updatedAt: Time!
+}
+
+"A person who signs in through the identity provider to act for a seller."
+type SellerMember {
+  "The subject (sub claim) of the member's tokens; removeSellerMember names the member by it."
+  subject: String!
+  "The member's email address: the invited one, or the registering token's. Access: ADMIN, the owning seller; ANALYST masked."
+  email: String @pii(mask: EMAIL)
+  "What the member may do for the seller."
+  role: MemberRole!
+  "When the member registered the seller or accepted the invitation."
+  joinedAt: Time!
+}
+
+"An invitation to join a seller, mailed with a single-use token."
+type SellerInvitation {
+  "The invitation's id."
+  id: ID!
+  "Where the invitation was mailed (only the inviting OWNER or ADMIN receives an invitation)."
+  email: String!
+  "The role the invited person gets on accepting."
+  role: MemberRole!
+  "After this the token is refused."
+  expiresAt: Time!
 }
 
 "One channel buyers use to reach a seller."
@@ -4202,6 +4454,40 @@ type Mutation {
     "The data subject's email."
     email: String!
   ): ErasePersonalDataPayload! @hasRole(roles: [ADMIN])
+
+  "A signed-in person who belongs to no seller registers one: it starts PENDING, with the caller as its OWNER (audited). Access: ADMIN, USER."
+  registerSeller(
+    "The new seller's profile, as for createSeller."
+    input: CreateSellerInput!
+  ): CreateSellerPayload! @hasRole(roles: [USER])
+  "Mails an invitation to join the seller, with a token that works once and expires; a seller sends at most 20 a day (RATE_LIMITED beyond); a seller token must be one of the seller's OWNER members. Access: ADMIN, SELLER."
+  inviteSellerMember(
+    "The seller to join."
+    sellerId: ID!
+    "Where the invitation goes; whoever holds the mailed token may accept it."
+    email: String!
+    "The role the invited person gets."
+    role: MemberRole!
+  ): InviteSellerMemberPayload! @hasRole(roles: [SELLER])
+  "The caller joins the seller of the invitation whose token it holds; a used, expired or unknown token is BAD_USER_INPUT. Access: ADMIN, USER."
+  acceptSellerInvitation(
+    "The token from the invitation mail."
+    token: String!
+  ): AcceptSellerInvitationPayload! @hasRole(roles: [USER])
+  "Removes a member from the seller; the last OWNER stays (BAD_USER_INPUT); a seller token must be one of the seller's OWNER members. Access: ADMIN, SELLER."
+  removeSellerMember(
+    "The seller."
+    sellerId: ID!
+    "The member's subject."
+    subject: String!
+  ): RemoveSellerMemberPayload! @hasRole(roles: [SELLER])
+  "Refuses from now on every token of the subject issued before now (one without iat too), in every instance, and closes its open subscriptions (audited). Access: ADMIN."
+  revokeSessions(
+    "The tokens' subject (sub claim)."
+    subject: String!
+    "The tokens' issuer (iss claim); every issuer when left out."
+    issuer: String
+  ): RevokeSessionsPayload! @hasRole(roles: [ADMIN])
 }
 
 "A new seller."
@@ -4382,6 +4668,30 @@ type CreateSellerPayload {
   seller: Seller
 }
 
+"What inviteSellerMember sent."
+type InviteSellerMemberPayload {
+  "The invitation, without its token (which only the mail carries)."
+  invitation: SellerInvitation
+}
+
+"What acceptSellerInvitation joined."
+type AcceptSellerInvitationPayload {
+  "The seller the caller now belongs to."
+  seller: Seller
+}
+
+"What removeSellerMember left."
+type RemoveSellerMemberPayload {
+  "The seller, without the removed member."
+  seller: Seller
+}
+
+"What revokeSessions did."
+type RevokeSessionsPayload {
+  "Tokens of the subject issued before this time are refused."
+  revokedBefore: Time!
+}
+
 "The answer to setSellerStatus."
 type SetSellerStatusPayload {
   "The seller as it now is."
@@ -4486,6 +4796,14 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_AcceptSellerInvitationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seller":
+		return ec.fieldContext_AcceptSellerInvitationPayload_seller(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type AcceptSellerInvitationPayload", field.Name)
+}
 
 func (ec *executionContext) childFields_AddListingMediaPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -4731,6 +5049,14 @@ func (ec *executionContext) childFields_ImportRowErrorEdge(ctx context.Context, 
 		return ec.fieldContext_ImportRowErrorEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ImportRowErrorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_InviteSellerMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invitation":
+		return ec.fieldContext_InviteSellerMemberPayload_invitation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type InviteSellerMemberPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Lead(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5009,6 +5335,14 @@ func (ec *executionContext) childFields_Media(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Media", field.Name)
 }
 
+func (ec *executionContext) childFields_Membership(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "role":
+		return ec.fieldContext_Membership_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Membership", field.Name)
+}
+
 func (ec *executionContext) childFields_MetricRow(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "day":
@@ -5097,6 +5431,14 @@ func (ec *executionContext) childFields_RemoveListingPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type RemoveListingPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_RemoveSellerMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "seller":
+		return ec.fieldContext_RemoveSellerMemberPayload_seller(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RemoveSellerMemberPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_ReportListingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "reportId":
@@ -5119,6 +5461,14 @@ func (ec *executionContext) childFields_ResolveReportPayload(ctx context.Context
 		return ec.fieldContext_ResolveReportPayload_report(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ResolveReportPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_RevokeSessionsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "revokedBefore":
+		return ec.fieldContext_RevokeSessionsPayload_revokedBefore(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RevokeSessionsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SearchTermStat(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5169,6 +5519,8 @@ func (ec *executionContext) childFields_Seller(ctx context.Context, field graphq
 		return ec.fieldContext_Seller_notificationEmail(ctx, field)
 	case "notificationsMuted":
 		return ec.fieldContext_Seller_notificationsMuted(ctx, field)
+	case "members":
+		return ec.fieldContext_Seller_members(ctx, field)
 	case "createdAt":
 		return ec.fieldContext_Seller_createdAt(ctx, field)
 	case "updatedAt":
@@ -5213,6 +5565,20 @@ func (ec *executionContext) childFields_SellerEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type SellerEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_SellerInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SellerInvitation_id(ctx, field)
+	case "email":
+		return ec.fieldContext_SellerInvitation_email(ctx, field)
+	case "role":
+		return ec.fieldContext_SellerInvitation_role(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_SellerInvitation_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SellerInvitation", field.Name)
+}
+
 func (ec *executionContext) childFields_SellerLocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5227,6 +5593,20 @@ func (ec *executionContext) childFields_SellerLocation(ctx context.Context, fiel
 		return ec.fieldContext_SellerLocation_postalCode(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SellerLocation", field.Name)
+}
+
+func (ec *executionContext) childFields_SellerMember(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "subject":
+		return ec.fieldContext_SellerMember_subject(ctx, field)
+	case "email":
+		return ec.fieldContext_SellerMember_email(ctx, field)
+	case "role":
+		return ec.fieldContext_SellerMember_role(ctx, field)
+	case "joinedAt":
+		return ec.fieldContext_SellerMember_joinedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SellerMember", field.Name)
 }
 
 func (ec *executionContext) childFields_SellerPerformance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5321,6 +5701,10 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_subject(ctx, field)
 	case "seller":
 		return ec.fieldContext_Viewer_seller(ctx, field)
+	case "email":
+		return ec.fieldContext_Viewer_email(ctx, field)
+	case "membership":
+		return ec.fieldContext_Viewer_membership(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }
@@ -5575,6 +5959,20 @@ func (ec *executionContext) field_Listing_stats_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_acceptSellerInvitation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "token",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["token"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_addListingMedia_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5697,12 +6095,56 @@ func (ec *executionContext) field_Mutation_importListings_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_inviteSellerMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sellerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sellerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "email",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["email"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "role",
+		func(ctx context.Context, v any) (store.MemberRole, error) {
+			return ec.unmarshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["role"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_recordEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RecordEventInput, error) {
 			return ec.unmarshalNRecordEventInput2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRecordEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_registerSeller_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSellerInput, error) {
+			return ec.unmarshalNCreateSellerInput2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐCreateSellerInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -5744,6 +6186,28 @@ func (ec *executionContext) field_Mutation_removeListing_args(ctx context.Contex
 		return nil, err
 	}
 	args["reason"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_removeSellerMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "sellerId",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNID2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sellerId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg1
 	return args, nil
 }
 
@@ -5802,6 +6266,28 @@ func (ec *executionContext) field_Mutation_resolveReport_args(ctx context.Contex
 		return nil, err
 	}
 	args["note"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeSessions_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "subject",
+		func(ctx context.Context, v any) (string, error) {
+			return ec.unmarshalNString2string(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["subject"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "issuer",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["issuer"] = arg1
 	return args, nil
 }
 
@@ -6762,6 +7248,38 @@ func (ec *executionContext) field___Type_fields_args(ctx context.Context, rawArg
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _AcceptSellerInvitationPayload_seller(ctx context.Context, field graphql.CollectedField, obj *model.AcceptSellerInvitationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_AcceptSellerInvitationPayload_seller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seller, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Seller) graphql.Marshaler {
+			return ec.marshalOSeller2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSeller(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_AcceptSellerInvitationPayload_seller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "AcceptSellerInvitationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seller(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _AddListingMediaPayload_listing(ctx context.Context, field graphql.CollectedField, obj *model.AddListingMediaPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -8555,6 +9073,38 @@ func (ec *executionContext) fieldContext_ImportRowErrorEdge_node(_ context.Conte
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ImportRowError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _InviteSellerMemberPayload_invitation(ctx context.Context, field graphql.CollectedField, obj *model.InviteSellerMemberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_InviteSellerMemberPayload_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.SellerInvitation) graphql.Marshaler {
+			return ec.marshalOSellerInvitation2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerInvitation(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_InviteSellerMemberPayload_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "InviteSellerMemberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SellerInvitation(ctx, field)
 		},
 	}
 	return fc, nil
@@ -11174,6 +11724,29 @@ func (ec *executionContext) fieldContext_Media_contentType(_ context.Context, fi
 	return graphql.NewScalarFieldContext("Media", field, false, false, errors.New("field of type String does not have child fields"))
 }
 
+func (ec *executionContext) _Membership_role(ctx context.Context, field graphql.CollectedField, obj *model.Membership) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Membership_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.MemberRole) graphql.Marshaler {
+			return ec.marshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Membership_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Membership", field, false, false, errors.New("field of type MemberRole does not have child fields"))
+}
+
 func (ec *executionContext) _MetricRow_day(ctx context.Context, field graphql.CollectedField, obj *store.MetricRow) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -12652,6 +13225,316 @@ func (ec *executionContext) fieldContext_Mutation_erasePersonalData(ctx context.
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_registerSeller(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerSeller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterSeller(ctx, fc.Args["input"].(model.CreateSellerInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *model.CreateSellerPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.CreateSellerPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.CreateSellerPayload) graphql.Marshaler {
+			return ec.marshalNCreateSellerPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐCreateSellerPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerSeller(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_CreateSellerPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerSeller_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_inviteSellerMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_inviteSellerMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InviteSellerMember(ctx, fc.Args["sellerId"].(string), fc.Args["email"].(string), fc.Args["role"].(store.MemberRole))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"SELLER"})
+				if err != nil {
+					var zeroVal *model.InviteSellerMemberPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.InviteSellerMemberPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.InviteSellerMemberPayload) graphql.Marshaler {
+			return ec.marshalNInviteSellerMemberPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐInviteSellerMemberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_inviteSellerMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_InviteSellerMemberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_inviteSellerMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptSellerInvitation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptSellerInvitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptSellerInvitation(ctx, fc.Args["token"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"USER"})
+				if err != nil {
+					var zeroVal *model.AcceptSellerInvitationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.AcceptSellerInvitationPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.AcceptSellerInvitationPayload) graphql.Marshaler {
+			return ec.marshalNAcceptSellerInvitationPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐAcceptSellerInvitationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptSellerInvitation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_AcceptSellerInvitationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptSellerInvitation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_removeSellerMember(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_removeSellerMember(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RemoveSellerMember(ctx, fc.Args["sellerId"].(string), fc.Args["subject"].(string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"SELLER"})
+				if err != nil {
+					var zeroVal *model.RemoveSellerMemberPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RemoveSellerMemberPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RemoveSellerMemberPayload) graphql.Marshaler {
+			return ec.marshalNRemoveSellerMemberPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRemoveSellerMemberPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_removeSellerMember(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RemoveSellerMemberPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_removeSellerMember_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeSessions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeSessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeSessions(ctx, fc.Args["subject"].(string), fc.Args["issuer"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				roles, err := ec.unmarshalNRole2ᚕgithubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRoleᚄ(ctx, []any{"ADMIN"})
+				if err != nil {
+					var zeroVal *model.RevokeSessionsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.HasRole == nil {
+					var zeroVal *model.RevokeSessionsPayload
+					return zeroVal, errors.New("directive hasRole is not implemented")
+				}
+				return ec.Directives.HasRole(ctx, nil, directive0, roles)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.RevokeSessionsPayload) graphql.Marshaler {
+			return ec.marshalNRevokeSessionsPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRevokeSessionsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeSessions(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_RevokeSessionsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeSessions_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -13991,6 +14874,38 @@ func (ec *executionContext) fieldContext_RemoveListingPayload_listing(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _RemoveSellerMemberPayload_seller(ctx context.Context, field graphql.CollectedField, obj *model.RemoveSellerMemberPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RemoveSellerMemberPayload_seller(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seller, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *store.Seller) graphql.Marshaler {
+			return ec.marshalOSeller2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSeller(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_RemoveSellerMemberPayload_seller(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "RemoveSellerMemberPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Seller(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ReportListingPayload_reportId(ctx context.Context, field graphql.CollectedField, obj *model.ReportListingPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14076,6 +14991,29 @@ func (ec *executionContext) fieldContext_ResolveReportPayload_report(_ context.C
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _RevokeSessionsPayload_revokedBefore(ctx context.Context, field graphql.CollectedField, obj *model.RevokeSessionsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_RevokeSessionsPayload_revokedBefore(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedBefore, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_RevokeSessionsPayload_revokedBefore(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("RevokeSessionsPayload", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _SearchTermStat_term(ctx context.Context, field graphql.CollectedField, obj *store.SearchTermStat) (ret graphql.Marshaler) {
@@ -14719,6 +15657,51 @@ func (ec *executionContext) fieldContext_Seller_notificationsMuted(_ context.Con
 	return graphql.NewScalarFieldContext("Seller", field, true, true, errors.New("field of type Boolean does not have child fields"))
 }
 
+func (ec *executionContext) _Seller_members(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Seller_members(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Seller().Members(ctx, obj)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				if ec.Directives.Owner == nil {
+					var zeroVal []*store.SellerMember
+					return zeroVal, errors.New("directive owner is not implemented")
+				}
+				return ec.Directives.Owner(ctx, obj, directive0)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*store.SellerMember) graphql.Marshaler {
+			return ec.marshalOSellerMember2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerMemberᚄ(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Seller_members(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Seller",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SellerMember(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Seller_createdAt(ctx context.Context, field graphql.CollectedField, obj *store.Seller) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15008,6 +15991,98 @@ func (ec *executionContext) fieldContext_SellerEdge_node(_ context.Context, fiel
 	return fc, nil
 }
 
+func (ec *executionContext) _SellerInvitation_id(ctx context.Context, field graphql.CollectedField, obj *store.SellerInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerInvitation_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerInvitation_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerInvitation", field, false, false, errors.New("field of type ID does not have child fields"))
+}
+
+func (ec *executionContext) _SellerInvitation_email(ctx context.Context, field graphql.CollectedField, obj *store.SellerInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerInvitation_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerInvitation_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerInvitation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SellerInvitation_role(ctx context.Context, field graphql.CollectedField, obj *store.SellerInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerInvitation_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.MemberRole) graphql.Marshaler {
+			return ec.marshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerInvitation_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerInvitation", field, false, false, errors.New("field of type MemberRole does not have child fields"))
+}
+
+func (ec *executionContext) _SellerInvitation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *store.SellerInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerInvitation_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerInvitation_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerInvitation", field, false, false, errors.New("field of type Time does not have child fields"))
+}
+
 func (ec *executionContext) _SellerLocation_id(ctx context.Context, field graphql.CollectedField, obj *store.SellerLocation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15121,6 +16196,116 @@ func (ec *executionContext) _SellerLocation_postalCode(ctx context.Context, fiel
 }
 func (ec *executionContext) fieldContext_SellerLocation_postalCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SellerLocation", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SellerMember_subject(ctx context.Context, field graphql.CollectedField, obj *store.SellerMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerMember_subject(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Subject, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerMember_subject(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerMember", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SellerMember_email(ctx context.Context, field graphql.CollectedField, obj *store.SellerMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerMember_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				mask, err := ec.unmarshalNPiiMask2githubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐPiiMask(ctx, "EMAIL")
+				if err != nil {
+					var zeroVal *string
+					return zeroVal, err
+				}
+				if ec.Directives.Pii == nil {
+					var zeroVal *string
+					return zeroVal, errors.New("directive pii is not implemented")
+				}
+				return ec.Directives.Pii(ctx, obj, directive0, mask)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SellerMember_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerMember", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _SellerMember_role(ctx context.Context, field graphql.CollectedField, obj *store.SellerMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerMember_role(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Role, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v store.MemberRole) graphql.Marshaler {
+			return ec.marshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerMember_role(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerMember", field, false, false, errors.New("field of type MemberRole does not have child fields"))
+}
+
+func (ec *executionContext) _SellerMember_joinedAt(ctx context.Context, field graphql.CollectedField, obj *store.SellerMember) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SellerMember_joinedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.JoinedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SellerMember_joinedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SellerMember", field, false, false, errors.New("field of type Time does not have child fields"))
 }
 
 func (ec *executionContext) _SellerPerformance_views(ctx context.Context, field graphql.CollectedField, obj *store.SellerPerformance) (ret graphql.Marshaler) {
@@ -15648,6 +16833,61 @@ func (ec *executionContext) fieldContext_Viewer_seller(_ context.Context, field 
 		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Seller(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Viewer_email(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_email(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Email, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_email(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Viewer", field, false, false, errors.New("field of type String does not have child fields"))
+}
+
+func (ec *executionContext) _Viewer_membership(ctx context.Context, field graphql.CollectedField, obj *model.Viewer) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Viewer_membership(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Viewer().Membership(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Membership) graphql.Marshaler {
+			return ec.marshalOMembership2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐMembership(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Viewer_membership(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Viewer",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Membership(ctx, field)
 		},
 	}
 	return fc, nil
@@ -18046,6 +19286,44 @@ func (ec *executionContext) _Node(ctx context.Context, sel ast.SelectionSet, obj
 
 // region    **************************** object.gotpl ****************************
 
+var acceptSellerInvitationPayloadImplementors = []string{"AcceptSellerInvitationPayload"}
+
+func (ec *executionContext) _AcceptSellerInvitationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AcceptSellerInvitationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, acceptSellerInvitationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("AcceptSellerInvitationPayload")
+		case "seller":
+			out.Values[i] = ec._AcceptSellerInvitationPayload_seller(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var addListingMediaPayloadImplementors = []string{"AddListingMediaPayload"}
 
 func (ec *executionContext) _AddListingMediaPayload(ctx context.Context, sel ast.SelectionSet, obj *model.AddListingMediaPayload) graphql.Marshaler {
@@ -19160,6 +20438,44 @@ func (ec *executionContext) _ImportRowErrorEdge(ctx context.Context, sel ast.Sel
 		case "node":
 			out.Values[i] = ec._ImportRowErrorEdge_node(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var inviteSellerMemberPayloadImplementors = []string{"InviteSellerMemberPayload"}
+
+func (ec *executionContext) _InviteSellerMemberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.InviteSellerMemberPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, inviteSellerMemberPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("InviteSellerMemberPayload")
+		case "invitation":
+			out.Values[i] = ec._InviteSellerMemberPayload_invitation(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -20671,6 +21987,44 @@ func (ec *executionContext) _Media(ctx context.Context, sel ast.SelectionSet, ob
 	return out
 }
 
+var membershipImplementors = []string{"Membership"}
+
+func (ec *executionContext) _Membership(ctx context.Context, sel ast.SelectionSet, obj *model.Membership) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, membershipImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Membership")
+		case "role":
+			out.Values[i] = ec._Membership_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var metricRowImplementors = []string{"MetricRow"}
 
 func (ec *executionContext) _MetricRow(ctx context.Context, sel ast.SelectionSet, obj *store.MetricRow) graphql.Marshaler {
@@ -20917,6 +22271,41 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "erasePersonalData":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_erasePersonalData(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerSeller":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerSeller(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inviteSellerMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_inviteSellerMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptSellerInvitation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptSellerInvitation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "removeSellerMember":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_removeSellerMember(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeSessions":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeSessions(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21700,6 +23089,44 @@ func (ec *executionContext) _RemoveListingPayload(ctx context.Context, sel ast.S
 	return out
 }
 
+var removeSellerMemberPayloadImplementors = []string{"RemoveSellerMemberPayload"}
+
+func (ec *executionContext) _RemoveSellerMemberPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RemoveSellerMemberPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, removeSellerMemberPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RemoveSellerMemberPayload")
+		case "seller":
+			out.Values[i] = ec._RemoveSellerMemberPayload_seller(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var reportListingPayloadImplementors = []string{"ReportListingPayload"}
 
 func (ec *executionContext) _ReportListingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ReportListingPayload) graphql.Marshaler {
@@ -21791,6 +23218,44 @@ func (ec *executionContext) _ResolveReportPayload(ctx context.Context, sel ast.S
 		case "report":
 			out.Values[i] = ec._ResolveReportPayload_report(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var revokeSessionsPayloadImplementors = []string{"RevokeSessionsPayload"}
+
+func (ec *executionContext) _RevokeSessionsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.RevokeSessionsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, revokeSessionsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("RevokeSessionsPayload")
+		case "revokedBefore":
+			out.Values[i] = ec._RevokeSessionsPayload_revokedBefore(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -22190,6 +23655,44 @@ func (ec *executionContext) _Seller(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "members":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Seller_members(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		case "createdAt":
 			out.Values[i] = ec._Seller_createdAt(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -22398,6 +23901,59 @@ func (ec *executionContext) _SellerEdge(ctx context.Context, sel ast.SelectionSe
 	return out
 }
 
+var sellerInvitationImplementors = []string{"SellerInvitation"}
+
+func (ec *executionContext) _SellerInvitation(ctx context.Context, sel ast.SelectionSet, obj *store.SellerInvitation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sellerInvitationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SellerInvitation")
+		case "id":
+			out.Values[i] = ec._SellerInvitation_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._SellerInvitation_email(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._SellerInvitation_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._SellerInvitation_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
 var sellerLocationImplementors = []string{"SellerLocation"}
 
 func (ec *executionContext) _SellerLocation(ctx context.Context, sel ast.SelectionSet, obj *store.SellerLocation) graphql.Marshaler {
@@ -22433,6 +23989,59 @@ func (ec *executionContext) _SellerLocation(ctx context.Context, sel ast.Selecti
 		case "postalCode":
 			out.Values[i] = ec._SellerLocation_postalCode(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	atomic.AddInt32(&ec.Deferred, int32(min(len(deferLabelToView), math.MaxInt32)))
+
+	ec.ProcessDeferredGroup(graphql.DeferredGroup{
+		Defers:   deferLabelToView,
+		Path:     graphql.GetPath(ctx),
+		FieldSet: deferredFieldSet,
+		Context:  ctx,
+	})
+
+	return out
+}
+
+var sellerMemberImplementors = []string{"SellerMember"}
+
+func (ec *executionContext) _SellerMember(ctx context.Context, sel ast.SelectionSet, obj *store.SellerMember) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, sellerMemberImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferredFieldSet := graphql.NewFieldSet(nil)
+	deferLabelToView := make(map[string]*graphql.FieldSetView)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SellerMember")
+		case "subject":
+			out.Values[i] = ec._SellerMember_subject(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "email":
+			out.Values[i] = ec._SellerMember_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "role":
+			out.Values[i] = ec._SellerMember_role(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "joinedAt":
+			out.Values[i] = ec._SellerMember_joinedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
 		default:
@@ -22908,6 +24517,49 @@ func (ec *executionContext) _Viewer(ctx context.Context, sel ast.SelectionSet, o
 			}
 
 			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
+		case "email":
+			out.Values[i] = ec._Viewer_email(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "membership":
+			field := field
+
+			innerFunc := func(ctx context.Context, fs *graphql.FieldSet) (res graphql.Marshaler) {
+				defer func() {
+					if r := recover(); r != nil {
+						ec.Error(ctx, ec.Recover(ctx, r))
+					}
+				}()
+				res = ec._Viewer_membership(ctx, field, obj)
+				if res == graphql.RequiredNull {
+					atomic.AddUint32(&fs.Invalids, 1)
+				}
+				return res
+			}
+
+			if field.IsDeferred() {
+				deferredFieldSet.AddField(field)
+				fieldIndex := len(deferredFieldSet.Values) - 1
+				deferredFieldSet.Concurrently(fieldIndex, func(ctx context.Context) graphql.Marshaler {
+					return innerFunc(ctx, deferredFieldSet)
+				})
+
+				for _, deferrable := range field.Deferrables {
+					view, ok := deferLabelToView[deferrable.Label]
+					if !ok {
+						view = deferredFieldSet.NewView()
+						deferLabelToView[deferrable.Label] = view
+					}
+					view.AddIndices(fieldIndex)
+				}
+
+				// don't run the out.Concurrently() call below
+				out.Values[i] = graphql.Null
+				continue
+			}
+
+			out.Concurrently(i, func(ctx context.Context) graphql.Marshaler { return innerFunc(ctx, out) })
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -23320,6 +24972,16 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 // endregion **************************** object.gotpl ****************************
 
 // region    ***************************** type.gotpl *****************************
+
+func (ec *executionContext) marshalNAcceptSellerInvitationPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐAcceptSellerInvitationPayload(ctx context.Context, sel ast.SelectionSet, v *model.AcceptSellerInvitationPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._AcceptSellerInvitationPayload(ctx, sel, v)
+}
 
 func (ec *executionContext) unmarshalNAddListingMediaInput2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐAddListingMediaInput(ctx context.Context, v any) (model.AddListingMediaInput, error) {
 	res, err := ec.unmarshalInputAddListingMediaInput(ctx, v)
@@ -23785,6 +25447,16 @@ func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.Selecti
 	return res
 }
 
+func (ec *executionContext) marshalNInviteSellerMemberPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐInviteSellerMemberPayload(ctx context.Context, sel ast.SelectionSet, v *model.InviteSellerMemberPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._InviteSellerMemberPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNJSON2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐJSON(ctx context.Context, v any) (store.JSON, error) {
 	var res store.JSON
 	err := res.UnmarshalGQL(v)
@@ -24142,6 +25814,23 @@ func (ec *executionContext) marshalNMedia2ᚖgithubᚗcomᚋpartsmarketᚋgatewa
 	return ec._Media(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx context.Context, v any) (store.MemberRole, error) {
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.MemberRole(tmp)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMemberRole2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMemberRole(ctx context.Context, sel ast.SelectionSet, v store.MemberRole) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalString(string(v))
+	if res == graphql.Null {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+	}
+	return res
+}
+
 func (ec *executionContext) unmarshalNMetricDimension2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMetricDimension(ctx context.Context, v any) (store.MetricDimension, error) {
 	tmp, err := graphql.UnmarshalString(v)
 	res := store.MetricDimension(tmp)
@@ -24313,6 +26002,16 @@ func (ec *executionContext) marshalNRemoveListingPayload2ᚖgithubᚗcomᚋparts
 	return ec._RemoveListingPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRemoveSellerMemberPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRemoveSellerMemberPayload(ctx context.Context, sel ast.SelectionSet, v *model.RemoveSellerMemberPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RemoveSellerMemberPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNReportAction2githubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐReportAction(ctx context.Context, v any) (model.ReportAction, error) {
 	var res model.ReportAction
 	err := res.UnmarshalGQL(v)
@@ -24390,6 +26089,16 @@ func (ec *executionContext) marshalNResolveReportPayload2ᚖgithubᚗcomᚋparts
 		return graphql.Null
 	}
 	return ec._ResolveReportPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNRevokeSessionsPayload2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐRevokeSessionsPayload(ctx context.Context, sel ast.SelectionSet, v *model.RevokeSessionsPayload) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._RevokeSessionsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNRole2githubᚗcomᚋpartsmarketᚋgatewayᚋinternalᚋaccessᚐRole(ctx context.Context, v any) (access.Role, error) {
@@ -24571,6 +26280,16 @@ func (ec *executionContext) marshalNSellerLocation2ᚖgithubᚗcomᚋpartsmarket
 func (ec *executionContext) unmarshalNSellerLocationInput2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐSellerLocationInput(ctx context.Context, v any) (*model.SellerLocationInput, error) {
 	res, err := ec.unmarshalInputSellerLocationInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSellerMember2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerMember(ctx context.Context, sel ast.SelectionSet, v *store.SellerMember) graphql.Marshaler {
+	if v == nil {
+		if !graphql.HasFieldError(ctx, graphql.GetFieldContext(ctx)) {
+			graphql.AddErrorf(ctx, "the requested element is null which the schema does not allow")
+		}
+		return graphql.Null
+	}
+	return ec._SellerMember(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSellerStatus2githubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerStatus(ctx context.Context, v any) (store.SellerStatus, error) {
@@ -25224,6 +26943,13 @@ func (ec *executionContext) marshalOMedia2ᚖgithubᚗcomᚋpartsmarketᚋgatewa
 	return ec._Media(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalOMembership2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋgraphᚋmodelᚐMembership(ctx context.Context, sel ast.SelectionSet, v *model.Membership) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Membership(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalOMetricFilter2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐMetricFilter(ctx context.Context, v any) (*store.MetricFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -25401,6 +27127,13 @@ func (ec *executionContext) unmarshalOSellerFilter2ᚖgithubᚗcomᚋpartsmarket
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalOSellerInvitation2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerInvitation(ctx context.Context, sel ast.SelectionSet, v *store.SellerInvitation) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SellerInvitation(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalOSellerLocation2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerLocation(ctx context.Context, sel ast.SelectionSet, v *store.SellerLocation) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -25423,6 +27156,25 @@ func (ec *executionContext) unmarshalOSellerLocationInput2ᚕᚖgithubᚗcomᚋp
 		}
 	}
 	return res, nil
+}
+
+func (ec *executionContext) marshalOSellerMember2ᚕᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerMemberᚄ(ctx context.Context, sel ast.SelectionSet, v []*store.SellerMember) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSellerMember2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerMember(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOSellerPerformance2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerPerformance(ctx context.Context, sel ast.SelectionSet, v *store.SellerPerformance) graphql.Marshaler {

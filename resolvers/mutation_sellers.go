@@ -18,6 +18,19 @@ const (
 )
 
 func (r *mutationResolver) CreateSeller(ctx context.Context, input model.CreateSellerInput) (*model.CreateSellerPayload, error) {
+	n, err := newSeller(ctx, input)
+	if err != nil {
+		return nil, err
+	}
+	s, err := r.createSeller(ctx, n, r.Store.CreateSeller)
+	if err != nil {
+		return nil, inInput(err)
+	}
+	return &model.CreateSellerPayload{Seller: s}, nil
+}
+
+// newSeller checks a CreateSellerInput; BAD_USER_INPUT names the fields.
+func newSeller(ctx context.Context, input model.CreateSellerInput) (store.NewSeller, error) {
 	var c check
 	n := store.NewSeller{
 		CompanyName: c.required("input.companyName", input.CompanyName, 200),
@@ -33,21 +46,15 @@ func (r *mutationResolver) CreateSeller(ctx context.Context, input model.CreateS
 		}
 		n.Slug = *slug
 	}
-	if err := c.errs.Err(); err != nil {
-		return nil, fail(ctx, err)
-	}
-	s, err := r.createSeller(ctx, n)
-	if err != nil {
-		return nil, inInput(err)
-	}
-	return &model.CreateSellerPayload{Seller: s}, nil
+	return n, fail(ctx, c.errs.Err())
 }
 
-// createSeller stores n. Without a slug it makes one from the company name,
-// and tries the next free one when a concurrent request took it first.
-func (r *mutationResolver) createSeller(ctx context.Context, n store.NewSeller) (*store.Seller, error) {
+// createSeller stores n with create. Without a slug it makes one from the
+// company name, and tries the next free one when a concurrent request took
+// it first.
+func (r *mutationResolver) createSeller(ctx context.Context, n store.NewSeller, create func(context.Context, store.NewSeller) (*store.Seller, error)) (*store.Seller, error) {
 	if n.Slug != "" {
-		return r.Store.CreateSeller(ctx, n)
+		return create(ctx, n)
 	}
 	for attempt := 0; ; attempt++ {
 		slug, err := r.Store.FreeSlug(ctx, slugify(n.CompanyName))
@@ -55,7 +62,7 @@ func (r *mutationResolver) createSeller(ctx context.Context, n store.NewSeller) 
 			return nil, err
 		}
 		n.Slug = slug
-		s, err := r.Store.CreateSeller(ctx, n)
+		s, err := create(ctx, n)
 		var se *store.Error
 		if attempt < 10 && errors.As(err, &se) && se.Field == "slug" {
 			continue

@@ -21,6 +21,9 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 		if p.Subject != "" {
 			v.Subject = &p.Subject
 		}
+		if p.Email != "" {
+			v.Email = &p.Email
+		}
 	}
 	return v, nil
 }

@@ -38,6 +38,10 @@ type Resolver struct {
 	MediaMaxBytes int64
 	// Events checks and queues recordEvent's events (events.Ingestor).
 	Events EventRecorder
+	// Identities learns at once of the memberships and revocations this
+	// instance changes (see members.go); nil: only from the database's
+	// announcements.
+	Identities Identities
 }
 
 // Query returns the resolvers of the Query type.

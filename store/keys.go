@@ -12,9 +12,13 @@ import (
 
 // RotationCounts says how many rows a key rotation re-encrypted.
 type RotationCounts struct {
-	// Leads, Reports and Sellers are the rows re-encrypted under the current
-	// key (a seller's sealed value is its notification email).
-	Leads, Reports, Sellers int
+	// Leads and Reports are the rows re-encrypted under the current key.
+	Leads, Reports int
+	// Sellers counts the sellers' notification emails re-encrypted.
+	Sellers int
+	// Members counts the sealed values of seller members and invitations
+	// (an invitation's email and its queued mail) re-encrypted.
+	Members int
 }
 
 // rotationPasses bounds how often RotateKeys walks a table again for rows
@@ -22,37 +26,116 @@ type RotationCounts struct {
 const rotationPasses = 5
 
 // RotateKeys re-encrypts under the keyring's current (first) key the
-// personal data of every lead, report and seller sealed under another key,
-// batchSize rows per transaction, skipping rows other transactions hold (FOR
-// UPDATE SKIP LOCKED) and walking again for them. progress, when not nil, is
-// told the running counts after each batch. It is idempotent: rows already
-// under the current key are left alone, so an interrupted rotation is
-// finished by running it again. Rows sealed under a key id missing from the
-// keyring fail it (EINTERNAL-class error), as do rows still locked after a
-// few walks. The blind index is not recomputed: BLIND_INDEX_KEY does not
-// rotate this way.
+// personal data of every lead, report, seller (its notification email),
+// seller member and invitation sealed under another key, batchSize rows per
+// transaction, skipping rows other transactions hold (FOR UPDATE
+// SKIP LOCKED) and walking again for them. progress, when not nil, is told
+// the running counts after each batch. It is idempotent: rows already under
+// the current key are left alone, so an interrupted rotation is finished by
+// running it again. Rows sealed under a key id missing from the keyring fail
+// it (EINTERNAL-class error), as do rows still locked after a few walks.
+// The blind index is not recomputed: BLIND_INDEX_KEY does not rotate this way.
 func (s *Store) RotateKeys(ctx context.Context, batchSize int, progress func(RotationCounts)) (RotationCounts, error) {
 	var c RotationCounts
-	for _, t := range []struct {
-		table  string
-		rotate func(context.Context, string, int) (int, string, error)
-		count  *int
-	}{
-		{"leads", s.rotateLeadBatch, &c.Leads},
-		{"listing_reports", s.rotateReportBatch, &c.Reports},
-		{"sellers", s.rotateSellerBatch, &c.Sellers},
-	} {
-		err := s.rotateTable(ctx, t.table, t.rotate, batchSize, func(n int) {
-			*t.count += n
+	counting := func(n *int) func(int) {
+		return func(k int) {
+			*n += k
 			if progress != nil {
 				progress(c)
 			}
-		})
-		if err != nil {
+		}
+	}
+	if err := s.rotateTable(ctx, "leads", s.rotateLeadBatch, batchSize, counting(&c.Leads)); err != nil {
+		return c, err
+	}
+	if err := s.rotateTable(ctx, "listing_reports", s.rotateReportBatch, batchSize, counting(&c.Reports)); err != nil {
+		return c, err
+	}
+	if err := s.rotateColumn(ctx, sellerSealedColumn, batchSize, counting(&c.Sellers)); err != nil {
+		return c, err
+	}
+	for _, col := range memberSealedColumns {
+		if err := s.rotateColumn(ctx, col, batchSize, counting(&c.Members)); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
+}
+
+// sealedColumn is a column of sealed values and its key id column, and the
+// additional data binding the values to it.
+type sealedColumn struct {
+	table, blob, keyID string
+	aad                []byte
+}
+
+// sellerSealedColumn is the sellers' sealed notification email.
+var sellerSealedColumn = sealedColumn{"sellers", "notification_email_pii", "notification_email_key_id", notificationPIIAAD}
+
+// memberSealedColumns are the sealed columns of members and invitations.
+var memberSealedColumns = []sealedColumn{
+	{"seller_members", "email_pii", "email_key_id", memberEmailAAD},
+	{"seller_invitations", "email_pii", "email_key_id", invitationEmailAAD},
+	{"seller_invitations", "mail_pii", "mail_key_id", invitationMailAAD},
+}
+
+// rotateColumn re-encrypts col's values sealed under an old key under the
+// current one, batchSize rows per transaction (locked FOR UPDATE SKIP
+// LOCKED, so a row re-encrypted leaves the batch's condition), until a
+// batch finds none; rows others held locked fail it, as rotateTable does
+// after its walks.
+func (s *Store) rotateColumn(ctx context.Context, col sealedColumn, batchSize int, done func(int)) error {
+	for {
+		n, err := s.rotateColumnBatch(ctx, col, batchSize)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			break
+		}
+		done(n)
+	}
+	var left int
+	err := s.db.onPrimary().GetContext(ctx, &left, `SELECT count(*) FROM `+col.table+` WHERE `+col.keyID+` <> $1`, s.keys.CurrentKeyID())
+	if err == nil && left > 0 {
+		err = fmt.Errorf("store: key rotation: %d rows of %s were locked by other transactions; run it again", left, col.table)
+	}
+	return err
+}
+
+// rotateColumnBatch re-encrypts up to limit unlocked values of col in one
+// transaction (rows named by ctid, stable while they are locked) and
+// returns how many.
+func (s *Store) rotateColumnBatch(ctx context.Context, col sealedColumn, limit int) (int, error) {
+	tx, err := s.db.onPrimary().BeginTxx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	var rows []sealedRow
+	err = tx.SelectContext(ctx, &rows, `SELECT ctid::text AS id, `+col.blob+` AS blob, `+col.keyID+` AS key_id FROM `+col.table+
+		` WHERE `+col.keyID+` <> $1 LIMIT $2 FOR UPDATE SKIP LOCKED`, s.keys.CurrentKeyID(), limit)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	ids := make([]string, len(rows))
+	blobs := make([][]byte, len(rows))
+	for i, r := range rows {
+		plain, err := s.keys.Open(r.KeyID, r.Blob, col.aad)
+		if err != nil {
+			return 0, fmt.Errorf("store: key rotation: a row of %s: %w", col.table, err)
+		}
+		if blobs[i], _, err = s.keys.Seal(plain, col.aad); err != nil {
+			return 0, err
+		}
+		ids[i] = r.ID
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE `+col.table+` t SET `+col.blob+` = u.blob, `+col.keyID+` = $1
+		FROM unnest($2::tid[], $3::bytea[]) AS u(id, blob) WHERE t.ctid = u.id`, s.keys.CurrentKeyID(), pq.Array(ids), pq.Array(blobs))
+	if err != nil {
+		return 0, err
+	}
+	return len(rows), tx.Commit()
 }
 
 // rotateTable walks table in id order with rotate, batch by batch, telling
@@ -93,11 +176,10 @@ func (s *Store) rotateTable(ctx context.Context, table string, rotate func(conte
 // countOldKeys counts the rows of table sealed under a key other than the
 // current one.
 func (s *Store) countOldKeys(ctx context.Context, table string) (int, error) {
-	q := map[string]string{
-		"leads":           `SELECT count(*) FROM leads WHERE pii_key_id <> $1`,
-		"listing_reports": `SELECT count(*) FROM listing_reports WHERE reporter_key_id <> $1`,
-		"sellers":         `SELECT count(*) FROM sellers WHERE notification_email_key_id <> $1`,
-	}[table]
+	q := `SELECT count(*) FROM leads WHERE pii_key_id <> $1`
+	if table == "listing_reports" {
+		q = `SELECT count(*) FROM listing_reports WHERE reporter_key_id <> $1`
+	}
 	var n int
 	err := s.db.onPrimary().getScoped(ctx, everything, &n, q, s.keys.CurrentKeyID())
 	return n, err
@@ -130,16 +212,6 @@ func (s *Store) rotateReportBatch(ctx context.Context, after string, limit int) 
 		`UPDATE listing_reports r SET reporter_pii = u.blob, reporter_key_id = $1
 		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE r.id = u.id`,
 		resealWith(s.keys, openReporterEmail, SealReporterEmail))
-}
-
-// rotateSellerBatch is rotateLeadBatch for sellers' notification emails.
-func (s *Store) rotateSellerBatch(ctx context.Context, after string, limit int) (int, string, error) {
-	return s.rotateBatch(ctx, after, limit,
-		`SELECT id, notification_email_pii AS blob, notification_email_key_id AS key_id FROM sellers
-		WHERE notification_email_key_id <> $1 AND id > $2::uuid ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-		`UPDATE sellers s SET notification_email_pii = u.blob, notification_email_key_id = $1
-		FROM unnest($2::uuid[], $3::bytea[]) AS u(id, blob) WHERE s.id = u.id`,
-		resealWith(s.keys, openNotificationEmail, sealNotificationEmail))
 }
 
 // resealWith returns a reseal function for rotateBatch: it decrypts a value

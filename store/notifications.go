@@ -199,21 +199,7 @@ func (s *Store) DeliverNotifications(ctx context.Context, limit int, deliver fun
 	if len(outcomes) != len(jobs) {
 		return 0, Errorf(EINTERNAL, "notifications: %d outcomes for %d jobs", len(outcomes), len(jobs))
 	}
-	ids := make([]string, len(jobs))
-	statuses := make([]string, len(jobs))
-	errs := make([]string, len(jobs))
-	retry := make([]float64, len(jobs))
-	for i, o := range outcomes {
-		ids[i] = jobs[i].Lead.ID
-		switch {
-		case o.Sent:
-			statuses[i] = string(NotificationSent)
-		case o.RetryIn > 0:
-			statuses[i], errs[i], retry[i] = string(NotificationPending), o.Error, o.RetryIn.Seconds()
-		default:
-			statuses[i], errs[i] = string(NotificationFailed), o.Error
-		}
-	}
+	ids, statuses, errs, retry := outcomeColumns(outcomes, func(i int) string { return jobs[i].Lead.ID })
 	// The recorded time is the transaction's, so one batch shares it.
 	_, err = tx.ExecContext(ctx, `UPDATE lead_notifications n SET status = u.status, attempts = n.attempts + 1,
 			last_attempt_at = now(), last_error = nullif(u.error, ''),
@@ -225,6 +211,26 @@ func (s *Store) DeliverNotifications(ctx context.Context, limit int, deliver fun
 		return 0, err
 	}
 	return len(jobs), tx.Commit()
+}
+
+// outcomeColumns returns delivery outcomes as the columns of the update
+// that records them: the row ids (idOf(i) for outcome i), the statuses, the
+// errors and the seconds until a retry.
+func outcomeColumns(outcomes []NotificationOutcome, idOf func(i int) string) (ids, statuses, errs []string, retry []float64) {
+	ids, statuses, errs = make([]string, len(outcomes)), make([]string, len(outcomes)), make([]string, len(outcomes))
+	retry = make([]float64, len(outcomes))
+	for i, o := range outcomes {
+		ids[i] = idOf(i)
+		switch {
+		case o.Sent:
+			statuses[i] = string(NotificationSent)
+		case o.RetryIn > 0:
+			statuses[i], errs[i], retry[i] = string(NotificationPending), o.Error, o.RetryIn.Seconds()
+		default:
+			statuses[i], errs[i] = string(NotificationFailed), o.Error
+		}
+	}
+	return ids, statuses, errs, retry
 }
 
 // claimNotifications locks up to limit due notifications in tx and reads what

@@ -31,7 +31,8 @@ type LeadPII struct {
 }
 
 // emailPII is a sealed email address as JSON: what
-// listing_reports.reporter_pii and sellers.notification_email_pii hold.
+// listing_reports.reporter_pii, sellers.notification_email_pii and the
+// members' and invitations' email_pii hold.
 type emailPII struct {
 	Email string `json:"email"`
 }
@@ -67,19 +68,14 @@ func SealReporterEmail(k *pii.Keyring, email string) (blob []byte, keyID string,
 }
 
 // sealNotificationEmail returns a seller's sealed notification email and its
-// key id (and no blind index: nobody searches by it).
-func sealNotificationEmail(k *pii.Keyring, email string) (blob []byte, keyID string, _ []byte, err error) {
-	blob, keyID, err = sealEmail(k, email, notificationPIIAAD)
-	return blob, keyID, nil, err
+// key id.
+func sealNotificationEmail(k *pii.Keyring, email string) ([]byte, string, error) {
+	return sealEmail(k, email, notificationPIIAAD)
 }
 
 // sealEmail seals email as JSON under k's current key, bound to aad.
 func sealEmail(k *pii.Keyring, email string, aad []byte) ([]byte, string, error) {
-	plain, err := json.Marshal(emailPII{Email: email})
-	if err != nil {
-		return nil, "", err
-	}
-	return k.Seal(plain, aad)
+	return sealJSON(k, emailPII{Email: email}, aad)
 }
 
 // sealReporter returns the sealed columns of a report's reporter email as
@@ -170,13 +166,7 @@ func openNotificationEmail(k *pii.Keyring, keyID string, blob []byte) (string, e
 
 // openEmail decrypts and decodes an email sealed by sealEmail with aad.
 func openEmail(k *pii.Keyring, keyID string, blob []byte, aad []byte) (string, error) {
-	plain, err := k.Open(keyID, blob, aad)
-	if err != nil {
-		return "", err
-	}
 	var p emailPII
-	if err := json.Unmarshal(plain, &p); err != nil {
-		return "", fmt.Errorf("pii: sealed email is not JSON")
-	}
-	return p.Email, nil
+	err := openJSON(k, keyID, blob, aad, &p)
+	return p.Email, err
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/internal/pii"
@@ -110,6 +111,12 @@ func TestRotateKeys(t *testing.T) {
 	MustCreateReport(t, old, store.NewReport{ListingID: l.ID})
 	before, err := old.Leads(t.Context(), store.LeadQuery{Scope: store.Scope{All: true}}, store.PageArgs{Limit: 100})
 	mustOK(t, err, "Leads")
+	owner := store.Identity{Subject: "rotate-owner"}
+	member, err := old.RegisterSeller(t.Context(), store.NewSeller{Slug: "rotate-members", CompanyName: "Rotate Members"}, owner, "owner@rotate.example")
+	mustOK(t, err, "RegisterSeller")
+	_, err = old.InviteSellerMember(t.Context(), store.NewInvitation{SellerID: member.ID, Email: "staff@rotate.example",
+		Role: store.MemberStaff, CreatedBy: owner.Subject, Token: "rotate-token", TokenHash: []byte("rotate-hash"), TTL: time.Hour})
+	mustOK(t, err, "InviteSellerMember")
 
 	keys, err := pii.Parse("k2:"+newKey(t)+","+pii.DevEncryptionKeys, pii.DevBlindIndexKey)
 	mustOK(t, err, "Parse")
@@ -117,11 +124,22 @@ func TestRotateKeys(t *testing.T) {
 	var progress []store.RotationCounts
 	got, err := st.RotateKeys(t.Context(), 3, func(c store.RotationCounts) { progress = append(progress, c) })
 	mustOK(t, err, "RotateKeys")
-	if want := (store.RotationCounts{Leads: 8, Reports: 1}); got != want {
+	// The members: the owner's email, the invitation's email and its mail.
+	if want := (store.RotationCounts{Leads: 8, Reports: 1, Members: 3}); got != want {
 		t.Errorf("rotated %+v, want %+v", got, want)
 	}
-	if len(progress) != 4 { // leads in batches of 3, 3 and 2, then the report
-		t.Errorf("progress told %d times (%v), want 4", len(progress), progress)
+	if len(progress) != 7 { // leads in batches of 3, 3 and 2, the report, then each member column
+		t.Errorf("progress told %d times (%v), want 7", len(progress), progress)
+	}
+	members, err := st.SellerMembers(t.Context(), member.ID)
+	if mustOK(t, err, "SellerMembers"); len(members) != 1 || deref(members[0].Email) != "owner@rotate.example" {
+		t.Errorf("members after rotation: %+v", members)
+	}
+	var memberKeys []string
+	mustOK(t, db.Select(&memberKeys, `SELECT email_key_id FROM seller_members UNION ALL SELECT email_key_id FROM seller_invitations
+		UNION ALL SELECT mail_key_id FROM seller_invitations`), "member key ids")
+	if strings.Join(memberKeys, ",") != "k2,k2,k2" {
+		t.Errorf("member key ids after rotation: %v, want k2 thrice", memberKeys)
 	}
 	var keyIDs []string
 	mustOK(t, db.Select(&keyIDs, `SELECT pii_key_id FROM leads UNION ALL

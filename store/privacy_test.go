@@ -239,15 +239,25 @@ func TestRunRetention(t *testing.T) {
 	countBefore, err := st.CountLeads(t.Context(), store.LeadQuery{Scope: store.Scope{SellerID: s.ID}})
 	mustOK(t, err, "CountLeads")
 
+	for i, ttl := range []time.Duration{-time.Minute, time.Hour} { // one expired invitation, one live
+		_, err := st.InviteSellerMember(t.Context(), store.NewInvitation{SellerID: s.ID, Email: "invitee@example.com",
+			Role: store.MemberStaff, CreatedBy: "retention", Token: "t", TokenHash: []byte{byte(i)}, TTL: ttl})
+		mustOK(t, err, "InviteSellerMember")
+	}
+
 	policy := store.RetentionPolicy{LeadDays: 30, EventDays: 10, BatchSize: 2}
 	var progress int
 	got, err := st.RunRetention(t.Context(), policy, func(store.RetentionCounts) { progress++ })
 	mustOK(t, err, "RunRetention")
-	if want := (store.RetentionCounts{Leads: 5, Reports: 1, Events: 5}); got != want {
+	if want := (store.RetentionCounts{Leads: 5, Reports: 1, Events: 5, Invitations: 1}); got != want {
 		t.Errorf("retention did %+v, want %+v", got, want)
 	}
-	if progress != 3+1+3 { // leads 2+2+1, one report, events 2+2+1
-		t.Errorf("progress told %d times, want 7", progress)
+	if progress != 3+1+1+3 { // leads 2+2+1, one report, one invitation, events 2+2+1
+		t.Errorf("progress told %d times, want 8", progress)
+	}
+	var invitations int
+	if mustOK(t, db.Get(&invitations, `SELECT count(*) FROM seller_invitations WHERE expires_at > now()`), "invitations"); invitations != 1 {
+		t.Errorf("%d live invitations after retention, want 1", invitations)
 	}
 	for _, id := range old {
 		l, err := st.Lead(t.Context(), store.Scope{All: true}, id)

@@ -26,11 +26,15 @@ type RetentionCounts struct {
 	Leads, Reports int
 	// Events is the number of raw events deleted.
 	Events int
+	// Invitations is the number of expired seller invitations deleted
+	// (with the invited email they hold).
+	Invitations int
 }
 
 // RunRetention anonymises, as ErasePersonalData does, the leads and reports
 // created more than p.LeadDays days ago that still hold personal data, and
-// deletes the raw events older than p.EventDays days, p.BatchSize rows per
+// deletes the raw events older than p.EventDays days and the seller
+// invitations that have expired, p.BatchSize rows per
 // transaction, skipping rows that other transactions hold (the next run
 // takes them). progress, when not nil, is told the running counts after
 // each batch. Nothing is done twice, so runs are idempotent. One
@@ -42,7 +46,7 @@ func (s *Store) RunRetention(ctx context.Context, p RetentionPolicy, progress fu
 	leadCutoff, eventCutoff := now.AddDate(0, 0, -p.LeadDays), now.AddDate(0, 0, -p.EventDays)
 	defer func() {
 		auditErr := s.Audit(context.WithoutCancel(ctx), s.db.primary, AuditEntry{Action: AuditPrivacyRetention, TargetType: "retention",
-			Changes: map[string]any{"anonymizedLeads": c.Leads, "anonymizedReports": c.Reports, "deletedEvents": c.Events,
+			Changes: map[string]any{"anonymizedLeads": c.Leads, "anonymizedReports": c.Reports, "deletedEvents": c.Events, "deletedInvitations": c.Invitations,
 				"leadRetentionDays": p.LeadDays, "eventRetentionDays": p.EventDays, "completed": err == nil}})
 		if err == nil {
 			err = auditErr
@@ -64,6 +68,8 @@ func (s *Store) RunRetention(ctx context.Context, p RetentionPolicy, progress fu
 		{&c.Reports, `WITH batch AS (SELECT id FROM listing_reports WHERE created_at < $1 AND reporter_pii IS NOT NULL
 			ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED)
 			UPDATE listing_reports r SET ` + anonymizeReport + ` FROM batch WHERE r.id = batch.id`, leadCutoff},
+		{&c.Invitations, `DELETE FROM seller_invitations WHERE id IN (SELECT id FROM seller_invitations
+			WHERE expires_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)`, now},
 	}
 	for _, st := range steps {
 		for {

@@ -209,13 +209,34 @@ type NewSeller struct {
 // CreateSeller stores a new seller with its contacts and locations and
 // audits it ("seller.create"). EINVALID on "slug" when the slug is taken.
 func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) {
+	return s.createSeller(ctx, n, nil)
+}
+
+// createSeller stores n as CreateSeller does; then, when not nil, runs in
+// the same transaction after the seller is stored (RegisterSeller's owner).
+func (s *Store) createSeller(ctx context.Context, n NewSeller, then func(*sqlx.Tx, *Seller) error) (*Seller, error) {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	out, err := s.insertSeller(ctx, tx, n)
+	if err != nil {
+		return nil, err
+	}
+	if then != nil {
+		if err := then(tx, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+}
+
+// insertSeller stores n (PENDING) with its contacts and locations in tx and
+// audits it ("seller.create"); BAD_USER_INPUT on slug when it is taken.
+func (s *Store) insertSeller(ctx context.Context, tx *sqlx.Tx, n NewSeller) (*Seller, error) {
 	var out Seller
-	err = tx.GetContext(ctx, &out, `INSERT INTO sellers AS s (slug, company_name, description, website)
+	err := tx.GetContext(ctx, &out, `INSERT INTO sellers AS s (slug, company_name, description, website)
 		VALUES ($1, $2, $3, $4) RETURNING `+sellerColumns, n.Slug, n.CompanyName, n.Description, n.Website)
 	var pqErr *pq.Error
 	if errors.As(err, &pqErr) && pqErr.Constraint == "sellers_slug_key" {
@@ -235,7 +256,7 @@ func (s *Store) CreateSeller(ctx context.Context, n NewSeller) (*Seller, error) 
 	if err := s.Audit(ctx, tx, AuditEntry{Action: "seller.create", TargetType: "seller", TargetID: out.ID, Changes: changes}); err != nil {
 		return nil, err
 	}
-	return &out, s.commitPublic(ctx, tx, sellerWrite(out.ID, out.Status)...)
+	return &out, nil
 }
 
 // FreeSlug returns base, or base with the smallest numeric suffix ("-2",
@@ -358,7 +379,7 @@ func (s *Store) sealedNotificationEmail(email *string) (sealedEmail, error) {
 	if email == nil || *email == "" {
 		return sealedEmail{}, nil
 	}
-	blob, keyID, _, err := sealNotificationEmail(s.keys, *email)
+	blob, keyID, err := sealNotificationEmail(s.keys, *email)
 	return sealedEmail{blob: blob, keyID: keyID}, err
 }
 

@@ -7,11 +7,18 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/partsmarket/gateway/internal/access"
 	"github.com/partsmarket/gateway/store"
 )
+
+// What acceptSellerInvitation joined.
+type AcceptSellerInvitationPayload struct {
+	// The seller the caller now belongs to.
+	Seller *store.Seller `json:"seller,omitempty"`
+}
 
 // An image to add to a listing.
 type AddListingMediaInput struct {
@@ -205,6 +212,12 @@ type ImportRowErrorEdge struct {
 	Node *store.ImportRowError `json:"node"`
 }
 
+// What inviteSellerMember sent.
+type InviteSellerMemberPayload struct {
+	// The invitation, without its token (which only the mail carries).
+	Invitation *store.SellerInvitation `json:"invitation,omitempty"`
+}
+
 // A page of leads (Relay connection).
 type LeadConnection struct {
 	// The page's items with their cursors.
@@ -298,6 +311,12 @@ type ListingReportEdge struct {
 	Node *store.ListingReport `json:"node"`
 }
 
+// A signed-in person's membership of a seller.
+type Membership struct {
+	// What the member may do for the seller.
+	Role store.MemberRole `json:"role"`
+}
+
 // Everything a caller can change. An ANALYST changes nothing.
 type Mutation struct {
 }
@@ -387,6 +406,12 @@ type RemoveListingPayload struct {
 	Listing *store.Listing `json:"listing,omitempty"`
 }
 
+// What removeSellerMember left.
+type RemoveSellerMemberPayload struct {
+	// The seller, without the removed member.
+	Seller *store.Seller `json:"seller,omitempty"`
+}
+
 // A report about a listing.
 type ReportListingInput struct {
 	// The public listing reported.
@@ -417,6 +442,12 @@ type ResendNotificationPayload struct {
 type ResolveReportPayload struct {
 	// The report as it now is.
 	Report *store.ListingReport `json:"report,omitempty"`
+}
+
+// What revokeSessions did.
+type RevokeSessionsPayload struct {
+	// Tokens of the subject issued before this time are refused.
+	RevokedBefore time.Time `json:"revokedBefore"`
 }
 
 // A page of sellers (Relay connection).
@@ -597,6 +628,10 @@ type Viewer struct {
 	Subject *string `json:"subject,omitempty"`
 	// The seller a SELLER token acts for.
 	Seller *store.Seller `json:"seller,omitempty"`
+	// The email claim of the caller's token, as its identity provider sent it (unverified); null when it has none.
+	Email *string `json:"email,omitempty"`
+	// The caller's membership of the seller it acts for; null unless it signed in as one of a seller's members.
+	Membership *Membership `json:"membership,omitempty"`
 }
 
 // How an admin resolves a report.

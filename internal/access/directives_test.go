@@ -22,6 +22,8 @@ var (
 	analystP = Principal{Role: RoleAnalyst, Subject: "ann"}
 	adminP   = Principal{Role: RoleAdmin, Subject: "alice"}
 	userP    = Principal{Role: RoleUser, Subject: "uma", Issuer: "https://id.example"}
+	ownerM   = Principal{Role: RoleSeller, Subject: "olga", SellerID: ownSeller, MemberRole: "OWNER"}
+	staffM   = Principal{Role: RoleSeller, Subject: "sam", SellerID: ownSeller, MemberRole: "STAFF"}
 	matrix   = []struct {
 		name string
 		p    Principal
@@ -32,6 +34,8 @@ var (
 		{"analyst", analystP},
 		{"admin", adminP},
 		{"user", userP},
+		{"owner member", ownerM},
+		{"staff member", staffM},
 	}
 )
 
@@ -65,6 +69,9 @@ func TestDirectiveMatrix(t *testing.T) {
 		"hasRole[SELLER,ANALYST]": func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 			return HasRole(ctx, obj, next, []Role{RoleSeller, RoleAnalyst})
 		},
+		"hasRole[USER]": func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
+			return HasRole(ctx, obj, next, []Role{RoleUser})
+		},
 		"owner": Owner,
 		"pii(EMAIL)": func(ctx context.Context, obj any, next graphql.Resolver) (any, error) {
 			return Pii(ctx, obj, next, MaskEmail)
@@ -76,19 +83,28 @@ func TestDirectiveMatrix(t *testing.T) {
 	masked := outcome{called: true, value: "j***@***.com"}
 	want := map[string]map[string]outcome{
 		"hasRole[ADMIN]": {
-			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow, "user": deny,
+			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow,
+			"user": deny, "owner member": deny, "staff member": deny,
 		},
 		"hasRole[SELLER]": {
-			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow, "user": deny,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": deny, "admin": allow,
+			"user": deny, "owner member": allow, "staff member": allow,
 		},
 		"hasRole[SELLER,ANALYST]": {
-			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow, "user": deny,
+			"anonymous": signIn, "owning seller": allow, "other seller": allow, "analyst": allow, "admin": allow,
+			"user": deny, "owner member": allow, "staff member": allow,
+		},
+		"hasRole[USER]": {
+			"anonymous": signIn, "owning seller": deny, "other seller": deny, "analyst": deny, "admin": allow,
+			"user": allow, "owner member": deny, "staff member": deny,
 		},
 		"owner": {
-			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow, "user": deny,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": allow, "admin": allow,
+			"user": deny, "owner member": allow, "staff member": allow,
 		},
 		"pii(EMAIL)": {
-			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow, "user": deny,
+			"anonymous": signIn, "owning seller": allow, "other seller": deny, "analyst": masked, "admin": allow,
+			"user": deny, "owner member": allow, "staff member": allow,
 		},
 	}
 	objs := map[string]Owned{

@@ -59,8 +59,8 @@ type Principal struct {
 	// SellerID is the seller a SELLER acts for; empty for other roles.
 	SellerID string
 	// MemberRole is a SELLER's role in its seller ("OWNER", "STAFF") when
-	// the seller comes from a membership (Authenticator.Membership); empty
-	// when it comes from a seller_id claim and for other roles.
+	// the seller comes from a membership (MembershipFunc); empty when it
+	// comes from a seller_id claim and for other roles.
 	MemberRole string
 	// IssuedAt is the token's `iat` claim; zero when the token has none
 	// (revocation counts such a token as issued before any revocation).
@@ -68,6 +68,9 @@ type Principal struct {
 	// ExpiresAt is when the token stops being valid (its exp claim); zero
 	// for anonymous callers. A live websocket closes then.
 	ExpiresAt time.Time
+	// Email is the token's `email` claim, unverified: shown to its owner
+	// (viewer) and kept with a membership, never trusted to grant anything.
+	Email string
 }
 
 // Anonymous reports whether p has no role, i.e. came without a token; it
@@ -98,6 +101,13 @@ func (p Principal) Manages(sellerID string) bool {
 		return p.SellerID != "" && p.SellerID == sellerID
 	}
 	return false
+}
+
+// ManagesMembers reports whether p may invite and remove sellerID's members:
+// an ADMIN always, a SELLER only as that seller's OWNER; it returns no error
+// code.
+func (p Principal) ManagesMembers(sellerID string) bool {
+	return p.Role == RoleAdmin || (p.Manages(sellerID) && p.MemberRole == string(store.MemberOwner))
 }
 
 // principalKey is the context key of the request's Principal.

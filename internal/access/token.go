@@ -28,6 +28,7 @@ const maxProviderRoles = 100
 const (
 	msgInvalidToken   = "invalid token"
 	msgTokenExpired   = "token expired"
+	msgTokenRevoked   = "token revoked"
 	msgSellerNotAllow = "seller is not allowed"
 )
 
@@ -84,12 +85,16 @@ type SellerStatusFunc func(ctx context.Context, sellerID string) (string, error)
 // member of none. The Authenticator calls it for a signed-in subject that
 // would otherwise be a USER (a provider token without an admin or analyst
 // role and without seller_id, or an HS256 token of role user) and makes a
-// member a SELLER of its seller, with MemberRole set. The Authenticator
-// checks nothing more: the function must return only sellers whose members
-// may act (PENDING or ACTIVE), and is called on every such request, so it
-// should answer from a cache. A *store.Error with code UNAUTHENTICATED it
-// returns is the request's 401; any other error is an internal failure.
+// member a SELLER of its seller, with MemberRole set, once the seller's
+// status lets it act. It is called on every such request, so it should
+// answer from a cache. A *store.Error with code UNAUTHENTICATED it returns
+// is the request's 401; any other error is an internal failure.
 type MembershipFunc func(ctx context.Context, issuer, subject string) (sellerID string, memberRole string, err error)
+
+// RevokedFunc reports whether the sessions of (issuer, subject) issued at
+// issuedAt (zero: unknown) were revoked since; it returns no error and must
+// not touch the database (it runs on every signed-in request).
+type RevokedFunc func(issuer, subject string, issuedAt time.Time) bool
 
 // Option changes an Authenticator made by NewAuthenticator; it returns no
 // errors.
@@ -101,12 +106,19 @@ func WithMembership(f MembershipFunc) Option {
 	return func(a *Authenticator) { a.membership = f }
 }
 
+// WithRevocations makes the Authenticator refuse (401) every token that f
+// reports revoked, whatever signed it; without it none is.
+func WithRevocations(f RevokedFunc) Option {
+	return func(a *Authenticator) { a.revoked = f }
+}
+
 // Authenticator turns Authorization headers into Principals; its method
 // returns UNAUTHENTICATED for bad tokens and internal errors for failures.
 type Authenticator struct {
 	cfg          TokenConfig
 	sellerStatus SellerStatusFunc
 	membership   MembershipFunc
+	revoked      RevokedFunc
 	parser       *jwt.Parser
 	provider     *jwt.Parser // nil without a provider
 }
@@ -116,6 +128,7 @@ type Authenticator struct {
 type claims struct {
 	Role     string `json:"role"`
 	SellerID string `json:"seller_id,omitempty"`
+	Email    string `json:"email,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -189,12 +202,15 @@ func (a *Authenticator) hs256Token(ctx context.Context, raw string) (Principal, 
 	if err != nil {
 		return Principal{}, parseError(err)
 	}
-	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject, Issuer: c.Issuer}
+	p := Principal{Role: Role(strings.ToUpper(c.Role)), Subject: c.Subject, Issuer: c.Issuer, Email: c.Email}
 	p.IssuedAt, p.ExpiresAt = timeOf(c.IssuedAt), timeOf(c.ExpiresAt)
 	// Every action is attributed to a subject (audit rows, lead history):
 	// a token without one is refused.
 	if !p.Role.Valid() || strings.TrimSpace(p.Subject) == "" {
 		return Principal{}, unauthenticated(msgInvalidToken)
+	}
+	if a.isRevoked(p) {
+		return Principal{}, unauthenticated(msgTokenRevoked)
 	}
 	switch p.Role {
 	case RoleSeller:
@@ -237,6 +253,12 @@ func (a *Authenticator) providerToken(ctx context.Context, raw string) (Principa
 		return Principal{}, unauthenticated(msgInvalidToken)
 	}
 	p := Principal{Subject: sub, Issuer: iss, IssuedAt: timeOf(iat), ExpiresAt: timeOf(exp)}
+	if email, ok := mc["email"].(string); ok {
+		p.Email = email
+	}
+	if a.isRevoked(p) {
+		return Principal{}, unauthenticated(msgTokenRevoked)
+	}
 	if p.Role = a.mappedRole(mc); p.Role != "" {
 		return p, nil
 	}
@@ -281,7 +303,13 @@ func (a *Authenticator) sellerOf(ctx context.Context, p Principal, sellerID stri
 	return p, nil
 }
 
-// member returns the USER p, or the SELLER of the seller it is a member of.
+// isRevoked reports whether p's session was revoked.
+func (a *Authenticator) isRevoked(p Principal) bool {
+	return a.revoked != nil && a.revoked(p.Issuer, p.Subject, p.IssuedAt)
+}
+
+// member returns the USER p, or the SELLER of the seller it is a member of;
+// a member of a seller that may not act is refused like a seller token.
 func (a *Authenticator) member(ctx context.Context, p Principal) (Principal, error) {
 	if a.membership == nil {
 		return p, nil
@@ -289,6 +317,9 @@ func (a *Authenticator) member(ctx context.Context, p Principal) (Principal, err
 	sellerID, role, err := a.membership(ctx, p.Issuer, p.Subject)
 	if err != nil || sellerID == "" {
 		return p, err
+	}
+	if err := a.checkSeller(ctx, sellerID); err != nil {
+		return Principal{}, err
 	}
 	p.Role, p.SellerID, p.MemberRole = RoleSeller, sellerID, role
 	return p, nil

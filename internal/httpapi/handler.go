@@ -86,6 +86,10 @@ type Deps struct {
 	// SellerWatch closes a seller's websockets when it is suspended
 	// (pubsub.Hub); nil: they stay open until their tokens expire.
 	SellerWatch SellerWatcher
+	// SessionWatch closes a signed-in websocket when its session is
+	// revoked or its identity's membership changes
+	// (identity.Directory); nil: they stay open until their tokens expire.
+	SessionWatch SessionWatcher
 	// ReplicaBehind reports whether the analysts' read replica is too far
 	// behind the primary: their requests are then answered
 	// SERVICE_UNAVAILABLE. Nil: never.
@@ -107,7 +111,7 @@ func New(o Options, d Deps) http.Handler {
 		observeResponse(ctx, d.Metrics, resp)
 		return resp
 	})
-	ws := newWebsockets(d.Auth, d.Store, o.LoaderWait, d.Log, d.SellerWatch)
+	ws := newWebsockets(d.Auth, d.Store, o.LoaderWait, d.Log, d.SellerWatch, d.SessionWatch)
 	gql.AddTransport(ws.transport())
 	gql.AddTransport(transport.Options{})
 	gql.AddTransport(jsonTransport{})

@@ -30,7 +30,9 @@ const (
 	// CloseTryAgainLater (1013): the client fell behind the events sent to it;
 	// reconnect, resubscribe and read what was missed with a query.
 	CloseTryAgainLater = 1013
-	// CloseUnauthorized (4401): the token in connection_init is bad.
+	// CloseUnauthorized (4401): the token in connection_init is bad, its
+	// session was revoked or its identity's membership changed while the
+	// connection was open, or the seller it is a member of was suspended.
 	CloseUnauthorized = 4401
 	// CloseForbidden (4403): the principal may not subscribe to that, or its
 	// seller was suspended while the connection was open.
@@ -72,6 +74,15 @@ type SellerWatcher interface {
 	WatchSeller(sellerID string, f func()) (stop func())
 }
 
+// SessionWatcher tells when a signed-in session ends early
+// (identity.Directory).
+type SessionWatcher interface {
+	// WatchSession calls f once the session of (issuer, subject) issued
+	// at issuedAt is revoked or the identity's membership changes, in any
+	// gateway instance; stop ends the watch.
+	WatchSession(issuer, subject string, issuedAt time.Time, f func()) (stop func())
+}
+
 // websockets serves graphql-transport-ws (and graphql-ws for older
 // clients) within wsLimits: see transport and handler.
 type websockets struct {
@@ -79,16 +90,19 @@ type websockets struct {
 	st         *store.Store
 	loaderWait time.Duration
 	log        *slog.Logger
-	watch      SellerWatcher // nil: suspensions close nothing
+	watch      SellerWatcher  // nil: suspensions close nothing
+	sessions   SessionWatcher // nil: revocations close nothing
 	limits     wsLimits
 
 	mu    sync.Mutex
 	perIP map[string]int // open connections by abuse.IPUnit
 }
 
-// newWebsockets returns the websocket side of the gateway; watch may be nil.
-func newWebsockets(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, log *slog.Logger, watch SellerWatcher) *websockets {
-	return &websockets{auth: auth, st: st, loaderWait: loaderWait, log: log, watch: watch, limits: defaultWSLimits, perIP: map[string]int{}}
+// newWebsockets returns the websocket side of the gateway; watch and
+// sessions may be nil.
+func newWebsockets(auth *access.Authenticator, st *store.Store, loaderWait time.Duration, log *slog.Logger, watch SellerWatcher, sessions SessionWatcher) *websockets {
+	return &websockets{auth: auth, st: st, loaderWait: loaderWait, log: log, watch: watch, sessions: sessions,
+		limits: defaultWSLimits, perIP: map[string]int{}}
 }
 
 // transport returns gqlgen's websocket transport. connection_init's
@@ -96,8 +110,10 @@ func newWebsockets(auth *access.Authenticator, st *store.Store, loaderWait time.
 // closes the socket with 4401; the principal goes into the connection's
 // context, which every operation on it inherits, and each operation gets
 // loaders of its own (in the principal's scope), so that one operation's
-// end never cancels another's reads. A seller's connection closes with
-// 4403 when the seller is suspended, and every connection when its token
+// end never cancels another's reads. A seller token's connection closes
+// with 4403 when the seller is suspended, a member's with 4401; a signed-in
+// connection closes with 4401 when its session is revoked or its
+// identity's membership changes, and every connection when its token
 // expires.
 func (ws *websockets) transport() graphql.Transport {
 	return wsTransport{ws: ws, Websocket: transport.Websocket{
@@ -135,7 +151,14 @@ func (ws *websockets) init(ctx context.Context, payload transport.InitPayload) (
 	if c, ok := ctx.Value(wsControlKey{}).(*wsControl); ok {
 		c.initialised(p.Anonymous())
 		if p.SellerID != "" && ws.watch != nil {
-			c.onEnd(ws.watch.WatchSeller(p.SellerID, func() { _ = c.close(CloseForbidden, "Seller suspended") }))
+			code := CloseForbidden
+			if p.MemberRole != "" {
+				code = CloseUnauthorized // the member's sign-in no longer grants the seller
+			}
+			c.onEnd(ws.watch.WatchSeller(p.SellerID, func() { _ = c.close(code, "Seller suspended") }))
+		}
+		if !p.Anonymous() && ws.sessions != nil {
+			c.onEnd(ws.sessions.WatchSession(p.Issuer, p.Subject, p.IssuedAt, func() { _ = c.close(CloseUnauthorized, "Session ended") }))
 		}
 	}
 	ctx = withActor(access.WithPrincipal(ctx, p), p)

@@ -61,7 +61,7 @@ func wsServer(t *testing.T, limits wsLimits, watch SellerWatcher) *httptest.Serv
 	gql := testserver.New()
 	auth := access.NewAuthenticator(access.TokenConfig{Secret: []byte(wsTestSecret)},
 		func(context.Context, string) (string, error) { return "ACTIVE", nil })
-	ws := newWebsockets(auth, nil, 0, slog.New(slog.DiscardHandler), watch)
+	ws := newWebsockets(auth, nil, 0, slog.New(slog.DiscardHandler), watch, nil)
 	ws.limits = limits
 	gql.AddTransport(ws.transport())
 	srv := httptest.NewServer(withClientIP(nil, ws.handler(nil, gql, http.NotFoundHandler())))

@@ -18,9 +18,9 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// Message is one email to a seller.
+// Message is one email: to a seller, or an invitation to a person.
 type Message struct {
-	// To are the seller's email addresses.
+	// To are the recipients' email addresses.
 	To []string
 	// ReplyTo is the buyer's email address, when it parses as one.
 	ReplyTo string
@@ -68,6 +68,24 @@ func Compose(job *store.NotificationJob) *Message {
 		m.ReplyTo = l.Email
 	}
 	return m
+}
+
+// InvitationCodeLabel starts the line of an invitation mail that carries
+// the token.
+const InvitationCodeLabel = "Invitation code: "
+
+// ComposeInvitation writes the email that invites a person to join a
+// seller: the seller's name, the role, the single-use token to accept with
+// once signed in, and when it expires.
+func ComposeInvitation(job *store.InvitationMailJob) *Message {
+	seller := oneLine(job.SellerName)
+	var b strings.Builder
+	fmt.Fprintf(&b, "You are invited to join %s on PartsMarket as %s.\n\n", seller, strings.ToLower(string(job.Role)))
+	b.WriteString("Sign in to PartsMarket, then accept the invitation with this code. It works once.\n\n")
+	fmt.Fprintf(&b, "%s%s\n\n", InvitationCodeLabel, job.Token)
+	fmt.Fprintf(&b, "The invitation expires on %s.\n", job.ExpiresAt.UTC().Format("2 January 2006 15:04 MST"))
+	b.WriteString("If you did not expect it, ignore this mail: nothing happens unless the code is used.\n")
+	return &Message{To: []string{job.Email}, Subject: "Invitation to join " + seller + " on PartsMarket", Body: b.String()}
 }
 
 // validAddress reports whether addr is a bare address go-mail accepts.

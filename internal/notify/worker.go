@@ -1,6 +1,8 @@
-// Package notify delivers the lead notification outbox: a worker in the
-// gateway process sends the seller an email for every PENDING row of
-// lead_notifications that is due, and records each attempt.
+// Package notify delivers the mail outbox: a worker in the gateway process
+// sends the seller an email for every PENDING row of lead_notifications
+// that is due, and the invited person one for every queued invitation of
+// seller_invitations (woken on store.InvitationDueChannel), and records each
+// attempt.
 //
 // Rows are claimed with SELECT … FOR UPDATE SKIP LOCKED in a transaction that
 // stays open while the batch is sent and in which the outcome is recorded,
@@ -139,7 +141,7 @@ func (w *Worker) Start() error {
 			log.Info("notify: listener reconnected")
 		}
 	})
-	for _, ch := range []string{store.LeadReceivedChannel, store.NotificationDueChannel} {
+	for _, ch := range []string{store.LeadReceivedChannel, store.NotificationDueChannel, store.InvitationDueChannel} {
 		if err := listener.Listen(ch); err != nil && !errors.Is(err, pq.ErrChannelAlreadyOpen) {
 			// The listener keeps reconnecting and re-listens on its own; the
 			// poll covers the gap.
@@ -215,8 +217,8 @@ func (w *Worker) loop(ctx context.Context, wake <-chan struct{}) {
 	}
 }
 
-// RunOnce claims, sends and records one batch of due notifications and
-// returns how many it handled. A batch that has begun is finished even when
+// RunOnce claims, sends and records one batch of due lead notifications
+// and one of due invitation mails, and returns how many it handled. A batch that has begun is finished even when
 // ctx ends meanwhile (within BatchTimeout), so that what was sent is recorded.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if ctx.Err() != nil {
@@ -224,7 +226,12 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
 	defer cancel()
-	return w.st.DeliverNotifications(bctx, w.opts.BatchSize, w.deliver)
+	n, err := w.st.DeliverNotifications(bctx, w.opts.BatchSize, w.deliver)
+	if err != nil {
+		return n, err
+	}
+	m, err := w.st.DeliverInvitationMails(bctx, w.opts.BatchSize, w.deliverInvitations)
+	return n + m, err
 }
 
 // ErrNoEmailContact is the last_error of a notification whose seller has no
@@ -258,21 +265,48 @@ func (w *Worker) deliver(ctx context.Context, jobs []*store.NotificationJob) []s
 	if len(msgs) == 0 {
 		return out
 	}
-	errs := w.mailer.Send(ctx, msgs)
-	for k, err := range errs {
+	for k, o := range w.send(ctx, msgs, func(k int) int { return jobs[index[k]].Attempts }) {
 		i := index[k]
+		out[i] = o
+		if !o.Sent {
+			w.opts.Log.Warn("notify: lead notification not delivered", "lead_id", jobs[i].Lead.ID,
+				"attempts", jobs[i].Attempts+1, "error", o.Error, "gave_up", o.RetryIn <= 0)
+		}
+	}
+	return out
+}
+
+// deliverInvitations sends one claimed batch of invitation mails and
+// decides each one's outcome.
+func (w *Worker) deliverInvitations(ctx context.Context, jobs []*store.InvitationMailJob) []store.NotificationOutcome {
+	msgs := make([]*Message, len(jobs))
+	for i, j := range jobs {
+		msgs[i] = ComposeInvitation(j)
+	}
+	out := w.send(ctx, msgs, func(i int) int { return jobs[i].Attempts })
+	for i, o := range out {
+		if !o.Sent {
+			w.opts.Log.Warn("notify: invitation mail not delivered", "invitation_id", jobs[i].InvitationID,
+				"attempts", jobs[i].Attempts+1, "error", o.Error, "gave_up", o.RetryIn <= 0)
+		}
+	}
+	return out
+}
+
+// send sends msgs over one connection and returns each one's outcome;
+// attemptsOf(i) is how many attempts message i had before.
+func (w *Worker) send(ctx context.Context, msgs []*Message, attemptsOf func(i int) int) []store.NotificationOutcome {
+	out := make([]store.NotificationOutcome, len(msgs))
+	for i, err := range w.mailer.Send(ctx, msgs) {
 		if err == nil {
 			out[i] = store.NotificationOutcome{Sent: true}
 			continue
 		}
-		attempts := jobs[i].Attempts + 1
-		o := store.NotificationOutcome{Error: Describe(err)}
+		attempts := attemptsOf(i) + 1
+		out[i] = store.NotificationOutcome{Error: Describe(err)}
 		if attempts < w.opts.MaxAttempts && !permanent(err) {
-			o.RetryIn = w.opts.retryIn(attempts)
+			out[i].RetryIn = w.opts.retryIn(attempts)
 		}
-		out[i] = o
-		w.opts.Log.Warn("notify: lead notification not delivered", "lead_id", jobs[i].Lead.ID,
-			"attempts", attempts, "error", o.Error, "gave_up", o.RetryIn <= 0)
 	}
 	return out
 }

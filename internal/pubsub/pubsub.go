@@ -24,6 +24,12 @@
 // seller: the gateway closes the seller's open websockets. After a lost
 // connection it asks Options.SellerStatus about every watched seller.
 //
+// # Identities
+//
+// With Options.OnIdentityChanged set, the hub also LISTENs on
+// store.IdentityChangedChannel (memberships and revocations) and hands each
+// announcement to it (identity.Directory.Receive).
+//
 // # Lost connections
 //
 // lib/pq's Listener reconnects by itself. Notifications sent while the
@@ -72,6 +78,11 @@ type Options struct {
 	// reconnection (announcements may have been lost: everything may have
 	// changed).
 	OnPublicChanged func(payload string)
+	// OnIdentityChanged, when set, is called with the payload of every
+	// announcement on store.IdentityChangedChannel (a membership or a
+	// revocation changed: identity.Directory.Receive), and with "" after a
+	// reconnection.
+	OnIdentityChanged func(payload string)
 	// SellerStatus, when set, reads a seller's status ("SUSPENDED", ...):
 	// after a lost connection the hub asks it about every watched seller,
 	// since announcements of suspensions may have been lost.
@@ -200,6 +211,9 @@ func (h *Hub) start(ctx context.Context) error {
 		}
 		if err == nil && h.o.OnPublicChanged != nil {
 			err = l.Listen(store.PublicChangedChannel)
+		}
+		if err == nil && h.o.OnIdentityChanged != nil {
+			err = l.Listen(store.IdentityChangedChannel)
 		}
 		listened <- err
 	}()
@@ -370,10 +384,13 @@ func (h *Hub) receive(l *pq.Listener) {
 				return
 			case n == nil: // ListenerEventReconnected: notifications may be lost
 				h.publicChanged("")
+				h.identityChanged("")
 				go h.recheckSellers()
 				h.catchUp()
 			case n.Channel == store.PublicChangedChannel:
 				h.publicChanged(n.Extra)
+			case n.Channel == store.IdentityChangedChannel:
+				h.identityChanged(n.Extra)
 			case n.Channel == SellerSuspendedChannel:
 				h.sellerSuspended(n.Extra)
 			case n.Channel == store.LeadReceivedChannel:
@@ -479,6 +496,13 @@ func (h *Hub) recheckSellers() {
 func (h *Hub) publicChanged(payload string) {
 	if h.o.OnPublicChanged != nil {
 		h.o.OnPublicChanged(payload)
+	}
+}
+
+// identityChanged calls Options.OnIdentityChanged, if set, with payload.
+func (h *Hub) identityChanged(payload string) {
+	if h.o.OnIdentityChanged != nil {
+		h.o.OnIdentityChanged(payload)
 	}
 }
 

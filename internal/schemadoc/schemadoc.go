@@ -71,26 +71,27 @@ const (
 	full
 )
 
-type callers struct{ admin, analyst, owningSeller, otherSeller level }
+type callers struct{ admin, analyst, owningSeller, otherSeller, user level }
 
 // AccessSentence returns the sentence a field's description must end with
 // given its directives, or "" when none of them guards it. The rule, which
 // follows internal/access:
 //
-//   - @hasRole(roles: R): ADMIN, and the roles of R (SELLER: every seller);
+//   - @hasRole(roles: R): ADMIN, and the roles of R (SELLER: every seller;
+//     USER: a signed-in person of no seller);
 //   - @owner: ADMIN, ANALYST and the seller owning the enclosing object;
 //   - @pii: ADMIN and the owning seller read it, ANALYST reads it masked;
 //   - several directives: what every one of them allows.
 //
 // The sentence lists who reads the value in the order ADMIN, ANALYST, then
-// SELLER (every seller) or "the owning seller", then "; ANALYST masked"
+// SELLER (every seller) or "the owning seller", then USER, then "; ANALYST masked"
 // when an analyst reads it masked: "Access: ADMIN, ANALYST.",
 // "Access: ADMIN, ANALYST, the owning seller.",
 // "Access: ADMIN, the owning seller; ANALYST masked.". Anonymous callers
 // never read a guarded field. On an input field the sentence says who may
 // give it a value.
 func AccessSentence(directives ast.DirectiveList) string {
-	c := callers{full, full, full, full}
+	c := callers{full, full, full, full, full}
 	guarded := false
 	for _, d := range directives {
 		var r callers
@@ -98,7 +99,8 @@ func AccessSentence(directives ast.DirectiveList) string {
 		case "hasRole":
 			roles := roleArg(d)
 			r = callers{admin: full, analyst: grant(slices.Contains(roles, "ANALYST")),
-				owningSeller: grant(slices.Contains(roles, "SELLER")), otherSeller: grant(slices.Contains(roles, "SELLER"))}
+				owningSeller: grant(slices.Contains(roles, "SELLER")), otherSeller: grant(slices.Contains(roles, "SELLER")),
+				user: grant(slices.Contains(roles, "USER"))}
 		case "owner":
 			r = callers{admin: full, analyst: full, owningSeller: full}
 		case "pii":
@@ -107,7 +109,8 @@ func AccessSentence(directives ast.DirectiveList) string {
 			continue
 		}
 		guarded = true
-		c = callers{min(c.admin, r.admin), min(c.analyst, r.analyst), min(c.owningSeller, r.owningSeller), min(c.otherSeller, r.otherSeller)}
+		c = callers{min(c.admin, r.admin), min(c.analyst, r.analyst), min(c.owningSeller, r.owningSeller),
+			min(c.otherSeller, r.otherSeller), min(c.user, r.user)}
 	}
 	if !guarded {
 		return ""
@@ -124,6 +127,9 @@ func AccessSentence(directives ast.DirectiveList) string {
 		readers = append(readers, "SELLER")
 	case c.owningSeller == full:
 		readers = append(readers, "the owning seller")
+	}
+	if c.user == full {
+		readers = append(readers, "USER")
 	}
 	s := AccessPrefix + strings.Join(readers, ", ")
 	if c.analyst == masked {

@@ -53,7 +53,7 @@ const directives = `
 "d" directive @hasRole("r" roles: [Role!]!) on FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 "d" directive @owner on FIELD_DEFINITION
 "d" directive @pii("m" mask: PiiMask!) on FIELD_DEFINITION
-"r" enum Role { "a" ADMIN "s" SELLER "n" ANALYST }
+"r" enum Role { "a" ADMIN "s" SELLER "n" ANALYST "u" USER }
 "m" enum PiiMask { "e" EMAIL }
 `
 
@@ -68,6 +68,7 @@ func TestAccessSentence(t *testing.T) {
   "f" f: String @hasRole(roles: [ADMIN]) @pii(mask: EMAIL)
   "g" g: String @hasRole(roles: [SELLER]) @owner
   "h" h: Int
+  "i" i: Int @hasRole(roles: [USER])
 }`)
 	want := map[string]string{
 		"a": "Access: ADMIN.",
@@ -78,6 +79,7 @@ func TestAccessSentence(t *testing.T) {
 		"f": "Access: ADMIN.",
 		"g": "Access: ADMIN, the owning seller.",
 		"h": "",
+		"i": "Access: ADMIN, USER.",
 	}
 	for name, w := range want {
 		if got := AccessSentence(s.Query.Fields.ForName(name).Directives); got != w {
