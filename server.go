@@ -53,6 +53,7 @@ import (
 	"github.com/partsmarket/gateway/internal/seed"
 	"github.com/partsmarket/gateway/internal/storage"
 	"github.com/partsmarket/gateway/internal/tagcache"
+	"github.com/partsmarket/gateway/internal/tracing"
 	"github.com/partsmarket/gateway/resolvers"
 	"github.com/partsmarket/gateway/store"
 )
@@ -127,6 +128,17 @@ type app struct {
 	// metrics serves /metrics; serve binds it to METRICS_ADDR, never to
 	// the public port.
 	metrics http.Handler
+	// tracing exports spans; nil when tracing is off.
+	tracing *tracing.Provider
+}
+
+// appOption changes how newApp wires the gateway.
+type appOption func(*app)
+
+// withTracing makes the gateway trace with p instead of what the
+// configuration says (tests collect spans in memory).
+func withTracing(p *tracing.Provider) appOption {
+	return func(a *app) { a.tracing = p }
 }
 
 // serveGCPercent is the server's GOGC unless the environment sets one. A
@@ -164,7 +176,7 @@ const searchCacheBytes = 24 << 20
 const responseCacheBytes = 32 << 20
 
 // newApp connects to the database and wires the gateway.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...appOption) (*app, error) {
 	httpDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-http", cfg.DBMaxConns,
 		database.StatementTimeout(cfg.StatementTimeout))
 	if err != nil {
@@ -183,6 +195,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.tracing == nil && cfg.Tracing {
+		if a.tracing, err = tracing.New(ctx); err != nil {
+			a.close(ctx)
+			return nil, err
+		}
+	}
 	// Analysts' requests have their own pool: the replica when there is
 	// one, read-only and with the analyst's statement timeout either way.
 	analystConns := max(2, cfg.DBMaxConns/4)
@@ -317,6 +338,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		Events:        ingest,
 		SellerWatch:   a.live,
 		ReplicaBehind: a.replica.Behind,
+		Tracing:       a.tracing,
 	})
 	return a, nil
 }
@@ -359,6 +381,9 @@ func (a *app) close(ctx context.Context) {
 	for _, db := range a.pools {
 		db.Close()
 	}
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		slog.Default().Warn("tracing: the last spans were not exported", "error", err.Error())
+	}
 }
 
 // serve serves HTTP until ctx ends, then lets in-flight requests finish.
@@ -382,7 +407,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	failed := make(chan error, 1)
 	go func() { failed <- srv.ListenAndServe() }()
-	log.Info("serving", "addr", srv.Addr, "env", cfg.Env, "graphiql", cfg.GraphiQL)
+	log.Info("serving", "addr", srv.Addr, "env", cfg.Env, "graphiql", cfg.GraphiQL, "tracing", a.tracing != nil)
 	// The metrics listener is best effort: when METRICS_ADDR cannot be
 	// bound the API is served all the same, and the failure is logged.
 	metricsSrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}

@@ -197,6 +197,12 @@ type Config struct {
 	// headers (READ_HEADER_TIMEOUT, default 5s); a connection that takes
 	// longer is closed.
 	ReadHeaderTimeout time.Duration
+	// Tracing is whether spans are exported over OTLP/HTTP: on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
+	// set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is none.
+	// The exporter reads those and the other OTEL_* variables itself (see
+	// internal/tracing).
+	Tracing bool
 }
 
 // Production reports whether ENV is production.
@@ -350,6 +356,8 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MaxInFlight = num("MAX_IN_FLIGHT", 256)
 	c.ReadHeaderTimeout = dur("READ_HEADER_TIMEOUT", 5*time.Second)
 	c.ReplicaMaxLag = dur("REPLICA_MAX_LAG", 30*time.Second)
+	c.Tracing = getenv("OTEL_SDK_DISABLED") != "true" && getenv("OTEL_TRACES_EXPORTER") != "none" &&
+		(getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "")
 	for _, d := range []struct {
 		name string
 		d    time.Duration
