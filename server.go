@@ -227,6 +227,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...ap
 		a.replica.Start()
 	}
 	m := metrics.New(metrics.Options{})
+	m.WatchPool("http", httpDB.DB)
+	m.WatchPool("worker", workerDB.DB)
+	m.WatchPool("analyst", analystDB.DB)
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
 	// The Go profiler, on the same internal listener, for finding where
@@ -261,6 +264,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...ap
 	// the answers it changes.
 	a.invalidator = tagcache.NewInvalidator(cfg.CacheListStaleness)
 	a.searchCache = store.NewSearchCache(a.invalidator, cfg.SearchCacheTTL, searchCacheBytes, cfg.SearchConcurrency)
+	a.searchCache.SetObserver(m)
 	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Invalidator: a.invalidator, Observer: m})
 	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.WithInvalidator(a.invalidator)}
 	st := store.New(httpDB, writers...).WithAnalystPool(analystDB)
@@ -273,9 +277,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...ap
 	a.eventBudget.Start()
 	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, Budget: a.eventBudget,
 		HashKey: events.HashKeyFrom(cfg.JWTSecret)})
-	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
+	m.WatchOutbox(workerStore.Backlog)
+	if a.notifier, err = notify.FromConfig(ctx, cfg, log, m); err != nil {
 		a.close(ctx)
 		return nil, err
+	}
+	if a.notifier != nil {
+		m.WatchPool("notify", a.notifier.DB().DB)
 	}
 	hubStore := store.New(workerDB, keys)
 	a.live = pubsub.New(pubsub.Options{DatabaseURL: cfg.DatabaseURL, Store: hubStore, Log: log,
