@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -182,8 +181,8 @@ func TestContainerBinaryRunsUnprivileged(t *testing.T) {
 	dbURL := testdb.New(t)
 	env := productionEnv()
 	env["DATABASE_URL"] = testdb.ServingURL(t, dbURL)
-	env["PORT"] = strconv.Itoa(freePort(t))
-	env["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(freePort(t))
+	env["PORT"] = strconv.Itoa(httpFreePort(t))
+	env["METRICS_ADDR"] = "127.0.0.1:" + strconv.Itoa(httpFreePort(t))
 	env["TMPDIR"] = tmpDir
 	env["MEDIA_DIR"] = filepath.Join(tmpDir, "media")
 	env["PUBLIC_BASE_URL"] = "http://127.0.0.1:" + env["PORT"]
@@ -312,17 +311,6 @@ func wantStatic(t *testing.T, bin string) {
 	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
 		t.Errorf("the binary needs shared libraries %v", libs)
 	}
-}
-
-// freePort returns a loopback TCP port that was free a moment ago.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 // processUID returns the real uid of process pid.
