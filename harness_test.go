@@ -55,10 +55,11 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// newTestAPI starts a gateway on a fresh database; env overrides settings.
-// The gateway connects as the serving role, as in production; DB (for the
-// test's own fixtures and checks) as the server's superuser.
-func newTestAPI(t *testing.T, env map[string]string) *testAPI {
+// newTestAPI starts a gateway on a fresh database; env overrides settings
+// and opts change the wiring. The gateway connects as the serving role, as
+// in production; DB (for the test's own fixtures and checks) as the
+// server's superuser.
+func newTestAPI(t *testing.T, env map[string]string, opts ...appOption) *testAPI {
 	t.Helper()
 	dbURL := testdb.New(t)
 	servingURL := testdb.ServingURL(t, dbURL)
@@ -76,7 +77,7 @@ func newTestAPI(t *testing.T, env map[string]string) *testAPI {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
-	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)))
+	a, err := newApp(context.Background(), cfg, slog.New(slog.NewJSONHandler(logs, nil)), opts...)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}

@@ -52,6 +52,7 @@ import (
 	"github.com/partsmarket/gateway/internal/seed"
 	"github.com/partsmarket/gateway/internal/storage"
 	"github.com/partsmarket/gateway/internal/tagcache"
+	"github.com/partsmarket/gateway/internal/tracing"
 	"github.com/partsmarket/gateway/resolvers"
 	"github.com/partsmarket/gateway/store"
 )
@@ -157,6 +158,17 @@ type app struct {
 	metrics http.Handler
 	// identities caches memberships and holds the revocations.
 	identities *identity.Directory
+	// tracing exports spans; nil when tracing is off.
+	tracing *tracing.Provider
+}
+
+// appOption changes how newApp wires the gateway.
+type appOption func(*app)
+
+// withTracing makes the gateway trace with p instead of what the
+// configuration says (tests collect spans in memory).
+func withTracing(p *tracing.Provider) appOption {
+	return func(a *app) { a.tracing = p }
 }
 
 // serveGCPercent is the server's GOGC unless the environment sets one. A
@@ -194,7 +206,7 @@ const searchCacheBytes = 24 << 20
 const responseCacheBytes = 32 << 20
 
 // newApp connects to the database and wires the gateway.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...appOption) (*app, error) {
 	httpDB, err := database.Open(ctx, cfg.DatabaseURL, "gateway-http", cfg.DBMaxConns,
 		database.StatementTimeout(cfg.StatementTimeout))
 	if err != nil {
@@ -213,6 +225,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		return nil, err
 	}
 	a := &app{pools: []*sqlx.DB{httpDB, workerDB}}
+	for _, o := range opts {
+		o(a)
+	}
+	if a.tracing == nil && cfg.Tracing {
+		if a.tracing, err = tracing.New(ctx); err != nil {
+			a.close(ctx)
+			return nil, err
+		}
+	}
 	// Analysts' requests have their own pool: the replica when there is
 	// one, read-only and with the analyst's statement timeout either way.
 	analystConns := max(2, cfg.DBMaxConns/4)
@@ -236,6 +257,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		a.replica.Start()
 	}
 	m := metrics.New(metrics.Options{})
+	m.WatchPool("http", httpDB.DB)
+	m.WatchPool("worker", workerDB.DB)
+	m.WatchPool("analyst", analystDB.DB)
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", m.Handler())
 	// The Go profiler, on the same internal listener, for finding where
@@ -270,6 +294,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	// the answers it changes.
 	a.invalidator = tagcache.NewInvalidator(cfg.CacheListStaleness)
 	a.searchCache = store.NewSearchCache(a.invalidator, cfg.SearchCacheTTL, searchCacheBytes, cfg.SearchConcurrency)
+	a.searchCache.SetObserver(m)
 	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Invalidator: a.invalidator, Observer: m})
 	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.WithInvalidator(a.invalidator)}
 	st := store.New(httpDB, writers...).WithAnalystPool(analystDB)
@@ -282,9 +307,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 	a.eventBudget.Start()
 	ingest := events.NewIngestor(events.IngestOptions{Buffer: a.events, Lookup: st, Budget: a.eventBudget,
 		HashKey: events.HashKeyFrom(cfg.JWTSecret)})
-	if a.notifier, err = notify.FromConfig(ctx, cfg, log); err != nil {
+	m.WatchOutbox(workerStore.Backlog)
+	if a.notifier, err = notify.FromConfig(ctx, cfg, log, m); err != nil {
 		a.close(ctx)
 		return nil, err
+	}
+	if a.notifier != nil {
+		m.WatchPool("notify", a.notifier.DB().DB)
 	}
 	hubStore := store.New(workerDB, keys)
 	// Memberships are looked up with the request's statements (st), and
@@ -365,6 +394,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, err
 		SellerWatch:   a.live,
 		SessionWatch:  a.identities,
 		ReplicaBehind: a.replica.Behind,
+		Tracing:       a.tracing,
 	})
 	return a, nil
 }
@@ -409,6 +439,9 @@ func (a *app) close(ctx context.Context) {
 	}
 	for _, db := range a.pools {
 		db.Close()
+	}
+	if err := a.tracing.Shutdown(ctx); err != nil {
+		slog.Default().Warn("tracing: the last spans were not exported", "error", err.Error())
 	}
 }
 
@@ -456,7 +489,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	go func() { failed <- srv.Serve(ln) }()
 	// Logged once the listener is bound: from here on connections are
 	// accepted.
-	log.Info("serving", "addr", ln.Addr().String(), "env", cfg.Env, "graphiql", cfg.GraphiQL)
+	log.Info("serving", "addr", ln.Addr().String(), "env", cfg.Env, "graphiql", cfg.GraphiQL, "tracing", a.tracing != nil)
 	select {
 	case err = <-failed:
 	case <-ctx.Done():

@@ -311,3 +311,33 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 	}
 	return jobs, nil
 }
+
+// OutboxBacklog is what waits in the lead notification outbox.
+type OutboxBacklog struct {
+	// Pending is how many notifications are PENDING; Due, how many of
+	// them are due now (the others wait for a retry).
+	Pending, Due int64
+	// OldestPending is how long the oldest PENDING notification has
+	// waited since its lead came in (0: none pending).
+	OldestPending time.Duration
+}
+
+// Backlog reads the outbox's backlog, every seller's (through the index of
+// PENDING rows: the SENT and FAILED ones are not read).
+func (s *Store) Backlog(ctx context.Context) (OutboxBacklog, error) {
+	var row struct {
+		Pending int64   `db:"pending"`
+		Due     int64   `db:"due"`
+		Oldest  float64 `db:"oldest"`
+	}
+	err := s.db.inScope(ctx, everything, readOnly, func(tx *sqlx.Tx) error {
+		return tx.GetContext(ctx, &row, `SELECT count(*) AS pending,
+				count(*) FILTER (WHERE next_attempt_at <= now()) AS due,
+				coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest
+			FROM lead_notifications WHERE status = 'PENDING'`)
+	})
+	if err != nil {
+		return OutboxBacklog{}, err
+	}
+	return OutboxBacklog{Pending: row.Pending, Due: row.Due, OldestPending: time.Duration(row.Oldest * float64(time.Second))}, nil
+}

@@ -56,6 +56,34 @@ type SearchCache struct {
 	// once, each gets a sliver of a core and runs into the statement
 	// timeout. Waiting here for a slot, they run at full speed in turn.
 	slots chan struct{}
+	// observer is told of each lookup (SetObserver); nil: none.
+	observer SearchCacheObserver
+}
+
+// Results of a search cache lookup, as a SearchCacheObserver is told them.
+const (
+	// LookupHit: a fresh answer was found.
+	LookupHit = "hit"
+	// LookupStale: a stale answer was found (used while it is refreshed,
+	// unless the caller needs a fresh one).
+	LookupStale = "stale"
+	// LookupMiss: no answer was found; the query runs.
+	LookupMiss = "miss"
+)
+
+// SearchCacheObserver is told of every lookup of a cacheable query (one of
+// the Lookup constants). Its method must be quick and safe for concurrent
+// use.
+type SearchCacheObserver interface {
+	SearchCacheLookup(result string)
+}
+
+// SetObserver makes c tell o of its lookups (metrics); call it before c is
+// used. A nil c ignores it.
+func (c *SearchCache) SetObserver(o SearchCacheObserver) {
+	if c != nil {
+		c.observer = o
+	}
 }
 
 // searchAnswer is the page a listing query found: the ids of its rows (one
@@ -156,7 +184,18 @@ func (c *SearchCache) get(key searchKey, cacheable bool) (a searchAnswer, fresh,
 	if !cacheable {
 		return searchAnswer{}, false, false
 	}
-	return c.answers.Get(key.key)
+	a, fresh, ok = c.answers.Get(key.key)
+	if c.observer != nil {
+		switch {
+		case !ok:
+			c.observer.SearchCacheLookup(LookupMiss)
+		case fresh:
+			c.observer.SearchCacheLookup(LookupHit)
+		default:
+			c.observer.SearchCacheLookup(LookupStale)
+		}
+	}
+	return a, fresh, ok
 }
 
 // sharedTimeout bounds a query that several callers share (fill) or that

@@ -225,6 +225,12 @@ type Config struct {
 	// headers (READ_HEADER_TIMEOUT, default 5s); a connection that takes
 	// longer is closed.
 	ReadHeaderTimeout time.Duration
+	// Tracing is whether spans are exported over OTLP/HTTP: on when
+	// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is
+	// set, unless OTEL_SDK_DISABLED is true or OTEL_TRACES_EXPORTER is none.
+	// The exporter reads those and the other OTEL_* variables itself (see
+	// internal/tracing).
+	Tracing bool
 }
 
 // DevAbuseLimit is the development default of the limits on submitLead and
@@ -325,6 +331,8 @@ func Load(getenv func(string) string) (Config, error) {
 		ReplicaMaxLag:           r.dur("REPLICA_MAX_LAG"),
 	}
 	c.MigrateDatabaseURL = or(r.str("MIGRATE_DATABASE_URL"), c.DatabaseURL)
+	c.Tracing = r.str("OTEL_SDK_DISABLED") != "true" && r.str("OTEL_TRACES_EXPORTER") != "none" &&
+		(r.str("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || r.str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "")
 	c.Host = r.str("HOST")
 	c.JWTLeeway, c.JWTRolesClaim = r.dur("JWT_LEEWAY"), r.str("JWT_ROLES_CLAIM")
 	c.OIDCIssuerURL, c.JWKSURL = r.str("OIDC_ISSUER_URL"), r.str("JWKS_URL")

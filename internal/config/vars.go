@@ -69,6 +69,7 @@ const (
 	groupPrivacy  = "Personal data"
 	groupEvents   = "Events and analytics"
 	groupFaults   = "Faults and overload"
+	groupTracing  = "Tracing (OpenTelemetry)"
 	groupRuntime  = "Go runtime (read by `gateway serve`)"
 )
 
@@ -164,6 +165,11 @@ var Vars = []Var{
 	{Name: "READ_HEADER_TIMEOUT", Group: groupFaults, Kind: Duration, Default: "5s", Doc: "Time a client has to send its headers (positive)."},
 	{Name: "MAX_IN_FLIGHT", Group: groupFaults, Kind: Int, Default: "256", Doc: "Requests served at once; beyond, SERVICE_UNAVAILABLE at once."},
 	{Name: "REPLICA_MAX_LAG", Group: groupFaults, Kind: Duration, Default: "30s", Doc: "Replica lag beyond which analysts get SERVICE_UNAVAILABLE."},
+
+	{Name: "OTEL_EXPORTER_OTLP_ENDPOINT", Group: groupTracing, Kind: String, Doc: "OTLP/HTTP collector that receives the spans; unset (with the next one): tracing is off and costs nothing."},
+	{Name: "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", Group: groupTracing, Kind: String, Doc: "The collector's traces URL, instead of the endpoint above."},
+	{Name: "OTEL_SDK_DISABLED", Group: groupTracing, Kind: String, Doc: "`true` turns tracing off whatever the endpoint; the SDK reads the other `OTEL_*` variables (service name, headers, sampler) itself."},
+	{Name: "OTEL_TRACES_EXPORTER", Group: groupTracing, Kind: String, Doc: "`none` turns tracing off."},
 
 	{Name: "GOGC", Group: groupRuntime, Kind: String, DefaultDoc: "`400` under `serve`", Doc: "Go's collector target; `serve` sets 400 unless given."},
 	{Name: "GOMEMLIMIT", Group: groupRuntime, Kind: String, DefaultDoc: "`100MiB` under `serve`", Doc: "Go's soft heap limit; `serve` sets 100 MiB unless given."},

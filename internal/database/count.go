@@ -91,20 +91,28 @@ var (
 	_ driver.StmtQueryContext = (*countingStmt)(nil)
 )
 
-// QueryContext counts and forwards a query.
+// QueryContext counts, traces and forwards a query.
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	ctx, end := traceStatement(ctx, query)
 	rows, err := c.pqConn.QueryContext(ctx, query, args)
 	if !errors.Is(err, driver.ErrSkip) { // ErrSkip: database/sql prepares instead
 		countStatement(ctx)
 	}
+	if end != nil {
+		end(err)
+	}
 	return rows, err
 }
 
-// ExecContext counts and forwards a command.
+// ExecContext counts, traces and forwards a command.
 func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	ctx, end := traceStatement(ctx, query)
 	res, err := c.pqConn.ExecContext(ctx, query, args)
 	if !errors.Is(err, driver.ErrSkip) {
 		countStatement(ctx)
+	}
+	if end != nil {
+		end(err)
 	}
 	return res, err
 }
@@ -119,8 +127,11 @@ func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver
 	copyIn := isCopy(query)
 	if copyIn {
 		countStatement(ctx)
+		if _, end := traceStatement(ctx, query); end != nil {
+			end(nil) // the rows are data sent later: the span marks the COPY's start
+		}
 	}
-	return &countingStmt{Stmt: st, copyIn: copyIn}, nil
+	return &countingStmt{Stmt: st, copyIn: copyIn, query: query}, nil
 }
 
 // Prepare is PrepareContext without a context (database/sql does not call it).
@@ -133,21 +144,28 @@ func isCopy(query string) bool {
 	return len(query) >= 4 && strings.EqualFold(query[:4], "COPY")
 }
 
-// countingStmt counts the executions of a lib/pq prepared statement. lib/pq's
-// COPY statement implements only the context-free Exec and Query; for it the
-// calls fall back the way database/sql itself would.
+// countingStmt counts the executions of a lib/pq prepared statement and
+// traces them (query is its text). lib/pq's COPY statement implements only
+// the context-free Exec and Query; for it the calls fall back the way
+// database/sql itself would.
 type countingStmt struct {
 	driver.Stmt
 	copyIn bool
+	query  string
 }
 
-// ExecContext counts (unless COPY) and executes the statement.
+// ExecContext counts (unless COPY), traces and executes the statement.
 func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	if !s.copyIn {
 		countStatement(ctx)
 	}
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
-		return e.ExecContext(ctx, args)
+		ctx, end := traceStatement(ctx, s.query) // never COPY: pq's implements no context method
+		res, err := e.ExecContext(ctx, args)
+		if end != nil {
+			end(err)
+		}
+		return res, err
 	}
 	values, err := plainValues(ctx, args)
 	if err != nil {
@@ -156,13 +174,19 @@ func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 	return s.Stmt.Exec(values) //nolint:staticcheck // the only method pq's COPY statement has
 }
 
-// QueryContext counts (unless COPY) and runs the statement as a query.
+// QueryContext counts (unless COPY), traces and runs the statement as a
+// query.
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	if !s.copyIn {
 		countStatement(ctx)
 	}
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
-		return q.QueryContext(ctx, args)
+		ctx, end := traceStatement(ctx, s.query) // never COPY: pq's implements no context method
+		rows, err := q.QueryContext(ctx, args)
+		if end != nil {
+			end(err)
+		}
+		return rows, err
 	}
 	values, err := plainValues(ctx, args)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/partsmarket/gateway/internal/limits"
 	"github.com/partsmarket/gateway/internal/metrics"
 	"github.com/partsmarket/gateway/internal/respcache"
+	"github.com/partsmarket/gateway/internal/tracing"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -101,6 +102,9 @@ type Deps struct {
 	// from the response cache or not (searchlog.Recorder.Operations); nil:
 	// none.
 	SearchLog graphql.HandlerExtension
+	// Tracing gives requests, operations and their SQL statements spans;
+	// nil: tracing is off and costs nothing.
+	Tracing *tracing.Provider
 }
 
 // New returns the gateway's HTTP handler.
@@ -137,6 +141,9 @@ func New(o Options, d Deps) http.Handler {
 		budget = d.Budget
 	}
 	useLimits(gql, o.Limits, budget) // the limits refuse before the budget charges: refused operations cost nothing
+	if d.Tracing != nil {
+		gql.Use(tracing.Operations{Provider: d.Tracing}) // before the response cache: its answers get a span too
+	}
 	if d.SearchLog != nil {
 		gql.Use(d.SearchLog)
 	}
@@ -190,8 +197,8 @@ func New(o Options, d Deps) http.Handler {
 		ExposedHeaders: []string{"Retry-After", "X-Request-Id"},
 		MaxAge:         600,
 	})
-	return withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout, withCompression(
-		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux)))))))
+	return d.Tracing.Handler(withRequestLog(d.Log, d.Metrics, withDeadline(o.RequestTimeout, o.UploadTimeout, withCompression(
+		withClientIP(o.TrustedProxies, withStatusOverride(c.Handler(withInFlightLimit(o.MaxInFlight, mux))))))))
 }
 
 // suggestingRules are gqlparser's validation rules that suggest schema names

@@ -323,3 +323,14 @@ func (e Extension) settle(ctx context.Context) Cost {
 func (c Config) String() string {
 	return fmt.Sprintf("depth %d, cost %d (ANALYST %d), aliases %d, tokens %d", c.Depth, c.Cost, c.CostAnalyst, c.Aliases, c.Tokens)
 }
+
+// RequestedCost returns the cost the Extension computed for op before
+// execution, and false when it computed none (an operation refused before
+// its cost was known, or a server without the Extension).
+func RequestedCost(op *graphql.OperationContext) (int, bool) {
+	c, ok := op.Stats.GetExtension(statsKey).(*Cost)
+	if !ok {
+		return 0, false
+	}
+	return c.RequestedQueryCost, true
+}

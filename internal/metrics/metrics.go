@@ -1,6 +1,7 @@
 // Package metrics holds the gateway's Prometheus metrics: requests by
 // operation and outcome, request latency, SQL statements and query cost per
-// request, rate-limit rejections, and the search log's buffer. It uses a
+// request, rate-limit rejections, the search log's buffer, and (ops.go)
+// the connection pools, the lead notification outbox and the caches. It uses a
 // registry of its own (with the Go runtime and process collectors), served by
 // Handler on the metrics listener (METRICS_ADDR), never on the public port.
 //
@@ -18,6 +19,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/partsmarket/gateway/internal/notify"
+	"github.com/partsmarket/gateway/store"
 )
 
 // Rate-limit rejection kinds (the kind label of
@@ -75,11 +79,17 @@ type Metrics struct {
 	respCache   *prometheus.CounterVec
 	respHits    prometheus.Counter
 	respMisses  prometheus.Counter
-	maxOps      int
-	mu          sync.Mutex
-	knownOps    map[string]struct{}
-	handler     http.Handler
-	handlerOnce sync.Once
+	// searchCache counts the search cache's lookups by result;
+	// outboxAttempts the lead notifications' delivery attempts by
+	// outcome; outboxErrors the scrapes that could not read the outbox.
+	searchCache    *prometheus.CounterVec
+	outboxAttempts *prometheus.CounterVec
+	outboxErrors   prometheus.Counter
+	maxOps         int
+	mu             sync.Mutex
+	knownOps       map[string]struct{}
+	handler        http.Handler
+	handlerOnce    sync.Once
 }
 
 // New returns the gateway's metrics on a fresh registry.
@@ -136,13 +146,31 @@ func New(o Options) *Metrics {
 			Name: "gateway_response_cache_lookups_total",
 			Help: "Anonymous queries looked up in the response cache, by result (hit, miss).",
 		}, []string{"result"}),
+		searchCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_search_cache_lookups_total",
+			Help: "Public listing queries looked up in the search cache, by result (hit, stale: answered while refreshed, miss).",
+		}, []string{"result"}),
+		outboxAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gateway_outbox_attempts_total",
+			Help: "Delivery attempts of lead notifications by this process, by outcome (sent; retry and failed are failures, failed the last attempt).",
+		}, []string{"outcome"}),
+		outboxErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gateway_outbox_backlog_errors_total",
+			Help: "Scrapes that could not read the outbox's backlog (its gauges are then left out).",
+		}),
 	}
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.requests, m.duration, m.statements, m.cost, m.rateLimited, m.searchDepth, m.searchFlush, m.eventDepth, m.eventFlush,
-		m.respCache,
+		m.respCache, m.searchCache, m.outboxAttempts, m.outboxErrors, hitRatios{m},
 	)
+	for _, r := range []string{store.LookupHit, store.LookupStale, store.LookupMiss} {
+		m.searchCache.WithLabelValues(r)
+	}
+	for _, o := range []string{notify.OutcomeSent, notify.OutcomeRetry, notify.OutcomeFailed} {
+		m.outboxAttempts.WithLabelValues(o)
+	}
 	for _, k := range []string{KindBudget, KindLeadIP, KindLeadEmail, KindReportIP} {
 		m.rateLimited.WithLabelValues(k) // every kind shows up at 0
 	}

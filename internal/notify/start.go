@@ -17,6 +17,9 @@ type Service struct {
 	db *sqlx.DB
 }
 
+// DB returns the worker's pool (for its metrics).
+func (s *Service) DB() *sqlx.DB { return s.db }
+
 // Close stops the worker, then closes its pool. A nil Service does nothing.
 func (s *Service) Close() {
 	if s == nil {
@@ -31,8 +34,9 @@ func (s *Service) Close() {
 // PENDING. The worker gets a pool of its own (application_name
 // gateway-worker, one connection per concurrent batch), because a batch holds
 // its connection while it talks to the mail server and must not starve the
-// other background work. Errors never quote SMTP_URL or DATABASE_URL.
-func FromConfig(ctx context.Context, cfg config.Config, log *slog.Logger) (*Service, error) {
+// other background work. obs (nil: none) is told of every attempt's
+// outcome. Errors never quote SMTP_URL or DATABASE_URL.
+func FromConfig(ctx context.Context, cfg config.Config, log *slog.Logger, obs Observer) (*Service, error) {
 	if cfg.SMTPURL == "" {
 		return nil, nil
 	}
@@ -46,6 +50,7 @@ func FromConfig(ctx context.Context, cfg config.Config, log *slog.Logger) (*Serv
 		RetryMax:     cfg.NotifyRetryMax,
 		MaxAttempts:  cfg.NotifyMaxAttempts,
 		Log:          log,
+		Observer:     obs,
 	}.withDefaults()
 	db, err := database.Open(ctx, cfg.DatabaseURL, "gateway-worker", opts.Concurrency)
 	if err != nil {

@@ -56,6 +56,25 @@ type Options struct {
 	// Log receives the worker's log lines (default slog.Default()). They
 	// carry lead ids and error kinds, never personal data.
 	Log *slog.Logger
+	// Observer, when set, is told of every attempt's outcome (metrics).
+	Observer Observer
+}
+
+// Outcomes of a delivery attempt, as an Observer is told them.
+const (
+	// OutcomeSent: the mail server accepted the notification.
+	OutcomeSent = "sent"
+	// OutcomeRetry: the attempt failed and will be retried.
+	OutcomeRetry = "retry"
+	// OutcomeFailed: the attempt failed and was the last: the
+	// notification is FAILED.
+	OutcomeFailed = "failed"
+)
+
+// Observer is told of each delivery attempt's outcome (one of the Outcome
+// constants). Its method must be quick and safe for concurrent use.
+type Observer interface {
+	OutboxAttempt(outcome string)
 }
 
 func (o Options) withDefaults() Options {
@@ -226,10 +245,15 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	}
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.opts.BatchTimeout)
 	defer cancel()
-	n, err := w.st.DeliverNotifications(bctx, w.opts.BatchSize, w.deliver)
+	var outcomes []store.NotificationOutcome
+	n, err := w.st.DeliverNotifications(bctx, w.opts.BatchSize, func(ctx context.Context, jobs []*store.NotificationJob) []store.NotificationOutcome {
+		outcomes = w.deliver(ctx, jobs)
+		return outcomes
+	})
 	if err != nil {
 		return n, err
 	}
+	w.observe(outcomes) // once recorded: what the outbox's backlog shows agrees
 	m, err := w.st.DeliverInvitationMails(bctx, w.opts.BatchSize, w.deliverInvitations)
 	return n + m, err
 }
@@ -309,6 +333,23 @@ func (w *Worker) send(ctx context.Context, msgs []*Message, attemptsOf func(i in
 		}
 	}
 	return out
+}
+
+// observe tells the observer, if any, of a recorded batch's outcomes.
+func (w *Worker) observe(out []store.NotificationOutcome) {
+	if w.opts.Observer == nil {
+		return
+	}
+	for _, o := range out {
+		switch {
+		case o.Sent:
+			w.opts.Observer.OutboxAttempt(OutcomeSent)
+		case o.RetryIn > 0:
+			w.opts.Observer.OutboxAttempt(OutcomeRetry)
+		default:
+			w.opts.Observer.OutboxAttempt(OutcomeFailed)
+		}
+	}
 }
 
 // errorKind is a log-safe description of a database error: the PostgreSQL
