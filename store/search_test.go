@@ -8,8 +8,10 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/partsmarket/gateway/internal/database"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -52,7 +54,10 @@ func loadSearchFixtures(t *testing.T, st *store.Store) (searchFixtures, map[stri
 // number): the exact part number must still come first.
 func TestSearchRelevanceFixtures(t *testing.T) {
 	t.Parallel()
-	st, db := newStore(t)
+	onBothSearchIndexes(t, testSearchRelevanceFixtures)
+}
+
+func testSearchRelevanceFixtures(t *testing.T, st *store.Store, db *sqlx.DB) {
 	f, ids := loadSearchFixtures(t, st)
 	names := map[string]string{}
 	for n, id := range ids {
@@ -118,7 +123,10 @@ func names2(ids []string, labels map[string]string) []string {
 // only its newest (washer).
 func TestSearchTotalBeyondExactLimit(t *testing.T) {
 	t.Parallel()
-	st, db := newStore(t)
+	onBothSearchIndexes(t, testSearchTotalBeyondExactLimit)
+}
+
+func testSearchTotalBeyondExactLimit(t *testing.T, st *store.Store, db *sqlx.DB) {
 	s := MustCreateActiveSeller(t, st, "Bulk Parts")
 	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status)
 		SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' WHEN i <= 175 THEN 'Flat washer ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
@@ -181,4 +189,63 @@ func shown(p *int) any {
 		return "nil"
 	}
 	return *p
+}
+
+// onBothSearchIndexes runs test on a store whose database has the ordered
+// search index (the rum extension, which the test databases get when the
+// server has it: scripts/db.sh installs it) and on one whose database has
+// never had the extension, migrated without it, as on a managed server.
+func onBothSearchIndexes(t *testing.T, test func(t *testing.T, st *store.Store, db *sqlx.DB)) {
+	t.Run("ordered index", func(t *testing.T) {
+		t.Parallel()
+		st, db := newStore(t)
+		if !hasOrderedSearchIndex(t, db) {
+			t.Fatal("the test database has no ordered search index: install the rum extension on the server " +
+				"(Debian package postgresql-15-rum; scripts/db.sh does so for its own cluster)")
+		}
+		if !store.SearchesOrdered(t.Context(), st) {
+			t.Fatal("the store does not use the ordered search index")
+		}
+		test(t, st, db)
+	})
+	t.Run("without the extension", func(t *testing.T) {
+		t.Parallel()
+		st, db := newStoreWithoutRUM(t)
+		if store.SearchesOrdered(t.Context(), st) {
+			t.Fatal("the store uses an ordered search index that is not there")
+		}
+		test(t, st, db)
+	})
+}
+
+// newStoreWithoutRUM is newStore on a database without the rum extension,
+// whose search migration (00021) ran without it.
+func newStoreWithoutRUM(t *testing.T) (*store.Store, *sqlx.DB) {
+	t.Helper()
+	st, db := newStore(t)
+	ctx := t.Context()
+	_, err := db.ExecContext(ctx, `DROP EXTENSION IF EXISTS rum CASCADE`)
+	mustOK(t, err, "drop extension rum")
+	// Down to before migration 00021 and up again, now without rum.
+	for {
+		var v int64
+		mustOK(t, db.GetContext(ctx, &v, `SELECT max(version_id) FROM goose_db_version WHERE is_applied`), "version")
+		if v < 21 {
+			break
+		}
+		mustOK(t, database.MigrateDown(ctx, db.DB), "migrate down")
+	}
+	mustOK(t, database.MigrateUp(ctx, db.DB), "migrate up without rum")
+	if hasOrderedSearchIndex(t, db) {
+		t.Fatal("migrating without the rum extension created the ordered search index")
+	}
+	return st, db
+}
+
+// hasOrderedSearchIndex reports whether db has the ordered search index.
+func hasOrderedSearchIndex(t *testing.T, db *sqlx.DB) bool {
+	t.Helper()
+	var ok bool
+	mustOK(t, db.Get(&ok, `SELECT to_regclass('listings_search_rum_idx') IS NOT NULL`), "look for the index")
+	return ok
 }
