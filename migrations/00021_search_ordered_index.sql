@@ -18,7 +18,7 @@
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'rum') THEN
-        EXECUTE 'CREATE INDEX listings_search_rum_idx ON listings
+        EXECUTE 'CREATE INDEX IF NOT EXISTS listings_search_rum_idx ON listings
             USING rum (search rum_tsvector_addon_ops, created_at)
             WITH (attach = ''created_at'', to = ''search'', order_by_attach = ''t'')
             WHERE status = ''ACTIVE''';
