@@ -52,7 +52,34 @@ END
 $$;
 -- +goose StatementEnd
 
+-- listings_search_density estimates how many public listings a search
+-- matches from its newest matches, which a search sorted by relevance reads
+-- anyway: n of them, the oldest created at oldest, are n of the ACTIVE
+-- listings created since oldest, so the search matches that share of all
+-- ACTIVE listings (the planner's count of them). The listings since oldest
+-- are counted in the newest-first index, but only as far as it takes to
+-- tell whether the estimate is above above (a sparser search's estimate
+-- comes out at most above). This holds for words that always occur
+-- together (a brand and its models), where the planner's estimate of the
+-- text match is far too low (store, searchMatch.candidates).
+-- +goose StatementBegin
+CREATE FUNCTION listings_search_density(n bigint, oldest timestamptz, above bigint) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+    active bigint;
+    newer bigint;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) SELECT FROM listings l WHERE l.status = ''ACTIVE''' INTO plan;
+    active := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+    SELECT count(*) INTO newer FROM (SELECT FROM listings l WHERE l.status = 'ACTIVE' AND l.created_at >= oldest
+        LIMIT n * active / greatest(above, 1) + 1) s;
+    RETURN n * active / greatest(newer, n);
+END
+$$;
+-- +goose StatementEnd
+
 -- +goose Down
+DROP FUNCTION listings_search_density(bigint, timestamptz, bigint);
 DROP FUNCTION listings_search_estimate(tsquery);
 -- +goose StatementBegin
 CREATE FUNCTION listings_search_estimate(q tsquery, part_number text) RETURNS bigint LANGUAGE plpgsql AS $$

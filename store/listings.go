@@ -96,12 +96,13 @@ const SearchCountLimit = 10000
 // count covers every match (BENCHMARKS.md, long-tail search).
 const searchCandidates = 100
 
-// searchEstimateAbove is the planner's estimate of matches above which a
-// search without filters does not count them but reports the estimate:
-// counting reads every match up to the limit. The planner errs both ways,
-// so a search with somewhat fewer matches may report an estimate (marked
-// as such) and one with more may count up to the limit first.
-const searchEstimateAbove = SearchCountLimit
+// searchEstimateAbove is the estimate of matches above which a search
+// without filters does not count them but reports the estimate: counting
+// reads every match up to the limit. Estimates err both ways; twice the
+// limit keeps a search with fewer matches than the limit from reporting an
+// estimate unless the estimate is more than twice too high, while one with
+// somewhat more matches may count up to the limit first.
+const searchEstimateAbove = 2 * SearchCountLimit
 
 // Listings returns one page of the listings that match q, forwards or (with
 // p.Last) backwards. A search also returns the count of its matches, exact

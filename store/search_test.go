@@ -249,3 +249,47 @@ func hasOrderedSearchIndex(t *testing.T, db *sqlx.DB) bool {
 	mustOK(t, db.Get(&ok, `SELECT to_regclass('listings_search_rum_idx') IS NOT NULL`), "look for the index")
 	return ok
 }
+
+// TestSearchTotalFromDensity: a search sorted by relevance with far more
+// matches than the exact limit reports an estimate instead of counting
+// them (not the limit plus one of a count), also for words that always
+// occur together, which the planner's estimate of the text match puts far
+// too low; one with fewer matches than the limit, spread the same way, is
+// counted exactly.
+func TestSearchTotalFromDensity(t *testing.T) {
+	t.Parallel()
+	onBothSearchIndexes(t, testSearchTotalFromDensity)
+}
+
+func testSearchTotalFromDensity(t *testing.T, st *store.Store, db *sqlx.DB) {
+	s := MustCreateActiveSeller(t, st, "Density Parts")
+	// 60,000 listings a minute apart: every second one a hexagon flange
+	// bolt, every tenth of the others a brass gasket.
+	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status, created_at)
+		SELECT $1, CASE WHEN i % 2 = 0 THEN 'Hexagon flange bolt ' WHEN i % 20 = 1 THEN 'Brass gasket ' ELSE 'Spare part ' END || i,
+			'NEW', 'ACTIVE', now() - i * interval '1 minute'
+		FROM generate_series(1, 60000) i`, s.ID)
+	mustOK(t, err, "insert listings")
+	_, err = db.Exec(`ANALYZE listings`)
+	mustOK(t, err, "analyze")
+	for _, tt := range []struct {
+		search string
+		exact  bool
+		min    int
+		max    int
+	}{
+		{"hexagon flange bolt", false, 2 * store.SearchCountLimit, 1 << 30},
+		{"brass gasket", true, 3000, 3000},
+	} {
+		t.Run(tt.search, func(t *testing.T) {
+			p, err := st.Listings(t.Context(), store.ListingQuery{Search: tt.search}, store.PageArgs{Limit: 20})
+			mustOK(t, err, "Listings")
+			if len(p.Items) != 20 {
+				t.Errorf("got %d rows, want 20", len(p.Items))
+			}
+			if p.Total == nil || *p.Total < tt.min || *p.Total > tt.max || p.TotalExact != tt.exact {
+				t.Errorf("got Total %v (exact %v), want %d..%d (exact %v)", shown(p.Total), p.TotalExact, tt.min, tt.max, tt.exact)
+			}
+		})
+	}
+}

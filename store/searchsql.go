@@ -61,10 +61,12 @@ func (m searchMatch) newestFirst() string {
 // without sorting), so that those come first however many listings
 // mention the term. It also returns the count of the search: with fewer
 // matches than searchCandidates they are all among the newest, counted
-// already; otherwise total, the SQL of the search's count.
+// already; otherwise, for a search without filters, the density estimate
+// (densityEstimate) when it is above searchEstimateAbove, else total, the
+// SQL of the search's count.
 func (m searchMatch) candidates(cond, total string) (with, count string) {
 	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
-	with = `WITH n AS (SELECT l.id` + listingFrom + cond + m.newestFirst() + limit + `), c AS (SELECT id FROM n`
+	with = `WITH n AS (SELECT l.id, l.created_at` + listingFrom + cond + m.newestFirst() + limit + `), c AS (SELECT id FROM n`
 	if m.partNumber != "" {
 		equal := "l.part_number_norm = " + m.partNumber
 		if m.unmatched == "" {
@@ -75,9 +77,22 @@ func (m searchMatch) candidates(cond, total string) (with, count string) {
 		with += ` UNION SELECT id FROM (SELECT l.id` + listingFrom + equal + limit + `) p`
 	}
 	with += `) `
-	count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n ELSE ` + total + ` END FROM (SELECT count(*) AS n FROM n) k)`
+	if m.filtered {
+		count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n ELSE ` + total + ` END FROM (SELECT count(*) AS n FROM n) k)`
+		return with, count
+	}
+	count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n WHEN k.e > ` + strconv.Itoa(searchEstimateAbove) +
+		` THEN k.e ELSE ` + m.counted(cond) + ` END FROM (SELECT n, ` + densityEstimate + ` AS e FROM (SELECT count(*) AS n, min(created_at) AS oldest FROM n) d) k)`
 	return with, count
 }
+
+// densityEstimate is the SQL of a search's density estimate, over d (n:
+// how many of its newest matches it read, searchCandidates; oldest: the
+// oldest of them): listings_search_density (migration 00021), which counts
+// at most the listings it needs to tell whether the estimate is above
+// searchEstimateAbove. It is too high for a term whose listings are all
+// recent, hence the margin of searchEstimateAbove over the exact limit.
+var densityEstimate = `listings_search_density(d.n, d.oldest, ` + strconv.Itoa(searchEstimateAbove) + `)`
 
 // total returns the SQL of a search's count of the listings matching cond
 // (the question's WHERE clause): exact up to SearchCountLimit, and beyond
@@ -86,13 +101,22 @@ func (m searchMatch) candidates(cond, total string) (with, count string) {
 // without filters whose estimate is above searchEstimateAbove is not
 // counted: the estimate is its count.
 func (m searchMatch) total(cond string) string {
-	estimate := `listings_search_estimate(` + m.tsq + `)`
-	count := `(SELECT count(*) AS n FROM (SELECT` + listingFrom + cond + ` LIMIT ` + strconv.Itoa(SearchCountLimit+1) + `) m)`
-	counted := `(SELECT CASE WHEN c.n <= ` + strconv.Itoa(SearchCountLimit) + ` THEN c.n ELSE greatest(c.n, ` + estimate + `) END FROM ` + count + ` c)`
 	if m.filtered {
-		return counted
+		return m.counted(cond)
 	}
-	return `(SELECT CASE WHEN e.n > ` + strconv.Itoa(searchEstimateAbove) + ` THEN e.n ELSE ` + counted + ` END FROM (SELECT ` + estimate + ` AS n) e)`
+	return `(SELECT CASE WHEN e.n > ` + strconv.Itoa(searchEstimateAbove) + ` THEN e.n ELSE ` + m.counted(cond) + ` END FROM (SELECT ` + m.estimate() + ` AS n) e)`
+}
+
+// estimate is the SQL of the planner's estimate of the search's public
+// matches (listings_search_estimate, migration 00021).
+func (m searchMatch) estimate() string { return `listings_search_estimate(` + m.tsq + `)` }
+
+// counted is the SQL of a search's count of the listings matching cond:
+// exact up to SearchCountLimit, and beyond it the larger of the count and
+// the planner's estimate.
+func (m searchMatch) counted(cond string) string {
+	count := `(SELECT count(*) AS n FROM (SELECT` + listingFrom + cond + ` LIMIT ` + strconv.Itoa(SearchCountLimit+1) + `) m)`
+	return `(SELECT CASE WHEN c.n <= ` + strconv.Itoa(SearchCountLimit) + ` THEN c.n ELSE greatest(c.n, ` + m.estimate() + `) END FROM ` + count + ` c)`
 }
 
 // orderedSearchIndex is the name of the ordered search index, a RUM index
