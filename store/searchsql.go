@@ -43,16 +43,35 @@ func searchTsquery(term, partNumber string) string {
 // ranked reports whether a page in order k ranks the search's candidates.
 func (m searchMatch) ranked(k keyset) bool { return m.rank != "" && k.name == "relevance" }
 
-// newestFirst is the ORDER BY of a search's newest matches. With the
-// ordered index it is the distance of created_at below a date after every
-// listing, which the index returns in order (so PostgreSQL stops after the
-// LIMIT's rows); the order of equal dates is then the index's.
-func (m searchMatch) newestFirst() string {
-	if m.ordered {
-		return ` ORDER BY l.created_at <=| '9999-12-31'::timestamptz`
+// newest returns the SQL of a search's newest searchCandidates matches
+// among the listings matching cond (id and created_at, newest first).
+// Without the ordered index PostgreSQL finds them in the newest-first
+// index (a common term) or among all matches (a rarer one), as its
+// estimate says. The ordered index reads every entry of the term's words
+// before its first row, which costs more than the newest-first index
+// for a term the planner knows to be common but less than fetching and
+// sorting every match of a term it thinks rare and is not (words that
+// always occur together): with it, a search whose planner estimate is
+// under searchOrderedBelow reads the ordered index (distance of
+// created_at below a date after every listing, so PostgreSQL stops after
+// the LIMIT's rows; equal dates in the index's order), any other the
+// newest-first way. Only the branch whose condition holds runs.
+func (m searchMatch) newest(cond string) string {
+	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
+	plain := `SELECT l.id, l.created_at` + listingFrom + cond
+	byDate := ` ORDER BY l.created_at DESC, l.id DESC` + limit
+	if !m.ordered {
+		return plain + byDate
 	}
-	return ` ORDER BY l.created_at DESC, l.id DESC`
+	below := strconv.Itoa(searchOrderedBelow)
+	estimate := `(SELECT ` + m.estimate() + `)`
+	return `(` + plain + ` AND ` + estimate + ` < ` + below + ` ORDER BY l.created_at <=| '9999-12-31'::timestamptz` + limit +
+		`) UNION ALL (` + plain + ` AND ` + estimate + ` >= ` + below + byDate + `)`
 }
+
+// searchOrderedBelow is the planner's estimate of a search's matches under
+// which it reads its newest matches from the ordered index (see newest).
+const searchOrderedBelow = 5000
 
 // candidates returns the WITH clause of the ids a search sorted by
 // relevance ranks (c) among the listings matching cond (the question's
@@ -66,7 +85,7 @@ func (m searchMatch) newestFirst() string {
 // SQL of the search's count.
 func (m searchMatch) candidates(cond, total string) (with, count string) {
 	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
-	with = `WITH n AS (SELECT l.id, l.created_at` + listingFrom + cond + m.newestFirst() + limit + `), c AS (SELECT id FROM n`
+	with = `WITH n AS (` + m.newest(cond) + `), c AS (SELECT id FROM n`
 	if m.partNumber != "" {
 		equal := "l.part_number_norm = " + m.partNumber
 		if m.unmatched == "" {
