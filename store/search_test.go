@@ -6,6 +6,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/jmoiron/sqlx"
@@ -126,30 +127,48 @@ func TestSearchTotalBeyondExactLimit(t *testing.T) {
 	onBothSearchIndexes(t, testSearchTotalBeyondExactLimit)
 }
 
-func testSearchTotalBeyondExactLimit(t *testing.T, st *store.Store, db *sqlx.DB) {
-	s := MustCreateActiveSeller(t, st, "Bulk Parts")
-	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status)
-		SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' WHEN i <= 175 THEN 'Flat washer ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
-		FROM generate_series(1, $2::int + 200) i`, s.ID, store.SearchCountLimit)
-	mustOK(t, err, "insert listings")
-	_, err = db.Exec(`ANALYZE listings`)
-	mustOK(t, err, "analyze")
-	tests := []struct {
-		search    string
-		exact     bool
-		min, max  int
-		wantItems int
-	}{
-		{"bolt", false, store.SearchCountLimit + 1, 1 << 30, 20},
-		{"gasket", true, 25, 25, 20},
-		{"washer", true, 150, 150, 20},
+// testSearchTotalBeyondExactLimit: 25 gaskets, 150 washers and the
+// limit's worth of bolts and more.
+var testSearchTotalBeyondExactLimit = totalsTest(`INSERT INTO listings (seller_id, title, condition, status)
+	SELECT $1, CASE WHEN i <= 25 THEN 'Rare gasket ' WHEN i <= 175 THEN 'Flat washer ' ELSE 'Common bolt ' END || i, 'NEW', 'ACTIVE'
+	FROM generate_series(1, `+strconv.Itoa(store.SearchCountLimit+200)+`) i`, []totalCase{
+	{"bolt", false, store.SearchCountLimit + 1, 1 << 30},
+	{"gasket", true, 25, 25},
+	{"washer", true, 150, 150},
+})
+
+// totalsTest returns the test that inserts listings of a new active seller
+// with insert ($1: the seller's id), analyzes them and checks the counts of
+// cases.
+func totalsTest(insert string, cases []totalCase) func(*testing.T, *store.Store, *sqlx.DB) {
+	return func(t *testing.T, st *store.Store, db *sqlx.DB) {
+		s := MustCreateActiveSeller(t, st, "Bulk Parts")
+		_, err := db.Exec(insert, s.ID)
+		mustOK(t, err, "insert listings")
+		_, err = db.Exec(`ANALYZE listings`)
+		mustOK(t, err, "analyze")
+		checkTotals(t, st, cases)
 	}
-	for _, tt := range tests {
+}
+
+// totalCase is a search and the count it must report: between min and
+// max, exact or not.
+type totalCase struct {
+	search   string
+	exact    bool
+	min, max int
+}
+
+// checkTotals runs each case's search (sorted by relevance, 20 listings,
+// each search matching at least 20) and checks its page and count.
+func checkTotals(t *testing.T, st *store.Store, cases []totalCase) {
+	t.Helper()
+	for _, tt := range cases {
 		t.Run(tt.search, func(t *testing.T) {
 			p, err := st.Listings(t.Context(), store.ListingQuery{Search: tt.search}, store.PageArgs{Limit: 20})
 			mustOK(t, err, "Listings")
-			if len(p.Items) != tt.wantItems {
-				t.Errorf("got %d rows, want %d", len(p.Items), tt.wantItems)
+			if len(p.Items) != 20 {
+				t.Errorf("got %d rows, want 20", len(p.Items))
 			}
 			if p.Total == nil || *p.Total < tt.min || *p.Total > tt.max || p.TotalExact != tt.exact {
 				t.Errorf("got Total %v (exact %v), want %d..%d (exact %v)", shown(p.Total), p.TotalExact, tt.min, tt.max, tt.exact)
@@ -261,35 +280,13 @@ func TestSearchTotalFromDensity(t *testing.T) {
 	onBothSearchIndexes(t, testSearchTotalFromDensity)
 }
 
-func testSearchTotalFromDensity(t *testing.T, st *store.Store, db *sqlx.DB) {
-	s := MustCreateActiveSeller(t, st, "Density Parts")
-	// 60,000 listings a minute apart: every second one a hexagon flange
-	// bolt, every tenth of the others a brass gasket.
-	_, err := db.Exec(`INSERT INTO listings (seller_id, title, condition, status, created_at)
-		SELECT $1, CASE WHEN i % 2 = 0 THEN 'Hexagon flange bolt ' WHEN i % 20 = 1 THEN 'Brass gasket ' ELSE 'Spare part ' END || i,
-			'NEW', 'ACTIVE', now() - i * interval '1 minute'
-		FROM generate_series(1, 60000) i`, s.ID)
-	mustOK(t, err, "insert listings")
-	_, err = db.Exec(`ANALYZE listings`)
-	mustOK(t, err, "analyze")
-	for _, tt := range []struct {
-		search string
-		exact  bool
-		min    int
-		max    int
-	}{
-		{"hexagon flange bolt", false, 2 * store.SearchCountLimit, 1 << 30},
-		{"brass gasket", true, 3000, 3000},
-	} {
-		t.Run(tt.search, func(t *testing.T) {
-			p, err := st.Listings(t.Context(), store.ListingQuery{Search: tt.search}, store.PageArgs{Limit: 20})
-			mustOK(t, err, "Listings")
-			if len(p.Items) != 20 {
-				t.Errorf("got %d rows, want 20", len(p.Items))
-			}
-			if p.Total == nil || *p.Total < tt.min || *p.Total > tt.max || p.TotalExact != tt.exact {
-				t.Errorf("got Total %v (exact %v), want %d..%d (exact %v)", shown(p.Total), p.TotalExact, tt.min, tt.max, tt.exact)
-			}
-		})
-	}
-}
+// testSearchTotalFromDensity: 60,000 listings a minute apart, every
+// second one a hexagon flange bolt, every tenth of the others a brass
+// gasket.
+var testSearchTotalFromDensity = totalsTest(`INSERT INTO listings (seller_id, title, condition, status, created_at)
+	SELECT $1, CASE WHEN i % 2 = 0 THEN 'Hexagon flange bolt ' WHEN i % 20 = 1 THEN 'Brass gasket ' ELSE 'Spare part ' END || i,
+		'NEW', 'ACTIVE', now() - i * interval '1 minute'
+	FROM generate_series(1, 60000) i`, []totalCase{
+	{"hexagon flange bolt", false, 2 * store.SearchCountLimit, 1 << 30},
+	{"brass gasket", true, 3000, 3000},
+})
