@@ -73,7 +73,7 @@ BEGIN
     active := (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
     SELECT count(*) INTO newer FROM (SELECT FROM listings l WHERE l.status = 'ACTIVE' AND l.created_at >= oldest
         LIMIT n * active / greatest(above, 1) + 1) s;
-    RETURN n * active / greatest(newer, n);
+    RETURN n * active / greatest(newer, n, 1);
 END
 $$;
 -- +goose StatementEnd
