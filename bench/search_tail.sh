@@ -8,8 +8,12 @@
 # load generator read from /proc (so the server must be on this machine).
 #
 # Settings (environment): DATABASE_URL (the loaded database; required),
-# CONCURRENCY (32), DURATION (30s), WARMUP (10s).
-# Output: bench/load's report; the gateway's log in .data/bench/.
+# CONCURRENCY (32), DURATION (30s), WARMUP (10s), COLD (0; 1: the cold
+# start instead, issue 12 item 5: no warm-up, and ROUNDS (3) measured
+# rounds of DURATION back to back from the moment the gateway answers, so
+# the first round is the first DURATION after a start).
+# Output: bench/load's report (one per round); the gateway's log in
+# .data/bench/.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -18,6 +22,8 @@ cd "$ROOT"
 CONCURRENCY=${CONCURRENCY:-32}
 DURATION=${DURATION:-30s}
 WARMUP=${WARMUP:-10s}
+COLD=${COLD:-0}
+ROUNDS=${ROUNDS:-3}
 OUT="$ROOT/.data/bench"
 mkdir -p "$OUT" bin
 go build -o bin/gateway .
@@ -44,6 +50,16 @@ env ENV=development PORT="$port" METRICS_ADDR="127.0.0.1:$metrics_port" \
 gateway_pid=$!
 trap 'kill -TERM "$gateway_pid" 2>/dev/null; wait "$gateway_pid" || true' EXIT
 
-bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
-	-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
-	-warmup "$WARMUP" -ops search-tail -probe 0 -wait 60s -pg-url "$DATABASE_URL" -pg-database "$dbname"
+run_load() {
+	bin/bench-load -url "http://127.0.0.1:$port" -metrics-url "http://127.0.0.1:$metrics_port/metrics" \
+		-pid "$gateway_pid" -workload "$workload" -concurrency "$CONCURRENCY" -duration "$DURATION" \
+		-warmup "$1" -ops search-tail -probe 0 -wait 60s -pg-url "$DATABASE_URL" -pg-database "$dbname"
+}
+if [ "$COLD" = 1 ]; then
+	for i in $(seq 1 "$ROUNDS"); do
+		echo "== cold start: round $i of $ROUNDS ($DURATION each, from the gateway's start)"
+		run_load 0s
+	done
+else
+	run_load "$WARMUP"
+fi

@@ -20,6 +20,15 @@
 #                        (gateway_app's). Needs psql and a server URL whose
 #                        role may create roles.
 #
+# The rum extension (the ordered search index of migration 00023; not
+# trusted, so only a superuser may create it): both modes install the
+# Debian package postgresql-<major>-rum with apt-get when the server runs on
+# this machine without it; the roles mode also creates the extension in the
+# database, as the server URL's role, before the migrations run (the tests
+# create it in their own databases, internal/testdb). Where neither is
+# possible (a managed server, a role that is not a superuser) they say so
+# and go on: the gateway then searches without that index, slower.
+#
 # The private cluster is for development only: trust authentication on
 # loopback, fsync off. Its port is DB_PORT when set, else the first free port
 # from 54329 up, remembered in .data/port, so that several checkouts on one
@@ -79,6 +88,51 @@ as_role() {
 	esac
 }
 
+# ensure_rum gives the database of URL $1 the rum extension, as well as it
+# can (see the head of this file); with $3 = install it only makes sure the
+# server has the package (the tests create the extension in their own
+# databases, internal/testdb). It never fails the script.
+ensure_rum() {
+	local url=$1 psql_bin=${2:-psql} mode=${3:-create} major host
+	command -v "$psql_bin" >/dev/null 2>&1 || { log "psql not found: not creating the rum extension"; return 0; }
+	local q=("$psql_bin" -X -Atq -d "$url")
+	if [ -z "$("${q[@]}" -c "SELECT 1 FROM pg_extension WHERE extname = 'rum'" 2>/dev/null)" ]; then
+		if [ -z "$("${q[@]}" -c "SELECT 1 FROM pg_available_extensions WHERE name = 'rum'" 2>/dev/null)" ]; then
+			major=$("${q[@]}" -c "SELECT current_setting('server_version_num')::int / 10000" 2>/dev/null || true)
+			host=$("${q[@]}" -c "SELECT coalesce(host(inet_server_addr()), 'local')" 2>/dev/null || true)
+			case "$host" in
+			local | 127.* | ::1) ;;
+			*)
+				log "the server has no rum extension and is not on this machine: searches run without the ordered index"
+				return 0
+				;;
+			esac
+			[ -n "$major" ] && install_rum "$major"
+		fi
+		[ "$mode" = install ] && return 0
+		"${q[@]}" -c 'CREATE EXTENSION IF NOT EXISTS rum' >&2 ||
+			log "could not create the rum extension (needs a superuser): searches run without the ordered index"
+	fi
+}
+
+# install_rum installs the Debian package of the rum extension for
+# PostgreSQL major version $1, when apt-get can.
+install_rum() {
+	local sudo=()
+	[ -f "/usr/share/postgresql/$1/extension/rum.control" ] && return 0
+	command -v apt-get >/dev/null 2>&1 || { log "apt-get not found: cannot install postgresql-$1-rum"; return 0; }
+	if ! is_root; then
+		command -v sudo >/dev/null 2>&1 || { log "no sudo: cannot install postgresql-$1-rum"; return 0; }
+		sudo=(sudo -n)
+	fi
+	log "installing the rum extension with apt-get (Debian package postgresql-$1-rum)"
+	if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "postgresql-$1-rum" >&2; then
+		"${sudo[@]}" apt-get update >&2 || true
+		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "postgresql-$1-rum" >&2 ||
+			log "installing postgresql-$1-rum failed: searches run without the ordered index"
+	fi
+}
+
 # setup_roles creates the development roles on the server of URL $1 and
 # readies its database for them, then prints the assignments of the roles
 # mode.
@@ -113,8 +167,10 @@ SQL
 if [ -n "${DATABASE_URL:-}" ] && [ "${1:-}" != stop ]; then
 	check_url
 	if [ "${1:-}" = roles ]; then
+		ensure_rum "$DATABASE_URL"
 		setup_roles "$DATABASE_URL"
 	else
+		ensure_rum "$DATABASE_URL" psql install
 		printf '%s\n' "$DATABASE_URL"
 	fi
 	exit 0
@@ -331,10 +387,12 @@ if [ -z "$("${psql[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$DBNAME'"
 fi
 
 url=$(printf 'postgres://postgres@127.0.0.1:%s/%s?sslmode=disable' "$PORT" "$DBNAME")
+psql_bin="$BIN/psql"
+[ -x "$psql_bin" ] || psql_bin=psql
 if [ "${1:-}" = roles ]; then
-	psql_bin="$BIN/psql"
-	[ -x "$psql_bin" ] || psql_bin=psql
+	ensure_rum "$url" "$psql_bin"
 	setup_roles "$url" "$psql_bin"
 else
+	ensure_rum "$url" "$psql_bin" install
 	printf '%s\n' "$url"
 fi

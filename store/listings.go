@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -97,12 +96,13 @@ const SearchCountLimit = 10000
 // count covers every match (BENCHMARKS.md, long-tail search).
 const searchCandidates = 100
 
-// searchEstimateAbove is the planner's estimate of matches above which a
-// search without filters does not count them but reports the estimate:
-// counting reads every match up to the limit. The planner errs both ways,
-// so a search with somewhat fewer matches may report an estimate (marked
-// as such) and one with more may count up to the limit first.
-const searchEstimateAbove = SearchCountLimit
+// searchEstimateAbove is the estimate of matches above which a search
+// without filters does not count them but reports the estimate: counting
+// reads every match up to the limit. Estimates err both ways; twice the
+// limit keeps a search with fewer matches than the limit from reporting an
+// estimate unless the estimate is more than twice too high, while one with
+// somewhat more matches may count up to the limit first.
+const searchEstimateAbove = 2 * SearchCountLimit
 
 // Listings returns one page of the listings that match q, forwards or (with
 // p.Last) backwards. A search also returns the count of its matches, exact
@@ -113,6 +113,9 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	m := lq.where(&q)
 	if m.rank != "" && p.Last && p.Before == nil {
 		return Page[*Listing]{}, Invalid("last", "needs before on a search")
+	}
+	if m.term != "" {
+		m.ordered = s.searchIndex.ordered(ctx, s.db)
 	}
 	k := lq.keyset(m.rank)
 	run, err := s.listingQuery(q, m, k, p)
@@ -231,21 +234,6 @@ func (s *Store) CountListings(ctx context.Context, lq ListingQuery) (int, error)
 	return n, err
 }
 
-// searchMatch is the SQL of a search, as where added it to a query: its
-// term's placeholder, tsquery and rank ("" without a search).
-type searchMatch struct {
-	term, tsq, rank string
-	// partNumber is the placeholder of the term as a part number when it
-	// may be one (at least three letters and digits): matched by prefix,
-	// and ranked first when equal.
-	partNumber string
-	// unmatched is the question's WHERE clause without the search's match.
-	unmatched string
-	// filtered is set when anything narrows the search besides the
-	// public's rule (a filter, or a scope that sees more).
-	filtered bool
-}
-
 // where adds q's conditions and returns its search.
 func (lq ListingQuery) where(q *query) searchMatch {
 	listingVisible(q, lq.Scope)
@@ -280,65 +268,15 @@ func (lq ListingQuery) where(q *query) searchMatch {
 	}
 	m.unmatched = q.sql()
 	m.term = q.arg(term)
-	m.tsq = "websearch_to_tsquery('english', " + m.term + ")"
 	exact := "0"
 	if norm := NormalizePartNumber(term); len(norm) >= 3 {
 		m.partNumber = q.arg(norm)
-		q.and("(l.search @@ " + m.tsq + " OR l.part_number_norm LIKE " + m.partNumber + " || '%')")
 		exact = "CASE WHEN l.part_number_norm = " + m.partNumber + " THEN 1 ELSE 0 END"
-	} else {
-		q.and("l.search @@ " + m.tsq)
 	}
+	m.tsq = searchTsquery(m.term, m.partNumber)
+	q.and("l.search @@ " + m.tsq)
 	m.rank = "(ts_rank_cd(l.search, " + m.tsq + ", 32) + " + exact + ")::real"
 	return m
-}
-
-// ranked reports whether a page in order k ranks the search's candidates.
-func (m searchMatch) ranked(k keyset) bool { return m.rank != "" && k.name == "relevance" }
-
-// candidates returns the WITH clause of the ids a search sorted by
-// relevance ranks (c) among the listings matching cond (the question's
-// WHERE clause): the newest searchCandidates (n), and as many whose part
-// number is the term (any of them: the part-number index finds them
-// without sorting), so that those come first however many listings
-// mention the term. It also returns the count of the search: with fewer
-// matches than searchCandidates they are all among the newest, counted
-// already; otherwise total, the SQL of the search's count.
-func (m searchMatch) candidates(cond, total string) (with, count string) {
-	limit := ` LIMIT ` + strconv.Itoa(searchCandidates)
-	with = `WITH n AS (SELECT l.id` + listingFrom + cond + ` ORDER BY l.created_at DESC, l.id DESC` + limit + `), c AS (SELECT id FROM n`
-	if m.partNumber != "" {
-		equal := "l.part_number_norm = " + m.partNumber
-		if m.unmatched == "" {
-			equal = " WHERE " + equal
-		} else {
-			equal = m.unmatched + " AND " + equal
-		}
-		with += ` UNION SELECT id FROM (SELECT l.id` + listingFrom + equal + limit + `) p`
-	}
-	with += `) `
-	count = `(SELECT CASE WHEN k.n < ` + strconv.Itoa(searchCandidates) + ` THEN k.n ELSE ` + total + ` END FROM (SELECT count(*) AS n FROM n) k)`
-	return with, count
-}
-
-// total returns the SQL of a search's count of the listings matching cond
-// (the question's WHERE clause): exact up to SearchCountLimit, and beyond
-// it the larger of the count and the planner's estimate of the term's
-// public matches (listings_search_estimate, migration 00017). A search
-// without filters whose estimate is above searchEstimateAbove is not
-// counted: the estimate is its count.
-func (m searchMatch) total(cond string) string {
-	pn := "NULL"
-	if m.partNumber != "" {
-		pn = m.partNumber
-	}
-	estimate := `listings_search_estimate(` + m.tsq + `, ` + pn + `)`
-	count := `(SELECT count(*) AS n FROM (SELECT` + listingFrom + cond + ` LIMIT ` + strconv.Itoa(SearchCountLimit+1) + `) m)`
-	counted := `(SELECT CASE WHEN c.n <= ` + strconv.Itoa(SearchCountLimit) + ` THEN c.n ELSE greatest(c.n, ` + estimate + `) END FROM ` + count + ` c)`
-	if m.filtered {
-		return counted
-	}
-	return `(SELECT CASE WHEN e.n > ` + strconv.Itoa(searchEstimateAbove) + ` THEN e.n ELSE ` + counted + ` END FROM (SELECT ` + estimate + ` AS n) e)`
 }
 
 // keyset returns the ordering of q.

@@ -25,6 +25,8 @@ type Store struct {
 	invalidator *tagcache.Invalidator
 	// leadBatches stores CreateLead's concurrent calls together.
 	leadBatches *batch.Batcher[sealedNewLead, string]
+	// searchIndex knows whether searches may use the ordered index.
+	searchIndex *searchIndex
 }
 
 // Option configures a Store made by New.
@@ -40,7 +42,8 @@ func WithKeyring(k *pii.Keyring) Option {
 
 // New returns a Store on db, configured by opts.
 func New(db *sqlx.DB, opts ...Option) *Store {
-	s := &Store{db: routedDB{primary: db, prepared: &preparedStatements{}}, keys: pii.Dev()}
+	s := &Store{db: routedDB{primary: db, prepared: &preparedStatements{}}, keys: pii.Dev(),
+		searchIndex: &searchIndex{}}
 	for _, o := range opts {
 		o(s)
 	}

@@ -65,7 +65,14 @@ func main() {
 	flag.Float64Var(&o.writes, "writes", 0, "listing writes per second while the operations run (updateListing price changes as an admin, over the workload's listings)")
 	flag.IntVar(&o.detailIDs, "detail-ids", 0, "open only the workload's first N listings in detail (0: all)")
 	flag.BoolVar(&o.gzip, "gzip", true, "accept gzipped responses, as browsers do (false: ask for them uncompressed)")
+	printTail := flag.Bool("tail-terms", false, "print the search-tail vocabulary (rank, tab, term; most searched first) and exit")
 	flag.Parse()
+	if *printTail {
+		for i, t := range tailTerms() {
+			fmt.Printf("%d\t%s\n", i+1, t.Value)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	if err := run(ctx, o, os.Stdout); err != nil {

@@ -10,7 +10,9 @@
 // ran the migrations, gateway_app is granted what serving needs. New
 // returns the server's own URL (a superuser, for fixtures that must see and
 // change everything); ServingURL turns it into gateway_app's, for the code
-// under test.
+// under test. Templates get the extensions that only a superuser can
+// create and that the migrations use when present (rum), when the server
+// has them installed.
 package testdb
 
 import (
@@ -222,7 +224,7 @@ func templateName() string {
 		return nil
 	})
 	// The way the template is built is part of its name too.
-	fmt.Fprintf(h, "roles %s %s\x00", ownerRole, servingRole)
+	fmt.Fprintf(h, "roles %s %s\x00extensions rum\x00", ownerRole, servingRole)
 	return "gateway_tmpl_" + hex.EncodeToString(h.Sum(nil))[:16]
 }
 
@@ -294,9 +296,13 @@ func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error
 		return err
 	}
 	u, err := withDatabase(base, name)
-	if err == nil {
-		u, err = withRole(u, ownerRole)
+	if err != nil {
+		return err
 	}
+	if err := createExtensions(ctx, u); err != nil {
+		return err
+	}
+	u, err = withRole(u, ownerRole)
 	if err != nil {
 		return err
 	}
@@ -316,6 +322,32 @@ func buildTemplate(ctx context.Context, conn *sql.Conn, base, name string) error
 	}
 	_, err = conn.ExecContext(ctx, `ALTER DATABASE `+name+` WITH ALLOW_CONNECTIONS false IS_TEMPLATE true`)
 	return err
+}
+
+// createExtensions creates, as the server URL's role, the extensions the
+// migrations use when present but cannot create themselves (they run as
+// the owner role and these are not trusted): rum, for the ordered search
+// index (migration 00023), when the server has it installed. scripts/db.sh
+// installs it with the private cluster; a server without it gives
+// templates without it, and the tests of the ordered search then fail
+// saying so.
+func createExtensions(ctx context.Context, u string) error {
+	db, err := sql.Open("postgres", u)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var available bool
+	if err := db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'rum')`).Scan(&available); err != nil {
+		return err
+	}
+	if !available {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, `CREATE EXTENSION IF NOT EXISTS rum`); err != nil {
+		return fmt.Errorf("create extension rum (is DATABASE_URL's role a superuser?): %w", err)
+	}
+	return nil
 }
 
 // withRole returns u (URL or key=value form) signing in as role, whose
