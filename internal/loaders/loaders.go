@@ -39,53 +39,90 @@ type Loaders struct {
 	SellerPerformance *Loader[*store.SellerPerformance]
 }
 
-// Loader is a dataloader that can also be filled ahead of time.
-type Loader[V any] struct {
-	*dataloader.Loader[string, V]
-	batch dataloader.BatchFunc[string, V]
+// New returns the loaders of one request whose caller sees scope. The
+// loaders announce to each other what the rows they read point at: the
+// sellers, media, locations and stats of listings read, the contacts,
+// locations and performance of sellers read (see Expect).
+func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
+	l := &Loaders{}
+	l.Seller = newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
+		return st.SellersByID(ctx, scope, ids)
+	}, func(s *store.Seller) string { return s.ID }), l.SellersRead)
+	l.Listing = newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
+		return st.ListingsByID(ctx, scope, ids)
+	}, func(l *store.Listing) string { return l.ID }), l.ListingsRead)
+	l.Contacts = newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID }), nil)
+	l.Locations = newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID }), nil)
+	l.Media = newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID }), nil)
+	l.StatusChanges = newLoader(wait, grouped(st.StatusChangesByLeadID,
+		func(c *store.LeadStatusChange) string { return c.LeadID }), nil)
+	l.Notification = newLoader(wait, optional(st.NotificationsByLeadID,
+		func(n *store.LeadNotification) string { return n.LeadID }), nil)
+	l.ListingStats = newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} }),
+		nil).withVariants()
+	l.SellerPerformance = newLoader(wait, byPeriod(st.SellerPerformanceByID,
+		func() *store.SellerPerformance { return &store.SellerPerformance{} }), nil).withVariants()
+	return l
 }
 
-// Prefetch reads keys now, in one batch, and primes the loader with what it
-// finds, so that later Loads of those keys wait for nothing and send no
-// statement. A page's resolver calls it with every key the page will need:
-// unlike the timer-driven batch, the result does not depend on how the
-// resolver goroutines happen to be scheduled. Keys that fail are left to
-// Load, which reports their error.
-func (l *Loader[V]) Prefetch(ctx context.Context, keys []string) {
-	if len(keys) == 0 {
+// ListingsRead announces what listings read (a page, or a batch of the
+// Listing loader) point at: their media and stats, their sellers and the
+// sellers' locations (a listing's location is one of them).
+func (l *Loaders) ListingsRead(items []*store.Listing) {
+	if len(items) == 0 {
 		return
 	}
-	for i, r := range l.batch(ctx, keys) {
-		if r.Error == nil {
-			l.Prime(ctx, keys[i], r.Data)
+	ids := distinct(items, func(x *store.Listing) string { return x.ID })
+	sellers := distinct(items, func(x *store.Listing) string { return x.SellerID })
+	l.Media.Expect(ids)
+	l.ListingStats.Expect(ids)
+	l.Seller.Expect(sellers)
+	l.Locations.Expect(sellers)
+}
+
+// SellersRead announces what sellers read point at: their contacts,
+// locations and performance.
+func (l *Loaders) SellersRead(items []*store.Seller) {
+	if len(items) == 0 {
+		return
+	}
+	ids := distinct(items, func(x *store.Seller) string { return x.ID })
+	l.Contacts.Expect(ids)
+	l.Locations.Expect(ids)
+	l.SellerPerformance.Expect(ids)
+}
+
+// LeadsRead announces what a page of leads points at: their sellers and
+// listings, notifications and status histories.
+func (l *Loaders) LeadsRead(items []*store.Lead) {
+	if len(items) == 0 {
+		return
+	}
+	ids := distinct(items, func(x *store.Lead) string { return x.ID })
+	l.Seller.Expect(distinct(items, func(x *store.Lead) string { return x.SellerID }))
+	var listings []*string
+	for _, x := range items {
+		if x.ListingID != nil {
+			listings = append(listings, x.ListingID)
 		}
 	}
+	l.Listing.Expect(distinct(listings, func(id *string) string { return *id }))
+	l.Notification.Expect(ids)
+	l.StatusChanges.Expect(ids)
 }
 
-// New returns the loaders of one request whose caller sees scope.
-func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
-	return &Loaders{
-		Seller: newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
-			return st.SellersByID(ctx, scope, ids)
-		}, func(s *store.Seller) string { return s.ID })),
-		Listing: newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
-			return st.ListingsByID(ctx, scope, ids)
-		}, func(l *store.Listing) string { return l.ID })),
-		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
-		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
-		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
-		StatusChanges: newLoader(wait, grouped(st.StatusChangesByLeadID,
-			func(c *store.LeadStatusChange) string { return c.LeadID })),
-		Notification: newLoader(wait, optional(st.NotificationsByLeadID,
-			func(n *store.LeadNotification) string { return n.LeadID })),
-		ListingStats: newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} })),
-		SellerPerformance: newLoader(wait, byPeriod(st.SellerPerformanceByID,
-			func() *store.SellerPerformance { return &store.SellerPerformance{} })),
+// distinct returns the distinct keys of items, in first-seen order.
+func distinct[T any](items []T, key func(T) string) []string {
+	seen := make(map[string]struct{}, len(items))
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		k := key(it)
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
 	}
-}
-
-func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V]) *Loader[V] {
-	return &Loader[V]{Loader: dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](wait)), batch: batch}
+	return out
 }
 
 // byID makes a batch function that returns one row per key, in key order,
