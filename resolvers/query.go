@@ -65,7 +65,7 @@ func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, args stor
 	if err != nil {
 		return nil, err
 	}
-	announce(ctx, func(l *loaders.Loaders) { l.ListingsRead(p.Items) })
+	announce(ctx, func(l *loaders.Loaders) { l.ListingsRead(ctx, p.Items, p.Sellers) })
 	return &model.ListingConnection{
 		Edges:    edges(p, func(c string, n *store.Listing) *model.ListingEdge { return &model.ListingEdge{Cursor: c, Node: n} }),
 		Nodes:    p.Items,

@@ -43,11 +43,26 @@ type ListingQuery struct {
 }
 
 // listingRow is a listing with its cursor key and, for searches, the count
-// of its matches (see searchMatch.total).
+// of its matches (see searchMatch.total); a page that is not a search also
+// reads the listing's seller (see withSellers).
 type listingRow struct {
 	Listing
 	SortKey string `db:"sort_key"`
 	Total   int    `db:"total"`
+	// seller is the listing's seller, read by the page's own statement,
+	// when sellerVisible says the caller may see it.
+	seller        *Seller
+	sellerVisible bool
+}
+
+// withSellers returns fields plus the destinations of the seller columns
+// a page that is not a search reads with its listings (sellerColumns and
+// whether the caller may see the seller).
+func withSellers(fields func(*listingRow) []any) func(*listingRow) []any {
+	return func(r *listingRow) []any {
+		r.seller = new(Seller)
+		return append(append(fields(r), r.seller.fields()...), &r.sellerVisible)
+	}
 }
 
 // fields returns the destinations of a listing page's columns.
@@ -115,7 +130,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 		return Page[*Listing]{}, Invalid("last", "needs before on a search")
 	}
 	k := lq.keyset(m.rank)
-	run, err := s.listingQuery(q, m, k, p)
+	run, err := s.listingQuery(q, m, k, p, lq.Scope)
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
@@ -140,6 +155,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	tagListingList(ctx, lq, rows)
 	out := unwrap(pageOf(k, rows, p, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
+	out.Sellers = joinedSellers(rows)
 	out.Total = total
 	out.TotalExact = total == nil || *total <= SearchCountLimit
 	return out, nil
@@ -149,7 +165,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 // question's conditions, m its search) and returns the function that runs
 // it for up to p.Limit+1 rows and, for a search, the count of its matches.
 // A search sorted by relevance ranks its candidates only (searchCandidates).
-func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func(context.Context) ([]*listingRow, *int, error), error) {
+func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs, scope Scope) (func(context.Context) ([]*listingRow, *int, error), error) {
 	cond := q.sql()
 	// The page's own conditions (its cursors) go after the question's, in
 	// the page's WHERE clause only: the candidates and the count must not
@@ -173,6 +189,17 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func
 	if total != "" {
 		cols += `, ` + total + ` AS total`
 		fields = (*listingRow).countedFields
+	}
+	if m.term == "" {
+		// A page that is not a search reads its listings' sellers in the
+		// same statement (a listing has one, by primary key), with whether
+		// the caller may see each: the Seller loader then has them.
+		visible := query{args: pg.args}
+		sellerVisible(&visible, scope)
+		pg.args = visible.args
+		cols += `, ` + sellerColumns + `, ` + visibleExpr(visible)
+		from += ` JOIN sellers s ON s.id = l.seller_id`
+		fields = withSellers(fields)
 	}
 	stmt := with + cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
 	args, countArgs := pg.args, q.args
@@ -199,6 +226,29 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func
 		}
 		return rows, &total, err
 	}, nil
+}
+
+// visibleExpr returns the SQL of q's conditions as one boolean column
+// (true without conditions).
+func visibleExpr(q query) string {
+	if len(q.where) == 0 {
+		return "true"
+	}
+	return "(" + strings.Join(q.where, " AND ") + ")"
+}
+
+// joinedSellers returns the distinct sellers that a page's statement read
+// with its rows and that the caller may see.
+func joinedSellers(rows []*listingRow) []*Seller {
+	var out []*Seller
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.seller != nil && r.sellerVisible && !seen[r.seller.ID] {
+			seen[r.seller.ID] = true
+			out = append(out, r.seller)
+		}
+	}
+	return out
 }
 
 // readAnswer reads the listings of a cached answer, in its order, leaving

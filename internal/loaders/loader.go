@@ -174,9 +174,18 @@ func (l *Loader[V]) Clear(ctx context.Context, key string) *Loader[V] {
 	return l
 }
 
-// Prime puts value in the cache for key, unless key is cached already.
-func (l *Loader[V]) Prime(ctx context.Context, key string, value V) *Loader[V] {
-	l.dl.Prime(ctx, key, value)
+// Prime puts value in the cache for key (a key without variants): its
+// Loads answer value, and an announcement of key no longer reads it.
+func (l *Loader[V]) Prime(_ context.Context, key string, value V) *Loader[V] {
+	done := &siblingRun[V]{done: make(chan struct{}), results: map[string]*dataloader.Result[V]{key: {Data: value}}}
+	close(done.done)
+	s := &siblings[V]{ids: []string{key}, runs: map[string]*siblingRun[V]{"": done}}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.sets == nil {
+		l.sets = map[string]*siblings[V]{}
+	}
+	l.sets[key] = s
 	return l
 }
 

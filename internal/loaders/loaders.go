@@ -50,7 +50,7 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 	}, func(s *store.Seller) string { return s.ID }), l.SellersRead)
 	l.Listing = newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
 		return st.ListingsByID(ctx, scope, ids)
-	}, func(l *store.Listing) string { return l.ID }), l.ListingsRead)
+	}, func(l *store.Listing) string { return l.ID }), func(found []*store.Listing) { l.ListingsRead(context.Background(), found, nil) })
 	l.Contacts = newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID }), nil)
 	l.Locations = newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID }), nil)
 	l.Media = newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID }), nil)
@@ -67,17 +67,23 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 
 // ListingsRead announces what listings read (a page, or a batch of the
 // Listing loader) point at: their media and stats, their sellers and the
-// sellers' locations (a listing's location is one of them).
-func (l *Loaders) ListingsRead(items []*store.Listing) {
+// sellers' locations (a listing's location is one of them). The sellers
+// the page's statement read already (store.Page.Sellers) go into the
+// Seller loader as they are.
+func (l *Loaders) ListingsRead(ctx context.Context, items []*store.Listing, sellers []*store.Seller) {
 	if len(items) == 0 {
 		return
 	}
+	for _, s := range sellers {
+		l.Seller.Prime(ctx, s.ID, s)
+	}
+	l.SellersRead(sellers)
 	ids := distinct(items, func(x *store.Listing) string { return x.ID })
-	sellers := distinct(items, func(x *store.Listing) string { return x.SellerID })
+	sellerIDs := distinct(items, func(x *store.Listing) string { return x.SellerID })
 	l.Media.Expect(ids)
 	l.ListingStats.Expect(ids)
-	l.Seller.Expect(sellers)
-	l.Locations.Expect(sellers)
+	l.Seller.Expect(sellerIDs)
+	l.Locations.Expect(sellerIDs)
 }
 
 // SellersRead announces what sellers read point at: their contacts,
