@@ -1,7 +1,11 @@
-// Package loaders batches the reads of one request with dataloader v7: the
-// sellers, listings, contacts, locations and media that a page of results
-// points at are read with one statement per kind, whatever the page size.
-// Loaders are made per request, because what they return depends on who asks.
+// Package loaders batches the reads of one request: the sellers, listings,
+// contacts, locations, media and stats that a page of results points at are
+// read with one statement per kind, whatever the page size. A page announces
+// its rows (ListingsRead, SellersRead, LeadsRead), each loader announces
+// what the rows it reads point at, and an announced kind is read for all
+// its announced keys at its first load; what no page announced goes
+// through dataloader v7. Loaders are made per request, because what they
+// return depends on who asks.
 package loaders
 
 import (
@@ -78,12 +82,18 @@ func (l *Loaders) ListingsRead(ctx context.Context, items []*store.Listing, sell
 		l.Seller.Prime(ctx, s.ID, s)
 	}
 	l.SellersRead(sellers)
-	ids := distinct(items, func(x *store.Listing) string { return x.ID })
-	sellerIDs := distinct(items, func(x *store.Listing) string { return x.SellerID })
-	l.Media.Expect(ids)
-	l.ListingStats.Expect(ids)
-	l.Seller.Expect(sellerIDs)
-	l.Locations.Expect(sellerIDs)
+	expect(distinct(items, func(x *store.Listing) string { return x.ID }), l.Media, l.ListingStats)
+	expect(distinct(items, func(x *store.Listing) string { return x.SellerID }), l.Seller, l.Locations)
+}
+
+// expecter is a Loader of any kind, to announce ids to.
+type expecter interface{ Expect(ids []string) }
+
+// expect announces ids to each of loaders.
+func expect(ids []string, loaders ...expecter) {
+	for _, l := range loaders {
+		l.Expect(ids)
+	}
 }
 
 // SellersRead announces what sellers read point at: their contacts,
@@ -92,10 +102,7 @@ func (l *Loaders) SellersRead(items []*store.Seller) {
 	if len(items) == 0 {
 		return
 	}
-	ids := distinct(items, func(x *store.Seller) string { return x.ID })
-	l.Contacts.Expect(ids)
-	l.Locations.Expect(ids)
-	l.SellerPerformance.Expect(ids)
+	expect(distinct(items, func(x *store.Seller) string { return x.ID }), l.Contacts, l.Locations, l.SellerPerformance)
 }
 
 // LeadsRead announces what a page of leads points at: their sellers and
@@ -104,7 +111,6 @@ func (l *Loaders) LeadsRead(items []*store.Lead) {
 	if len(items) == 0 {
 		return
 	}
-	ids := distinct(items, func(x *store.Lead) string { return x.ID })
 	l.Seller.Expect(distinct(items, func(x *store.Lead) string { return x.SellerID }))
 	var listings []*string
 	for _, x := range items {
@@ -113,8 +119,7 @@ func (l *Loaders) LeadsRead(items []*store.Lead) {
 		}
 	}
 	l.Listing.Expect(distinct(listings, func(id *string) string { return *id }))
-	l.Notification.Expect(ids)
-	l.StatusChanges.Expect(ids)
+	expect(distinct(items, func(x *store.Lead) string { return x.ID }), l.Notification, l.StatusChanges)
 }
 
 // distinct returns the distinct keys of items, in first-seen order.
