@@ -226,7 +226,15 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs, scope
 		from += ` JOIN sellers s ON s.id = l.seller_id`
 		fields = withSellers(fields)
 	}
-	stmt := with + cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
+	// A prepared page's limit is part of its text (at most 101 texts per
+	// question's shape, and the statement cache is bounded): with the limit
+	// a parameter, PostgreSQL's generic plan looks costlier than a custom
+	// one, so it planned the statement again at every call.
+	limit := ` LIMIT ` + strconv.Itoa(p.Limit+1)
+	if m.term != "" {
+		limit = ` LIMIT ` + pg.arg(p.Limit+1)
+	}
+	stmt := with + cols + from + pg.sql() + order + limit
 	args, countArgs := pg.args, q.args
 	paged := p.After != nil || p.Before != nil
 	db := s.db
