@@ -65,9 +65,6 @@ func withSellers(fields func(*listingRow) []any) func(*listingRow) []any {
 	}
 }
 
-// listingFields returns the destinations of listingColumns.
-func (r *listingRow) listingFields() []any { return r.Listing.fields() }
-
 // fields returns the destinations of a listing page's columns.
 func (r *listingRow) fields() []any { return append(r.Listing.fields(), &r.SortKey) }
 
@@ -100,28 +97,6 @@ func (s *Store) ListingsByID(ctx context.Context, scope Scope, ids []string) ([]
 	out, err := selectRows(ctx, s.db, (*Listing).fields, `SELECT `+listingColumns+listingFrom+q.sql(), q.args...)
 	tagListings(ctx, ids, out)
 	return out, err
-}
-
-// ListingsWithSellersByID is ListingsByID that also returns, in the same
-// statement, the sellers of the listings found that scope may see.
-func (s *Store) ListingsWithSellersByID(ctx context.Context, scope Scope, ids []string) ([]*Listing, []*Seller, error) {
-	ids = validIDs(ids)
-	if len(ids) == 0 {
-		return nil, nil, nil
-	}
-	var q query
-	q.and("l.id = ANY(" + q.arg(pq.Array(ids)) + "::uuid[])")
-	listingVisible(&q, scope)
-	visible := query{args: q.args}
-	sellerVisible(&visible, scope)
-	rows, err := selectRows(ctx, s.db, withSellers((*listingRow).listingFields), `SELECT `+listingColumns+`, `+sellerColumns+`, `+
-		visibleExpr(visible)+listingFrom+` JOIN sellers s ON s.id = l.seller_id`+q.sql(), visible.args...)
-	out := make([]*Listing, len(rows))
-	for i, r := range rows {
-		out[i] = &r.Listing
-	}
-	tagListings(ctx, ids, out)
-	return out, joinedSellers(rows), err
 }
 
 // SearchCountLimit is how many matches a search counts exactly: beyond, its

@@ -18,8 +18,9 @@
 -- variable, even in a string: write such colons as \x3a in an E'' string.
 SELECT l.id, l.seller_id, l.location_id, l.title, l.description, l.part_number,
 		l.sku, l.brand, l.category, l.condition, l.quantity, l.price_label, l.price_cents, l.currency,
-		l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at, s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
-		s.verification_notes, s.internal_notes, s.created_at, s.updated_at, (s.status = 'ACTIVE') FROM listings l JOIN sellers s ON s.id = l.seller_id WHERE l.id = ANY(:listing::uuid[]) AND l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE');
+		l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at FROM listings l WHERE l.id = ANY(:listing::uuid[]) AND l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE');
+SELECT s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
+		s.verification_notes, s.internal_notes, s.created_at, s.updated_at FROM sellers s WHERE s.id = ANY(:sellers::uuid[]) AND s.status = 'ACTIVE';
 SELECT l.id, l.seller_id, l.location_id, l.title, l.description, l.part_number,
 		l.sku, l.brand, l.category, l.condition, l.quantity, l.price_label, l.price_cents, l.currency,
 		l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at, to_char((l.created_at) AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS.US"Z"') AS sort_key, s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,

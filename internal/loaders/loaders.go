@@ -53,12 +53,8 @@ func New(st *store.Store, scope store.Scope, wait time.Duration) *Loaders {
 		return st.SellersByID(ctx, scope, ids)
 	}, func(s *store.Seller) string { return s.ID }), l.SellersRead)
 	l.Listing = newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
-		found, sellers, err := st.ListingsWithSellersByID(ctx, scope, ids)
-		if err == nil {
-			l.ListingsRead(ctx, found, sellers)
-		}
-		return found, err
-	}, func(l *store.Listing) string { return l.ID }), nil)
+		return st.ListingsByID(ctx, scope, ids)
+	}, func(l *store.Listing) string { return l.ID }), func(found []*store.Listing) { l.ListingsRead(context.Background(), found, nil) })
 	l.Contacts = newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID }), nil)
 	l.Locations = newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID }), nil)
 	l.Media = newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID }), nil)
