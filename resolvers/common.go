@@ -71,6 +71,15 @@ func edges[T, E any](p store.Page[T], edge func(cursor string, node T) E) []E {
 	return out
 }
 
+// announce tells the request's loaders, if any, about the rows of a page
+// (see loaders.Loader.Expect): what the rows point at is then read in one
+// batch per kind when the first row asks for it.
+func announce(ctx context.Context, read func(*loaders.Loaders)) {
+	if l, err := loaders.For(ctx); err == nil {
+		read(l)
+	}
+}
+
 // load reads key through one of the request's loaders.
 func load[V any](ctx context.Context, pick func(*loaders.Loaders) *loaders.Loader[V], key string) (V, error) {
 	l, err := loaders.For(ctx)

@@ -43,13 +43,19 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]store.Node, 
 	if err != nil {
 		return nil, err
 	}
-	out, errs := l.Node.LoadMany(ctx, ids)()
+	// Every Load is asked for before any is awaited, so they share a batch.
+	thunks := make([]func() (store.Node, error), len(ids))
+	for i, id := range ids {
+		thunks[i] = l.Node.Load(ctx, id)
+	}
+	out := make([]store.Node, len(ids))
 	path := graphql.GetPath(ctx)
-	for i, err := range errs {
+	for i, thunk := range thunks {
+		node, err := thunk()
 		if err == nil {
+			out[i] = node
 			continue
 		}
-		out[i] = nil
 		graphql.AddError(ctx, &gqlerror.Error{Err: err, Message: err.Error(),
 			Path: append(append(ast.Path{}, path...), ast.PathIndex(i))})
 	}

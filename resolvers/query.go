@@ -6,6 +6,7 @@ import (
 
 	"github.com/partsmarket/gateway/graph/model"
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/loaders"
 	"github.com/partsmarket/gateway/internal/searchlog"
 	"github.com/partsmarket/gateway/store"
 )
@@ -67,7 +68,7 @@ func (r *Resolver) listings(ctx context.Context, q store.ListingQuery, args stor
 	if err != nil {
 		return nil, err
 	}
-	prefetchListings(ctx, nodeSelection(ctx, "Listing"), p.Items)
+	announce(ctx, func(l *loaders.Loaders) { l.ListingsRead(ctx, p.Items, p.Sellers) })
 	return &model.ListingConnection{
 		Edges:    edges(p, func(c string, n *store.Listing) *model.ListingEdge { return &model.ListingEdge{Cursor: c, Node: n} }),
 		Nodes:    p.Items,
@@ -109,7 +110,7 @@ func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter,
 	if err != nil {
 		return nil, err
 	}
-	prefetchSellerPage(ctx, nodeSelection(ctx, "Seller"), p.Items)
+	announce(ctx, func(l *loaders.Loaders) { l.SellersRead(p.Items) })
 	return &model.SellerConnection{
 		Edges:    edges(p, func(c string, n *store.Seller) *model.SellerEdge { return &model.SellerEdge{Cursor: c, Node: n} }),
 		Nodes:    p.Items,
@@ -148,7 +149,7 @@ func (r *Resolver) leads(ctx context.Context, q store.LeadQuery, first *int, aft
 	if err != nil {
 		return nil, err
 	}
-	prefetchLeads(ctx, nodeSelection(ctx, "Lead"), p.Items)
+	announce(ctx, func(l *loaders.Loaders) { l.LeadsRead(p.Items) })
 	return &model.LeadConnection{
 		Edges:    edges(p, func(c string, n *store.Lead) *model.LeadEdge { return &model.LeadEdge{Cursor: c, Node: n} }),
 		Nodes:    p.Items,

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/jmoiron/sqlx"
@@ -42,11 +43,26 @@ type ListingQuery struct {
 }
 
 // listingRow is a listing with its cursor key and, for searches, the count
-// of its matches (see searchMatch.total).
+// of its matches (see searchMatch.total); a page that is not a search also
+// reads the listing's seller (see withSellers).
 type listingRow struct {
 	Listing
 	SortKey string `db:"sort_key"`
 	Total   int    `db:"total"`
+	// seller is the listing's seller, read by the page's own statement,
+	// when sellerVisible says the caller may see it.
+	seller        *Seller
+	sellerVisible bool
+}
+
+// withSellers returns fields plus the destinations of the seller columns
+// a page that is not a search reads with its listings (sellerColumns and
+// whether the caller may see the seller).
+func withSellers(fields func(*listingRow) []any) func(*listingRow) []any {
+	return func(r *listingRow) []any {
+		r.seller = new(Seller)
+		return append(append(fields(r), r.seller.fields()...), &r.sellerVisible)
+	}
 }
 
 // fields returns the destinations of a listing page's columns.
@@ -118,7 +134,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 		m.ordered = s.searchIndex.ordered(ctx, s.db)
 	}
 	k := lq.keyset(m.rank)
-	run, err := s.listingQuery(q, m, k, p)
+	run, err := s.listingQuery(q, m, k, p, lq.Scope)
 	if err != nil {
 		return Page[*Listing]{}, err
 	}
@@ -143,6 +159,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 	tagListingList(ctx, lq, rows)
 	out := unwrap(pageOf(k, rows, p, func(r *listingRow) (string, string) { return r.SortKey, r.ID }),
 		func(r *listingRow) *Listing { return &r.Listing })
+	out.Sellers = joinedSellers(rows)
 	out.Total = total
 	out.TotalExact = total == nil || *total <= SearchCountLimit
 	return out, nil
@@ -152,7 +169,7 @@ func (s *Store) Listings(ctx context.Context, lq ListingQuery, p PageArgs) (Page
 // question's conditions, m its search) and returns the function that runs
 // it for up to p.Limit+1 rows and, for a search, the count of its matches.
 // A search sorted by relevance ranks its candidates only (searchCandidates).
-func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func(context.Context) ([]*listingRow, *int, error), error) {
+func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs, scope Scope) (func(context.Context) ([]*listingRow, *int, error), error) {
 	cond := q.sql()
 	// The page's own conditions (its cursors) go after the question's, in
 	// the page's WHERE clause only: the candidates and the count must not
@@ -177,7 +194,26 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func
 		cols += `, ` + total + ` AS total`
 		fields = (*listingRow).countedFields
 	}
-	stmt := with + cols + from + pg.sql() + order + ` LIMIT ` + pg.arg(p.Limit+1)
+	if m.term == "" {
+		// A page that is not a search reads its listings' sellers in the
+		// same statement (a listing has one, by primary key), with whether
+		// the caller may see each: the Seller loader then has them.
+		visible := query{args: pg.args}
+		sellerVisible(&visible, scope)
+		pg.args = visible.args
+		cols += `, ` + sellerColumns + `, ` + visibleExpr(visible)
+		from += ` JOIN sellers s ON s.id = l.seller_id`
+		fields = withSellers(fields)
+	}
+	// A prepared page's limit is part of its text (at most 101 texts per
+	// question's shape, and the statement cache is bounded): with the limit
+	// a parameter, PostgreSQL's generic plan looks costlier than a custom
+	// one, so it planned the statement again at every call.
+	limit := ` LIMIT ` + strconv.Itoa(p.Limit+1)
+	if m.term != "" {
+		limit = ` LIMIT ` + pg.arg(p.Limit+1)
+	}
+	stmt := with + cols + from + pg.sql() + order + limit
 	args, countArgs := pg.args, q.args
 	paged := p.After != nil || p.Before != nil
 	db := s.db
@@ -202,6 +238,29 @@ func (s *Store) listingQuery(q query, m searchMatch, k keyset, p PageArgs) (func
 		}
 		return rows, &total, err
 	}, nil
+}
+
+// visibleExpr returns the SQL of q's conditions as one boolean column
+// (true without conditions).
+func visibleExpr(q query) string {
+	if len(q.where) == 0 {
+		return "true"
+	}
+	return "(" + strings.Join(q.where, " AND ") + ")"
+}
+
+// joinedSellers returns the distinct sellers that a page's statement read
+// with its rows and that the caller may see.
+func joinedSellers(rows []*listingRow) []*Seller {
+	var out []*Seller
+	seen := map[string]bool{}
+	for _, r := range rows {
+		if r.seller != nil && r.sellerVisible && !seen[r.seller.ID] {
+			seen[r.seller.ID] = true
+			out = append(out, r.seller)
+		}
+	}
+	return out
 }
 
 // readAnswer reads the listings of a cached answer, in its order, leaving

@@ -39,6 +39,10 @@ type Page[T any] struct {
 	// TotalExact is false when Total is an estimate (a search with more
 	// matches than it counts exactly).
 	TotalExact bool
+	// Sellers are the sellers of the page's listings that the page's own
+	// statement read and the caller may see (pages of listings that are
+	// not searches); nil otherwise.
+	Sellers []*Seller
 }
 
 // Cursor is a position in a keyset-ordered list: the sort it belongs to, the

@@ -15,10 +15,9 @@
 -- a variable, even in a string: write such colons as \x3a in an E'' string.
 SELECT l.id, l.seller_id, l.location_id, l.title, l.description, l.part_number,
 		l.sku, l.brand, l.category, l.condition, l.quantity, l.price_label, l.price_cents, l.currency,
-		l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at, to_char((l.created_at) AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS.US"Z"') AS sort_key FROM listings l WHERE l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE') ORDER BY l.created_at DESC, l.id DESC LIMIT 21;
+		l.status, l.removal_reason, l.moderation_note, l.created_at, l.updated_at, to_char((l.created_at) AT TIME ZONE 'UTC', E'YYYY-MM-DD"T"HH24\x3aMI\x3aSS.US"Z"') AS sort_key, s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
+		s.verification_notes, s.internal_notes, s.created_at, s.updated_at, (s.status = 'ACTIVE') FROM listings l JOIN sellers s ON s.id = l.seller_id WHERE l.status = 'ACTIVE' AND NOT EXISTS (SELECT 1 FROM sellers s WHERE s.id = l.seller_id AND s.status <> 'ACTIVE') ORDER BY l.created_at DESC, l.id DESC LIMIT 21;
 SELECT id, listing_id, url, alt_text, position, content_type, created_at FROM media
 			WHERE listing_id = ANY(:listings::uuid[]) ORDER BY listing_id, position, created_at;
-SELECT s.id, s.slug, s.company_name, s.description, s.website, s.status, s.verified,
-		s.verification_notes, s.internal_notes, s.created_at, s.updated_at FROM sellers s WHERE s.id = ANY(:sellers::uuid[]) AND s.status = 'ACTIVE';
 SELECT id, seller_id, city, region, country, postal_code FROM seller_locations
 			WHERE seller_id = ANY(:sellers::uuid[]) ORDER BY seller_id, position, created_at;

@@ -1,7 +1,11 @@
-// Package loaders batches the reads of one request with dataloader v7: the
-// sellers, listings, contacts, locations and media that a page of results
-// points at are read with one statement per kind, whatever the page size.
-// Loaders are made per request, because what they return depends on who asks.
+// Package loaders batches the reads of one request: the sellers, listings,
+// contacts, locations, media and stats that a page of results points at are
+// read with one statement per kind, whatever the page size. A page announces
+// its rows (ListingsRead, SellersRead, LeadsRead), each loader announces
+// what the rows it reads point at, and an announced kind is read for all
+// its announced keys at its first load; what no page announced goes
+// through dataloader v7. Loaders are made per request, because what they
+// return depends on who asks.
 package loaders
 
 import (
@@ -48,60 +52,104 @@ type Loaders struct {
 	Node *Loader[store.Node]
 }
 
-// Loader is a dataloader that can also be filled ahead of time.
-type Loader[V any] struct {
-	*dataloader.Loader[string, V]
-	batch dataloader.BatchFunc[string, V]
+// New returns the loaders of one request whose caller sees scope; auditLog
+// is set for a caller who may read the audit log (an admin). The loaders
+// announce to each other what the rows they read point at: the sellers,
+// media, locations and stats of listings read, the contacts, locations and
+// performance of sellers read (see Expect).
+func New(st *store.Store, scope store.Scope, auditLog bool, wait time.Duration) *Loaders {
+	l := &Loaders{}
+	l.Node = newLoader(wait, nodeBatch(st, scope, nodeReaders(st, scope, auditLog)), nil)
+	l.Lead = newLoader(wait, byID("lead", func(ctx context.Context, ids []string) ([]*store.Lead, error) {
+		return st.LeadsByID(ctx, scope, ids)
+	}, func(l *store.Lead) string { return l.ID }), nil)
+	l.NotificationSettings = newLoader(wait, byID("seller", st.NotificationSettingsBySellerID,
+		func(n *store.NotificationSettings) string { return n.SellerID }), nil)
+	l.Seller = newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
+		return st.SellersByID(ctx, scope, ids)
+	}, func(s *store.Seller) string { return s.ID }), l.SellersRead)
+	l.Listing = newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
+		return st.ListingsByID(ctx, scope, ids)
+	}, func(l *store.Listing) string { return l.ID }), func(found []*store.Listing) { l.ListingsRead(context.Background(), found, nil) })
+	l.Contacts = newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID }), nil)
+	l.Locations = newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID }), nil)
+	l.Media = newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID }), nil)
+	l.StatusChanges = newLoader(wait, grouped(st.StatusChangesByLeadID,
+		func(c *store.LeadStatusChange) string { return c.LeadID }), nil)
+	l.Notification = newLoader(wait, optional(st.NotificationsByLeadID,
+		func(n *store.LeadNotification) string { return n.LeadID }), nil)
+	l.ListingStats = newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} }),
+		nil).withVariants()
+	l.SellerPerformance = newLoader(wait, byPeriod(st.SellerPerformanceByID,
+		func() *store.SellerPerformance { return &store.SellerPerformance{} }), nil).withVariants()
+	return l
 }
 
-// Prefetch reads keys now, in one batch, and primes the loader with what it
-// finds, so that later Loads of those keys wait for nothing and send no
-// statement. A page's resolver calls it with every key the page will need:
-// unlike the timer-driven batch, the result does not depend on how the
-// resolver goroutines happen to be scheduled. Keys that fail are left to
-// Load, which reports their error.
-func (l *Loader[V]) Prefetch(ctx context.Context, keys []string) {
-	if len(keys) == 0 {
+// ListingsRead announces what listings read (a page, or a batch of the
+// Listing loader) point at: their media and stats, their sellers and the
+// sellers' locations (a listing's location is one of them). The sellers
+// the page's statement read already (store.Page.Sellers) go into the
+// Seller loader as they are.
+func (l *Loaders) ListingsRead(ctx context.Context, items []*store.Listing, sellers []*store.Seller) {
+	if len(items) == 0 {
 		return
 	}
-	for i, r := range l.batch(ctx, keys) {
-		if r.Error == nil {
-			l.Prime(ctx, keys[i], r.Data)
+	for _, s := range sellers {
+		l.Seller.Prime(ctx, s.ID, s)
+	}
+	l.SellersRead(sellers)
+	expect(distinct(items, func(x *store.Listing) string { return x.ID }), l.Media, l.ListingStats)
+	expect(distinct(items, func(x *store.Listing) string { return x.SellerID }), l.Seller, l.Locations)
+}
+
+// expecter is a Loader of any kind, to announce ids to.
+type expecter interface{ Expect(ids []string) }
+
+// expect announces ids to each of loaders.
+func expect(ids []string, loaders ...expecter) {
+	for _, l := range loaders {
+		l.Expect(ids)
+	}
+}
+
+// SellersRead announces what sellers read point at: their contacts,
+// locations and performance.
+func (l *Loaders) SellersRead(items []*store.Seller) {
+	if len(items) == 0 {
+		return
+	}
+	expect(distinct(items, func(x *store.Seller) string { return x.ID }), l.Contacts, l.Locations, l.SellerPerformance)
+}
+
+// LeadsRead announces what a page of leads points at: their sellers and
+// listings, notifications and status histories.
+func (l *Loaders) LeadsRead(items []*store.Lead) {
+	if len(items) == 0 {
+		return
+	}
+	l.Seller.Expect(distinct(items, func(x *store.Lead) string { return x.SellerID }))
+	var listings []*string
+	for _, x := range items {
+		if x.ListingID != nil {
+			listings = append(listings, x.ListingID)
 		}
 	}
+	l.Listing.Expect(distinct(listings, func(id *string) string { return *id }))
+	expect(distinct(items, func(x *store.Lead) string { return x.ID }), l.Notification, l.StatusChanges)
 }
 
-// New returns the loaders of one request whose caller sees scope; auditLog
-// is set for a caller who may read the audit log (an admin).
-func New(st *store.Store, scope store.Scope, auditLog bool, wait time.Duration) *Loaders {
-	return &Loaders{
-		Node: newLoader(wait, nodeBatch(st, scope, nodeReaders(st, scope, auditLog))),
-		Seller: newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
-			return st.SellersByID(ctx, scope, ids)
-		}, func(s *store.Seller) string { return s.ID })),
-		Listing: newLoader(wait, byID("listing", func(ctx context.Context, ids []string) ([]*store.Listing, error) {
-			return st.ListingsByID(ctx, scope, ids)
-		}, func(l *store.Listing) string { return l.ID })),
-		Lead: newLoader(wait, byID("lead", func(ctx context.Context, ids []string) ([]*store.Lead, error) {
-			return st.LeadsByID(ctx, scope, ids)
-		}, func(l *store.Lead) string { return l.ID })),
-		Contacts:  newLoader(wait, grouped(st.ContactsBySellerID, func(c *store.SellerContact) string { return c.SellerID })),
-		Locations: newLoader(wait, grouped(st.LocationsBySellerID, func(l *store.SellerLocation) string { return l.SellerID })),
-		Media:     newLoader(wait, grouped(st.MediaByListingID, func(m *store.Media) string { return m.ListingID })),
-		StatusChanges: newLoader(wait, grouped(st.StatusChangesByLeadID,
-			func(c *store.LeadStatusChange) string { return c.LeadID })),
-		Notification: newLoader(wait, optional(st.NotificationsByLeadID,
-			func(n *store.LeadNotification) string { return n.LeadID })),
-		ListingStats: newLoader(wait, byPeriod(st.ListingStatsByID, func() *store.ListingStats { return &store.ListingStats{} })),
-		SellerPerformance: newLoader(wait, byPeriod(st.SellerPerformanceByID,
-			func() *store.SellerPerformance { return &store.SellerPerformance{} })),
-		NotificationSettings: newLoader(wait, byID("seller", st.NotificationSettingsBySellerID,
-			func(n *store.NotificationSettings) string { return n.SellerID })),
+// distinct returns the distinct keys of items, in first-seen order.
+func distinct[T any](items []T, key func(T) string) []string {
+	seen := make(map[string]struct{}, len(items))
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		k := key(it)
+		if _, ok := seen[k]; !ok {
+			seen[k] = struct{}{}
+			out = append(out, k)
+		}
 	}
-}
-
-func newLoader[V any](wait time.Duration, batch dataloader.BatchFunc[string, V]) *Loader[V] {
-	return &Loader[V]{Loader: dataloader.NewBatchedLoader(batch, dataloader.WithWait[string, V](wait)), batch: batch}
+	return out
 }
 
 // byID makes a batch function that returns one row per key, in key order,
