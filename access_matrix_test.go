@@ -131,7 +131,7 @@ func refusalFor(token string) string {
 }
 
 // TestAccessMatrix reads every protected field from schema.graphql and checks
-// it for every principal: readable as API.md says, masked for analysts when
+// it for every principal: readable as its directives say, masked for analysts when
 // personal, and otherwise null with exactly one error on its path
 // (UNAUTHENTICATED when anonymous, FORBIDDEN otherwise) while the rest of the
 // response stands.

@@ -30,7 +30,7 @@ import (
 )
 
 // graphqlResponseJSON is the media type of the GraphQL over HTTP spec whose
-// statuses API.md's error table gives.
+// statuses docs/api/errors.md lists.
 const graphqlResponseJSON = "application/graphql-response+json"
 
 // httpNewRequest builds a request to the gateway, failing the test on error.

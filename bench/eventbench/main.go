@@ -6,7 +6,7 @@
 // of -database-url, migrates it and runs `gateway serve` as a child process.
 // It stores active sellers with a listing each, sends events at a fixed
 // concurrency for a fixed time, waits EVENT_FLUSH_INTERVAL plus one second
-// (the freshness API.md promises) and counts the rows, then stops the
+// (the freshness the API guide promises) and counts the rows, then stops the
 // gateway (which flushes what is left) and counts again: stored rows must
 // equal accepted events, or the run fails.
 //

@@ -10,7 +10,7 @@ import (
 // persistedQueryCacheSize bounds the Automatic Persisted Queries cache.
 const persistedQueryCacheSize = 1000
 
-// useLimits registers on gql what API.md's Limits section asks before any
+// useLimits registers on gql the limits checked before any
 // execution: the token limit (the parser's; the limits extension reports it
 // as QUERY_TOO_COMPLEX), depth, aliases and cost (limits.Extension, which
 // also adds extensions.cost to every response) and Automatic Persisted

@@ -26,8 +26,8 @@ import (
 	"github.com/partsmarket/gateway/store"
 )
 
-// MaxListItems bounds every list argument and list input field (API.md,
-// "Limits"); resolvers may enforce smaller bounds of their own.
+// MaxListItems bounds every list argument and list input field
+// (docs/api/limits.md); resolvers may enforce smaller bounds of their own.
 const MaxListItems = 100
 
 // Extension is the gqlgen extension that checks an operation's input before

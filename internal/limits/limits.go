@@ -1,5 +1,5 @@
 // Package limits bounds what one GraphQL operation may ask for before it
-// runs (API.md, "Limits"): its depth, its aliases, its parser tokens and its
+// runs (docs/api/limits.md): its depth, its aliases, its parser tokens and its
 // cost, computed GitHub's and Shopify's way from the `first`/`last`
 // arguments of connections. It also reports the cost of every response in
 // extensions.cost and serves Automatic Persisted Queries (apq.go).
@@ -78,7 +78,7 @@ func (c Config) CostLimit(role access.Role) int {
 	return c.Cost
 }
 
-// Defaults returns the limits of API.md.
+// Defaults returns the documented default limits (docs/api/limits.md).
 func Defaults() Config {
 	return Config{Depth: 12, Cost: 10000, CostAnalyst: 50000, Aliases: 30, Tokens: 5000}
 }

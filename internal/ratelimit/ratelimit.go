@@ -1,5 +1,5 @@
-// Package ratelimit keeps the per-principal query-cost budgets of API.md's
-// Limits section: each key (a principal, or an anonymous client IP) may spend
+// Package ratelimit keeps the per-principal query-cost budgets
+// (docs/api/limits.md): each key (a principal, or an anonymous client IP) may spend
 // PointsPerMinute cost points, restored continuously at PointsPerMinute/60
 // points a second.
 //
