@@ -102,7 +102,7 @@ func demoTokens(cfg config.Config, ttl time.Duration, stdout io.Writer) error {
 	}{
 		{"admin", "demo-admin", "", access.RoleAdmin},
 		{"analyst", "demo-analyst", "", access.RoleAnalyst},
-		{"seller owner (seller " + seed.DemoSellerID() + ")", "demo-seller-owner", seed.DemoSellerID(), access.RoleSeller},
+		{"seller owner (seller " + seed.DemoSellerID() + ")", seed.DemoOwnerSubject, "", access.RoleUser},
 	}
 	for _, d := range demos {
 		tok, err := access.Mint(hs256Config(cfg), d.role, d.subject, d.sellerID, ttl)

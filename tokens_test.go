@@ -52,7 +52,8 @@ func TestTokenCommandSubjects(t *testing.T) {
 
 // TestTokenCommandUserAndDemo: `gateway token --role user` mints a USER
 // token with a subject of its own, and --demo prints one labelled token
-// for each demo principal, the seller owner's for the first seeded seller.
+// for each demo principal, the seller owner's a user token of the first
+// seeded seller's OWNER member.
 func TestTokenCommandUserAndDemo(t *testing.T) {
 	cfg := config.Config{JWTSecret: config.DevJWTSecret}
 	auth := access.NewAuthenticator(hs256Config(cfg), func(_ context.Context, id string) (string, error) {
@@ -60,7 +61,12 @@ func TestTokenCommandUserAndDemo(t *testing.T) {
 			return "ACTIVE", nil
 		}
 		return "", store.NotFound("seller")
-	})
+	}, access.WithMembership(func(_ context.Context, issuer, subject string) (string, string, error) {
+		if issuer == "" && subject == seed.DemoOwnerSubject { // what gateway seed stores
+			return seed.DemoSellerID(), "OWNER", nil
+		}
+		return "", "", nil
+	}))
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
@@ -83,7 +89,7 @@ func TestTokenCommandUserAndDemo(t *testing.T) {
 	want := []access.Principal{
 		{Role: access.RoleAdmin, Subject: "demo-admin"},
 		{Role: access.RoleAnalyst, Subject: "demo-analyst"},
-		{Role: access.RoleSeller, Subject: "demo-seller-owner", SellerID: seed.DemoSellerID()},
+		{Role: access.RoleSeller, Subject: seed.DemoOwnerSubject, SellerID: seed.DemoSellerID(), MemberRole: "OWNER"},
 	}
 	lines := strings.Split(strings.TrimSpace(run("--demo", "--ttl", "12h")), "\n")
 	if len(lines) != len(want) {

@@ -56,6 +56,10 @@ func (s Stats) String() string {
 		s.Sellers, s.SellerContacts, s.SellerLocations, s.Listings, s.Media, s.Leads, s.ListingReports, s.Events, s.Searches)
 }
 
+// DemoOwnerSubject is the token subject of the demo seller's OWNER member
+// (`gateway token --demo` signs a user token for it).
+const DemoOwnerSubject = "demo-seller-owner"
+
 // advisoryLockKey serialises concurrent seed runs (pg_advisory_xact_lock).
 const advisoryLockKey int64 = 0x7061727473656564 // "partseed"
 
@@ -87,6 +91,13 @@ func Run(ctx context.Context, db *sqlx.DB, keys *pii.Keyring) (Stats, error) {
 	stats, err := d.insert(ctx, tx, keys)
 	if err != nil {
 		return Stats{}, err
+	}
+	// The demo seller's OWNER, for the development tokens (signed without
+	// an issuer, as JWT_ISSUER is unset in development).
+	_, err = tx.ExecContext(ctx, `INSERT INTO seller_members (issuer, subject, seller_id, role) VALUES ('', $1, $2, 'OWNER')`,
+		DemoOwnerSubject, DemoSellerID())
+	if err != nil {
+		return Stats{}, fmt.Errorf("seed: demo owner: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
 		return Stats{}, fmt.Errorf("seed: commit: %w", err)
