@@ -114,6 +114,7 @@ func TestEveryConnectionPagesBackwards(t *testing.T) {
 		conn("ImportBatch.errors", f.TokenA, fmt.Sprintf("importBatch(id: %q) { errors ARGS { PAGE } }", batch), "importBatch.errors", "row"),
 		conn("auditEvents", f.Admin, "auditEvents ARGS { PAGE }", "auditEvents", "id"),
 		conn("events", f.Analyst, "events ARGS { PAGE }", "events", "id"),
+		conn("notifications", f.Admin, "notifications ARGS { PAGE }", "notifications", "createdAt"),
 	}
 	// Every connection of the schema takes last and before, and this test
 	// pages through each of them.

@@ -47,7 +47,7 @@ func TestIdentityProviderSignIn(t *testing.T) {
 		{"ES256 analyst", idp.Sign(testidp.ECKey, realmRoles(idp, "kc-analyst", "market-analyst")), "ANALYST", "kc-analyst", ""},
 		{"EdDSA user", idp.Sign(testidp.EdKey, realmRoles(idp, "kc-user", "offline_access")), "USER", "kc-user", ""},
 		{"seller_id claim", idp.Sign(testidp.RSAKey, sellerClaims), "SELLER", "yard-manager", f.SellerA.ID},
-		{"HS256 user", f.User, "USER", "test-user", ""},
+		{"HS256 user", f.User, "USER", "fixture-user", ""},
 		{"HS256 admin", f.Admin, "ADMIN", "test-admin", ""},
 	}
 	for _, tt := range tests {

@@ -129,7 +129,8 @@ func TestMetricsRequests(t *testing.T) {
 	req := "gateway_http_requests_total"
 	wantMetric(t, m, req, map[string]string{"operation": "GoodListings", "outcome": "ok", "status": "2xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"operation": "LeadsAnon", "outcome": "UNAUTHENTICATED", "status": "2xx"}, 1)
-	wantMetric(t, m, req, map[string]string{"operation": "TooCostly", "outcome": "QUERY_TOO_COMPLEX", "status": "4xx"}, 1)
+	// A request error answered as application/json is HTTP 200 (GraphQL over HTTP).
+	wantMetric(t, m, req, map[string]string{"operation": "TooCostly", "outcome": "QUERY_TOO_COMPLEX", "status": "2xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"operation": "anonymous", "outcome": "ok", "status": "2xx"}, 1)
 	wantMetric(t, m, req, map[string]string{"outcome": "GRAPHQL_VALIDATION_FAILED"}, 1)
 	wantMetric(t, m, "gateway_http_request_duration_seconds_count", map[string]string{"operation": "GoodListings"}, 1)

@@ -265,7 +265,7 @@ func (s *Store) claimNotifications(ctx context.Context, tx *sqlx.Tx, limit int) 
 	for _, l := range leads {
 		sellerIDs = append(sellerIDs, l.SellerID)
 	}
-	settings, err := s.NotificationSettingsBySellerID(ctx, sellerIDs)
+	settings, err := s.notificationSettings(ctx, tx, sellerIDs)
 	if err != nil {
 		return nil, err
 	}

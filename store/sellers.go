@@ -396,13 +396,20 @@ type NotificationSettings struct {
 // sellers among ids, in no particular order, whoever asks (the callers
 // check access: the fields are the owning seller's and admins').
 func (s *Store) NotificationSettingsBySellerID(ctx context.Context, ids []string) ([]*NotificationSettings, error) {
+	return s.notificationSettings(ctx, s.db.pick(ctx), ids)
+}
+
+// notificationSettings is NotificationSettingsBySellerID through q (a pool,
+// or the transaction that claims notifications, so that it needs no second
+// connection).
+func (s *Store) notificationSettings(ctx context.Context, q sqlx.QueryerContext, ids []string) ([]*NotificationSettings, error) {
 	var rows []struct {
 		ID    string  `db:"id"`
 		Blob  []byte  `db:"notification_email_pii"`
 		KeyID *string `db:"notification_email_key_id"`
 		Muted bool    `db:"notifications_muted"`
 	}
-	err := s.db.SelectContext(ctx, &rows, `SELECT id, notification_email_pii, notification_email_key_id, notifications_muted
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT id, notification_email_pii, notification_email_key_id, notifications_muted
 		FROM sellers WHERE id = ANY($1::uuid[])`, pq.Array(validIDs(ids)))
 	if err != nil {
 		return nil, err

@@ -328,9 +328,9 @@ func (c Config) String() string {
 // execution, and false when it computed none (an operation refused before
 // its cost was known, or a server without the Extension).
 func RequestedCost(op *graphql.OperationContext) (int, bool) {
-	c, ok := op.Stats.GetExtension(statsKey).(*Cost)
+	o, ok := op.Stats.GetExtension(statsKey).(*operation)
 	if !ok {
 		return 0, false
 	}
-	return c.RequestedQueryCost, true
+	return o.cost.RequestedQueryCost, true
 }
