@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -168,5 +169,77 @@ func TestNotificationsOutbox(t *testing.T) {
 	bad := api.post(f.Admin, q, map[string]any{"first": 2, "after": "bm90LWEtY3Vyc29y"})
 	if len(bad.Errors) != 1 || bad.Errors[0].Code() != "BAD_USER_INPUT" {
 		t.Errorf("a foreign cursor: %s, want BAD_USER_INPUT", bad.Raw)
+	}
+}
+
+// TestSellerAndLeadSorts: sellers by NAME, NEWEST and LISTINGS (public
+// listings for the public, every listing for an admin) and leads NEWEST or
+// OLDEST, each paged forwards and backwards through the same order.
+func TestSellerAndLeadSorts(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	busy := api.mustSeller("Zulu Loaders", store.SellerActive)
+	for i := range 3 {
+		api.mustListing(busy.ID, fmt.Sprintf("Bucket tooth %d", i), store.ListingActive)
+	}
+	for i := range 4 {
+		api.mustListing(f.SellerB.ID, fmt.Sprintf("Draft seal kit %d", i), store.ListingDraft)
+	}
+	api.DB.MustExec(`UPDATE sellers SET created_at = now() - interval '1 day' WHERE id = $1`, f.SellerA.ID)
+	const sellers = `query($s: SellerSort, $first: Int, $after: String, $last: Int, $before: String) {
+		sellers(sort: $s, first: $first, after: $after, last: $last, before: $before) {
+			nodes { companyName } pageInfo { startCursor endCursor } } }`
+	names := func(r gqlResponse) []string {
+		var out []string
+		for _, n := range r.Get("sellers.nodes").([]any) {
+			out = append(out, n.(map[string]any)["companyName"].(string))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		sort, token string
+		want        []string
+	}{
+		{"NAME", "", []string{"Alpha Parts", "Bravo Hydraulics", "Zulu Loaders"}},
+		{"NEWEST", "", []string{"Zulu Loaders", "Bravo Hydraulics", "Alpha Parts"}},
+		{"LISTINGS", "", []string{"Zulu Loaders", "Alpha Parts", "Bravo Hydraulics"}},
+		{"LISTINGS", f.Admin, []string{"Bravo Hydraulics", "Zulu Loaders", "Alpha Parts", "Shady Salvage"}},
+	} {
+		all := api.mustPost(tt.token, sellers, map[string]any{"s": tt.sort, "first": 10})
+		if got := names(all); !slices.Equal(got, tt.want) {
+			t.Errorf("%s (admin %t): %v, want %v", tt.sort, tt.token != "", got, tt.want)
+			continue
+		}
+		first := api.mustPost(tt.token, sellers, map[string]any{"s": tt.sort, "first": 2})
+		rest := api.mustPost(tt.token, sellers, map[string]any{"s": tt.sort, "first": 10, "after": first.Get("sellers.pageInfo.endCursor")})
+		back := api.mustPost(tt.token, sellers, map[string]any{"s": tt.sort, "last": 10, "before": rest.Get("sellers.pageInfo.startCursor")})
+		if got := append(names(first), names(rest)...); !slices.Equal(got, tt.want) || !slices.Equal(names(back), tt.want[:2]) {
+			t.Errorf("%s paged: %v then back %v, want %v", tt.sort, got, names(back), tt.want)
+		}
+	}
+	other := api.post("", sellers, map[string]any{"s": "NEWEST", "first": 2,
+		"after": api.mustPost("", sellers, map[string]any{"s": "NAME", "first": 1}).Get("sellers.pageInfo.endCursor")})
+	if len(other.Errors) != 1 || other.Errors[0].Code() != "BAD_USER_INPUT" {
+		t.Errorf("a NAME cursor in a NEWEST list: %s, want BAD_USER_INPUT", other.Raw)
+	}
+
+	second, err := api.Store.CreateLead(t.Context(), store.NewLead{SellerID: f.SellerA.ID, ListingID: &f.ListingA.ID,
+		BuyerName: "Later Buyer", Email: "later@example.com", Message: "Any news?", Status: store.LeadNew})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const leads = `query($s: LeadSort) { leads(sort: $s, first: 10) { nodes { id } } }`
+	ids := func(r gqlResponse) []string {
+		var out []string
+		for _, n := range r.Get("leads.nodes").([]any) {
+			out = append(out, n.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	if got := ids(api.mustPost(f.TokenA, leads, map[string]any{"s": "OLDEST"})); !slices.Equal(got, []string{f.LeadA, second}) {
+		t.Errorf("leads OLDEST: %v, want %v", got, []string{f.LeadA, second})
+	}
+	if got := ids(api.mustPost(f.TokenA, leads, nil)); !slices.Equal(got, []string{second, f.LeadA}) {
+		t.Errorf("leads by default: %v, want newest first", got)
 	}
 }

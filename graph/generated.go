@@ -394,7 +394,7 @@ type ComplexityRoot struct {
 		ImportBatch        func(childComplexity int, id string) int
 		ImportBatches      func(childComplexity int, sellerID *string, first *int, after *string, last *int, before *string) int
 		Lead               func(childComplexity int, id string) int
-		Leads              func(childComplexity int, filter *store.LeadFilter, first *int, after *string, last *int, before *string) int
+		Leads              func(childComplexity int, filter *store.LeadFilter, sort *store.LeadSort, first *int, after *string, last *int, before *string) int
 		Listing            func(childComplexity int, id string) int
 		Listings           func(childComplexity int, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) int
 		MarketplaceMetrics func(childComplexity int, from time.Time, to time.Time, groupBy []store.MetricDimension, filter *store.MetricFilter, first *int) int
@@ -407,7 +407,7 @@ type ComplexityRoot struct {
 		SearchTerms        func(childComplexity int, from *time.Time, to *time.Time, zeroResultsOnly *bool, first *int) int
 		Seller             func(childComplexity int, id string) int
 		SellerBySlug       func(childComplexity int, slug string) int
-		Sellers            func(childComplexity int, filter *store.SellerFilter, first *int, after *string, last *int, before *string) int
+		Sellers            func(childComplexity int, filter *store.SellerFilter, sort *store.SellerSort, first *int, after *string, last *int, before *string) int
 		Viewer             func(childComplexity int) int
 	}
 
@@ -669,9 +669,9 @@ type QueryResolver interface {
 	Listings(ctx context.Context, search *string, filter *store.ListingFilter, sort *store.ListingSort, first *int, after *string, last *int, before *string) (*model.ListingConnection, error)
 	Seller(ctx context.Context, id string) (*store.Seller, error)
 	SellerBySlug(ctx context.Context, slug string) (*store.Seller, error)
-	Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string, last *int, before *string) (*model.SellerConnection, error)
+	Sellers(ctx context.Context, filter *store.SellerFilter, sort *store.SellerSort, first *int, after *string, last *int, before *string) (*model.SellerConnection, error)
 	Lead(ctx context.Context, id string) (*store.Lead, error)
-	Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
+	Leads(ctx context.Context, filter *store.LeadFilter, sort *store.LeadSort, first *int, after *string, last *int, before *string) (*model.LeadConnection, error)
 	Reports(ctx context.Context, filter *store.ReportFilter, first *int, after *string, last *int, before *string) (*model.ListingReportConnection, error)
 	Report(ctx context.Context, id string) (*store.ListingReport, error)
 	Notifications(ctx context.Context, filter *store.NotificationFilter, first *int, after *string, last *int, before *string) (*model.LeadNotificationConnection, error)
@@ -2216,7 +2216,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+		return e.ComplexityRoot.Query.Leads(childComplexity, args["filter"].(*store.LeadFilter), args["sort"].(*store.LeadSort), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.listing":
 		if e.ComplexityRoot.Query.Listing == nil {
 			break
@@ -2354,7 +2354,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
+		return e.ComplexityRoot.Query.Sellers(childComplexity, args["filter"].(*store.SellerFilter), args["sort"].(*store.SellerSort), args["first"].(*int), args["after"].(*string), args["last"].(*int), args["before"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -3272,6 +3272,8 @@ type Query {
   sellers(
     "Conditions every seller must meet."
     filter: SellerFilter
+    "The order; NAME when absent."
+    sort: SellerSort
     "Items from the start of the page (1..100, default 20)."
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
@@ -3290,6 +3292,8 @@ type Query {
   leads(
     "Conditions every lead must meet."
     filter: LeadFilter
+    "The order; NEWEST when absent."
+    sort: LeadSort
     "Items from the start of the page (1..100, default 20)."
     first: Int
     "Page forwards from this cursor (an edge's cursor or pageInfo.endCursor)."
@@ -3730,6 +3734,24 @@ type LeadNotification {
   createdAt: Time!
   "The lead the mail is about, if the caller may see it."
   lead: Lead
+}
+
+"How a list of sellers is ordered."
+enum SellerSort {
+  "By company name (the default)."
+  NAME
+  "The newest sellers first."
+  NEWEST
+  "The sellers with the most public listings first (for an admin, listings of any status)."
+  LISTINGS
+}
+
+"How a list of leads is ordered."
+enum LeadSort {
+  "The newest first (the default)."
+  NEWEST
+  "The oldest first."
+  OLDEST
 }
 
 "Narrows the lead-mail outbox."
@@ -6650,38 +6672,46 @@ func (ec *executionContext) field_Query_leads_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["filter"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*store.LeadSort, error) {
+			return ec.unmarshalOLeadSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["before"] = arg4
+	args["before"] = arg5
 	return args, nil
 }
 
@@ -7018,38 +7048,46 @@ func (ec *executionContext) field_Query_sellers_args(ctx context.Context, rawArg
 		return nil, err
 	}
 	args["filter"] = arg0
-	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*store.SellerSort, error) {
+			return ec.unmarshalOSellerSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["first"] = arg1
-	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["after"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "last",
+	args["after"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "last",
 		func(ctx context.Context, v any) (*int, error) {
 			return ec.unmarshalOInt2ᚖint(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["last"] = arg3
-	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "before",
+	args["last"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "before",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["before"] = arg4
+	args["before"] = arg5
 	return args, nil
 }
 
@@ -14011,7 +14049,7 @@ func (ec *executionContext) _Query_sellers(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+			return ec.Resolvers.Query().Sellers(ctx, fc.Args["filter"].(*store.SellerFilter), fc.Args["sort"].(*store.SellerSort), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.SellerConnection) graphql.Marshaler {
@@ -14099,7 +14137,7 @@ func (ec *executionContext) _Query_leads(ctx context.Context, field graphql.Coll
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
+			return ec.Resolvers.Query().Leads(ctx, fc.Args["filter"].(*store.LeadFilter), fc.Args["sort"].(*store.LeadSort), fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["last"].(*int), fc.Args["before"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.LeadConnection) graphql.Marshaler {
@@ -26795,6 +26833,25 @@ func (ec *executionContext) marshalOLeadNotificationConnection2ᚖgithubᚗcom�
 	return ec._LeadNotificationConnection(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOLeadSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadSort(ctx context.Context, v any) (*store.LeadSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.LeadSort(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLeadSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadSort(ctx context.Context, sel ast.SelectionSet, v *store.LeadSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
+}
+
 func (ec *executionContext) unmarshalOLeadStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐLeadStatus(ctx context.Context, v any) (*store.LeadStatus, error) {
 	if v == nil {
 		return nil, nil
@@ -27182,6 +27239,25 @@ func (ec *executionContext) marshalOSellerPerformance2ᚖgithubᚗcomᚋpartsmar
 		return graphql.Null
 	}
 	return ec._SellerPerformance(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSellerSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerSort(ctx context.Context, v any) (*store.SellerSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	tmp, err := graphql.UnmarshalString(v)
+	res := store.SellerSort(tmp)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSellerSort2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerSort(ctx context.Context, sel ast.SelectionSet, v *store.SellerSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalString(string(*v))
+	return res
 }
 
 func (ec *executionContext) unmarshalOSellerStatus2ᚖgithubᚗcomᚋpartsmarketᚋgatewayᚋstoreᚐSellerStatus(ctx context.Context, v any) (*store.SellerStatus, error) {

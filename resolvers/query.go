@@ -95,12 +95,13 @@ func (r *queryResolver) SellerBySlug(ctx context.Context, slug string) (*store.S
 	return r.Store.SellerBySlug(ctx, scope(ctx), slug)
 }
 
-func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter, first *int, after *string, last *int, before *string) (*model.SellerConnection, error) {
+func (r *queryResolver) Sellers(ctx context.Context, filter *store.SellerFilter, sort *store.SellerSort, first *int, after *string, last *int, before *string) (*model.SellerConnection, error) {
 	args, err := pageArgs(first, after, last, before)
 	if err != nil {
 		return nil, err
 	}
-	q := store.SellerQuery{Scope: scope(ctx), Filter: deref(filter)}
+	q := store.SellerQuery{Scope: scope(ctx), Filter: deref(filter), Sort: deref(sort),
+		AllListings: access.FromContext(ctx).Role == access.RoleAdmin}
 	var c check
 	c.optional("filter.query", q.Filter.Query, 200)
 	if err := c.errs.Err(); err != nil {
@@ -131,12 +132,12 @@ func (r *queryResolver) Lead(ctx context.Context, id string) (*store.Lead, error
 	return r.Store.Lead(ctx, p.Scope(), id)
 }
 
-func (r *queryResolver) Leads(ctx context.Context, filter *store.LeadFilter, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
+func (r *queryResolver) Leads(ctx context.Context, filter *store.LeadFilter, sort *store.LeadSort, first *int, after *string, last *int, before *string) (*model.LeadConnection, error) {
 	p, err := signedIn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return r.leads(ctx, store.LeadQuery{Scope: p.Scope(), Filter: deref(filter)}, first, after, last, before)
+	return r.leads(ctx, store.LeadQuery{Scope: p.Scope(), Filter: deref(filter), Sort: deref(sort)}, first, after, last, before)
 }
 
 // leads answers a lead query with a connection.

@@ -35,9 +35,32 @@ type LeadFilter struct {
 type LeadQuery struct {
 	Scope  Scope
 	Filter LeadFilter
+	// Sort is the order of the list; empty: newest first.
+	Sort LeadSort
 }
 
 var leadsNewest = keyset{name: "newest", key: "d.created_at", cast: "timestamptz", id: "d.id", desc: true}
+
+// LeadSort orders a list of leads; the GraphQL enum LeadSort is bound to it.
+type LeadSort string
+
+// The orders of leads.
+const (
+	// LeadSortNewest is the newest first (the default).
+	LeadSortNewest LeadSort = "NEWEST"
+	// LeadSortOldest is the oldest first.
+	LeadSortOldest LeadSort = "OLDEST"
+)
+
+// keyset returns the ordering of o: newest first unless OLDEST.
+func (o LeadSort) keyset() keyset {
+	if o == LeadSortOldest {
+		k := leadsNewest.reversed()
+		k.name = "oldest"
+		return k
+	}
+	return leadsNewest
+}
 
 // Lead returns lead id if scope may see it; ENOTFOUND otherwise.
 func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error) {
@@ -45,16 +68,18 @@ func (s *Store) Lead(ctx context.Context, scope Scope, id string) (*Lead, error)
 	return one(rows, err, "lead")
 }
 
-// Leads returns one page of the leads that match lq, newest first.
+// Leads returns one page of the leads that match lq, in lq.Sort's order
+// (newest first by default).
 func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead], error) {
 	var q query
 	lq.where(&q, s.keys)
-	order, err := leadsNewest.window(&q, p)
+	k := lq.Sort.keyset()
+	order, err := k.window(&q, p)
 	if err != nil {
 		return Page[*Lead]{}, err
 	}
 	var rows []*leadRow
-	err = s.db.selectScoped(ctx, lq.Scope, &rows, `SELECT `+leadColumns+`, `+leadsNewest.keyText()+` AS sort_key FROM leads d`+
+	err = s.db.selectScoped(ctx, lq.Scope, &rows, `SELECT `+leadColumns+`, `+k.keyText()+` AS sort_key FROM leads d`+
 		q.sql()+order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*Lead]{}, err
@@ -64,7 +89,7 @@ func (s *Store) Leads(ctx context.Context, lq LeadQuery, p PageArgs) (Page[*Lead
 			return Page[*Lead]{}, err
 		}
 	}
-	return unwrap(pageOf(leadsNewest, rows, p, (*leadRow).cursorKey),
+	return unwrap(pageOf(k, rows, p, (*leadRow).cursorKey),
 		func(r *leadRow) *Lead { return &r.Lead }), nil
 }
 

@@ -36,10 +36,56 @@ type SellerFilter struct {
 type SellerQuery struct {
 	Scope  Scope
 	Filter SellerFilter
+	// Sort is the order of the list; empty: by company name.
+	Sort SellerSort
+	// AllListings makes LISTINGS count listings of any status (an admin's
+	// view); otherwise it counts public listings only.
+	AllListings bool
 }
 
-// sellersByName orders sellers by company name.
-var sellersByName = keyset{name: "name", key: "s.company_name", cast: "text", id: "s.id"}
+// SellerSort orders a list of sellers; the GraphQL enum SellerSort is bound
+// to it.
+type SellerSort string
+
+// The orders of sellers.
+const (
+	// SellerSortName is by company name (the default).
+	SellerSortName SellerSort = "NAME"
+	// SellerSortNewest is the newest sellers first.
+	SellerSortNewest SellerSort = "NEWEST"
+	// SellerSortListings is the sellers with the most public listings first
+	// (for an admin: the most listings of any status).
+	SellerSortListings SellerSort = "LISTINGS"
+)
+
+// The orderings of sellers.
+var (
+	sellersByName   = keyset{name: "name", key: "s.company_name", cast: "text", id: "s.id"}
+	sellersNewest   = keyset{name: "newest", key: "s.created_at", cast: "timestamptz", id: "s.id", desc: true}
+	sellersListings = keyset{name: "listings", cast: "bigint", id: "s.id", desc: true,
+		key: "(SELECT count(*) FROM listings x WHERE x.seller_id = s.id AND x.status = 'ACTIVE')"}
+	sellersAllListings = keyset{name: "all-listings", cast: "bigint", id: "s.id", desc: true,
+		key: "(SELECT count(*) FROM listings x WHERE x.seller_id = s.id)"}
+)
+
+// keyset returns the ordering of sq.
+func (sq SellerQuery) keyset() keyset {
+	switch {
+	case sq.Sort == SellerSortNewest:
+		return sellersNewest
+	case sq.Sort == SellerSortListings && sq.AllListings:
+		return sellersAllListings
+	case sq.Sort == SellerSortListings:
+		return sellersListings
+	}
+	return sellersByName
+}
+
+// sellerRow is a seller with its cursor's sort key.
+type sellerRow struct {
+	Seller
+	SortKey string `db:"sort_key"`
+}
 
 // Seller returns the seller with id if scope may see it; ENOTFOUND otherwise.
 func (s *Store) Seller(ctx context.Context, scope Scope, id string) (*Seller, error) {
@@ -101,12 +147,13 @@ func (s *Store) SellerStatus(ctx context.Context, id string) (string, error) {
 func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*Seller], error) {
 	var q query
 	sq.where(&q)
-	order, err := sellersByName.window(&q, p)
+	k := sq.keyset()
+	order, err := k.window(&q, p)
 	if err != nil {
 		return Page[*Seller]{}, err
 	}
-	var rows []*Seller
-	err = s.db.SelectContext(ctx, &rows, `SELECT `+sellerColumns+` FROM sellers s`+q.sql()+
+	var rows []*sellerRow
+	err = s.db.SelectContext(ctx, &rows, `SELECT `+sellerColumns+`, `+k.keyText()+` AS sort_key FROM sellers s`+q.sql()+
 		order+` LIMIT `+q.arg(p.Limit+1), q.args...)
 	if err != nil {
 		return Page[*Seller]{}, err
@@ -115,7 +162,8 @@ func (s *Store) Sellers(ctx context.Context, sq SellerQuery, p PageArgs) (Page[*
 	for _, r := range rows {
 		tagSellers(ctx, r.ID)
 	}
-	return pageOf(sellersByName, rows, p, func(r *Seller) (string, string) { return r.CompanyName, r.ID }), nil
+	return unwrap(pageOf(k, rows, p, func(r *sellerRow) (string, string) { return r.SortKey, r.ID }),
+		func(r *sellerRow) *Seller { return &r.Seller }), nil
 }
 
 // CountSellers returns how many sellers match sq.
