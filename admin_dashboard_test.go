@@ -179,9 +179,12 @@ func TestSellerAndLeadSorts(t *testing.T) {
 	api := newTestAPI(t, nil)
 	f := api.newFixture()
 	busy := api.mustSeller("Zulu Loaders", store.SellerActive)
-	for i := range 3 {
+	// Public listings: Zulu 4, Alpha 2, Bravo 1; all: Bravo 6, Zulu 4,
+	// Alpha 3, Shady 0 (no ties, which the id would break).
+	for i := range 4 {
 		api.mustListing(busy.ID, fmt.Sprintf("Bucket tooth %d", i), store.ListingActive)
 	}
+	api.mustListing(f.SellerA.ID, "Ripper shank", store.ListingActive)
 	for i := range 4 {
 		api.mustListing(f.SellerB.ID, fmt.Sprintf("Draft seal kit %d", i), store.ListingDraft)
 	}
