@@ -432,3 +432,24 @@ func TestMembershipChangeAcrossInstances(t *testing.T) {
 		t.Errorf("the removed member reads the seller's leads: %s", r.Raw)
 	}
 }
+
+// TestSellerMembersAreBatched: the members of a page of sellers cost one
+// statement, however many sellers the page has.
+func TestSellerMembersAreBatched(t *testing.T) {
+	api := newTestAPI(t, nil)
+	f := api.newFixture()
+	api.mustMember(f.SellerB.ID, "owner-b", store.MemberOwner)
+	const q = `query($first: Int) { sellers(first: $first) { nodes { id members { subject role } } } }`
+	counts := map[int]int{}
+	for _, first := range []int{1, 3} {
+		id := fmt.Sprintf("members-batched-%d", first)
+		r := api.postWithID(id, f.Admin, q, map[string]any{"first": first})
+		if len(r.Errors) > 0 {
+			t.Fatal(r.Raw)
+		}
+		counts[first] = api.statementsOf(id)
+	}
+	if counts[1] != counts[3] {
+		t.Errorf("statements: %d for 1 seller, %d for 3; members are read per seller", counts[1], counts[3])
+	}
+}

@@ -298,6 +298,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...ap
 	a.responses = respcache.New(respcache.Options{TTL: cfg.ResponseCacheTTL, MaxBytes: responseCacheBytes, Invalidator: a.invalidator, Observer: m})
 	writers := []store.Option{keys, store.WithSearchCache(a.searchCache), store.WithInvalidator(a.invalidator)}
 	st := store.New(httpDB, writers...).WithAnalystPool(analystDB)
+	st.LookForSearchIndex(ctx)
 	workerStore := store.New(workerDB, writers...)
 	a.events = events.New(events.Options{Write: workerStore.RecordEvents, Settle: workerStore.FoldPendingRollups, Interval: cfg.EventFlush,
 		MaxPending: cfg.EventBufferMax, Log: log, Observer: m})

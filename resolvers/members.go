@@ -9,6 +9,7 @@ import (
 
 	"github.com/partsmarket/gateway/graph/model"
 	"github.com/partsmarket/gateway/internal/access"
+	"github.com/partsmarket/gateway/internal/loaders"
 	"github.com/partsmarket/gateway/store"
 )
 
@@ -180,7 +181,7 @@ func (r *mutationResolver) RevokeSessions(ctx context.Context, subject string, i
 }
 
 func (r *sellerResolver) Members(ctx context.Context, obj *store.Seller) ([]*store.SellerMember, error) {
-	return r.Store.SellerMembers(ctx, obj.ID)
+	return load(ctx, membersLoader, obj.ID)
 }
 
 func (r *viewerResolver) Membership(ctx context.Context, _ *model.Viewer) (*model.Membership, error) {
@@ -190,3 +191,5 @@ func (r *viewerResolver) Membership(ctx context.Context, _ *model.Viewer) (*mode
 	}
 	return &model.Membership{Role: store.MemberRole(p.MemberRole)}, nil
 }
+
+func membersLoader(l *loaders.Loaders) *loaders.Loader[[]*store.SellerMember] { return l.Members }

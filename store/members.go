@@ -351,19 +351,18 @@ func (s *Store) RemoveSellerMember(ctx context.Context, sellerID, subject string
 // MaxMembersListed bounds the members SellerMembers returns.
 const MaxMembersListed = 500
 
-// SellerMembers returns sellerID's first MaxMembersListed members, earliest
-// first.
-func (s *Store) SellerMembers(ctx context.Context, sellerID string) ([]*SellerMember, error) {
-	if !ValidID(sellerID) {
-		return nil, nil
-	}
+// MembersBySellerID returns the first MaxMembersListed members of each of
+// the given sellers, earliest first within a seller, in one statement.
+func (s *Store) MembersBySellerID(ctx context.Context, sellerIDs []string) ([]*SellerMember, error) {
 	var rows []*struct {
 		SellerMember
 		Blob  []byte  `db:"email_pii"`
 		KeyID *string `db:"email_key_id"`
 	}
 	err := s.db.SelectContext(ctx, &rows, `SELECT seller_id, issuer, subject, role, joined_at, email_pii, email_key_id
-		FROM seller_members WHERE seller_id = $1 ORDER BY joined_at, subject LIMIT $2`, sellerID, MaxMembersListed)
+		FROM (SELECT m.*, row_number() OVER (PARTITION BY seller_id ORDER BY joined_at, subject) AS n
+			FROM seller_members m WHERE seller_id = ANY($1::uuid[])) m
+		WHERE n <= $2 ORDER BY seller_id, joined_at, subject`, pq.Array(validIDs(sellerIDs)), MaxMembersListed)
 	if err != nil {
 		return nil, err
 	}
@@ -371,11 +370,11 @@ func (s *Store) SellerMembers(ctx context.Context, sellerID string) ([]*SellerMe
 	for i, r := range rows {
 		m := r.SellerMember
 		if r.Blob != nil && r.KeyID != nil {
-			var e emailPII
-			if err := openJSON(s.keys, *r.KeyID, r.Blob, memberEmailAAD, &e); err != nil {
-				return nil, fmt.Errorf("store: member of seller %s: %w", sellerID, err)
+			e, err := openEmail(s.keys, *r.KeyID, r.Blob, memberEmailAAD)
+			if err != nil {
+				return nil, fmt.Errorf("store: member of seller %s: %w", m.SellerID, err)
 			}
-			m.Email = &e.Email
+			m.Email = &e
 		}
 		out[i] = &m
 	}

@@ -131,7 +131,7 @@ func TestRotateKeys(t *testing.T) {
 	if len(progress) != 7 { // leads in batches of 3, 3 and 2, the report, then each member column
 		t.Errorf("progress told %d times (%v), want 7", len(progress), progress)
 	}
-	members, err := st.SellerMembers(t.Context(), member.ID)
+	members, err := st.MembersBySellerID(t.Context(), []string{member.ID})
 	if mustOK(t, err, "SellerMembers"); len(members) != 1 || deref(members[0].Email) != "owner@rotate.example" {
 		t.Errorf("members after rotation: %+v", members)
 	}

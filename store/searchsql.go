@@ -147,6 +147,11 @@ const orderedSearchIndex = "listings_search_rum_idx"
 // present. Adding the index later takes a restart to be used.
 type searchIndex struct{ state atomic.Int32 }
 
+// LookForSearchIndex finds out now whether the database has the ordered
+// search index (done at start, so that no request pays the lookup); a
+// failed lookup is left to the first search. It returns no error.
+func (s *Store) LookForSearchIndex(ctx context.Context) { s.searchIndex.ordered(ctx, s.db) }
+
 // ordered reports whether the database behind db has a valid ordered
 // search index. A failed lookup counts as absent and is tried again at the
 // next search.

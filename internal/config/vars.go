@@ -1,6 +1,8 @@
 package config
 
 import (
+	"strconv"
+
 	"github.com/partsmarket/gateway/internal/pii"
 )
 
@@ -74,7 +76,7 @@ const (
 )
 
 // devAbuseLimit is DevAbuseLimit as a default's text.
-const devAbuseLimit = "1000"
+var devAbuseLimit = strconv.Itoa(DevAbuseLimit)
 
 // Vars is every environment variable the gateway reads, grouped for the
 // documentation. Adding a variable is one entry here and its use in Load.

@@ -43,6 +43,9 @@ type Loaders struct {
 	// SellerPerformance loads a seller's rolled-up counts by StatsKey; zero
 	// counts without rows. Access is the caller's check (@owner).
 	SellerPerformance *Loader[*store.SellerPerformance]
+	// Members loads a seller's members by seller id. Access is the
+	// caller's check (@owner).
+	Members *Loader[[]*store.SellerMember]
 	// NotificationSettings loads a seller's lead-mail settings by seller id.
 	// Access is the caller's check (@owner, @pii).
 	NotificationSettings *Loader[*store.NotificationSettings]
@@ -63,6 +66,7 @@ func New(st *store.Store, scope store.Scope, auditLog bool, wait time.Duration) 
 	l.Lead = newLoader(wait, byID("lead", func(ctx context.Context, ids []string) ([]*store.Lead, error) {
 		return st.LeadsByID(ctx, scope, ids)
 	}, func(l *store.Lead) string { return l.ID }), nil)
+	l.Members = newLoader(wait, grouped(st.MembersBySellerID, func(m *store.SellerMember) string { return m.SellerID }), nil)
 	l.NotificationSettings = newLoader(wait, byID("seller", st.NotificationSettingsBySellerID,
 		func(n *store.NotificationSettings) string { return n.SellerID }), nil)
 	l.Seller = newLoader(wait, byID("seller", func(ctx context.Context, ids []string) ([]*store.Seller, error) {
